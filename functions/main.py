@@ -1,0 +1,26 @@
+"""Cloud Function entry points (gen2, Python 3.11).
+
+One source archive, one entry point per function; ``shared/beamit/platform.json``
+names each function's entry point, trigger and routes, and Terraform deploys them from
+the same table. Each entry point only hands the request to the domain package.
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from flask import Request, Response
+
+from beamit.api import api_keys as api_keys_api
+from beamit.api import platform as platform_api
+
+
+@functions_framework.http
+def platform(request: Request) -> Response:
+    """``/v1/health``, ``/v1/openapi.*``."""
+    return platform_api.router.dispatch(request)
+
+
+@functions_framework.http
+def api_keys(request: Request) -> Response:
+    """``/v1/api-keys``."""
+    return api_keys_api.router.dispatch(request)

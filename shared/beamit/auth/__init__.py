@@ -1,0 +1,1 @@
+"""Who is calling: credentials (API keys, OAuth tokens), principals and scopes."""

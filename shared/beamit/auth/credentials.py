@@ -1,0 +1,33 @@
+"""Turn a request's ``Authorization`` header into a :class:`Principal`.
+
+API keys (``Bearer bk_...``) are resolved here; OAuth access tokens join in
+:mod:`beamit.auth.oauth` once issued by the authorization server.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from beamit.auth.api_keys import authenticate_key
+from beamit.auth.principal import Principal
+from beamit.errors import Unauthenticated
+from beamit.storage import MetadataStore
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of an RFC 6750 ``Authorization: Bearer`` header, or raise."""
+    header = headers.get("Authorization", "")
+    if not header:
+        raise Unauthenticated("missing Authorization header")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("Authorization must be 'Bearer <token>'")
+    return token
+
+
+def authenticate(store: MetadataStore, headers: Mapping[str, str]) -> Principal:
+    token = bearer_token(headers)
+    if token.startswith("bk_"):
+        return authenticate_key(store, token)
+    raise Unauthenticated("invalid access token")

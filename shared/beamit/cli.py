@@ -1,0 +1,118 @@
+"""The ``beamit`` command: local stack, tenants, API keys, sandbox data.
+
+    beamit dev [--port 8080]
+    beamit tenants create --id acme --name "Acme Health"
+    beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAME]
+    beamit keys revoke --tenant acme --id key_...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from beamit.devstack.dev import run
+
+    seed = None
+    if not args.no_seed:
+        try:
+            from beamit.sandbox.load import seed_stack
+        except ImportError:
+            seed_stack = None
+        seed = seed_stack
+    return run(args.port, seed=seed)
+
+
+def _cmd_tenants_create(args: argparse.Namespace) -> int:
+    from beamit.storage import services
+    from beamit.tenants import TenantExists, create_tenant
+
+    try:
+        tenant = create_tenant(services().metadata, args.id, args.name)
+    except TenantExists:
+        print(f"tenant {args.id!r} already exists", file=sys.stderr)
+        return 1
+    print(json.dumps({"id": tenant.id, "name": tenant.name}))
+    return 0
+
+
+def _cmd_keys_create(args: argparse.Namespace) -> int:
+    from beamit.auth.api_keys import create_key
+    from beamit.auth.scopes import UnknownScope
+    from beamit.storage import services
+    from beamit.tenancy import TenantScope
+    from beamit.tenants import get_tenant
+
+    svc = services()
+    if get_tenant(svc.metadata, args.tenant) is None:
+        print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
+        return 1
+    try:
+        issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(args.tenant),
+                            name=args.name, scopes=args.scopes, created_by="cli")
+    except (UnknownScope, ValueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(json.dumps({**issued.key.to_json(), "key": issued.token}))
+    print("Store the key now: it is shown only once.", file=sys.stderr)
+    return 0
+
+
+def _cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from beamit.auth.api_keys import revoke_key
+    from beamit.errors import NotFound
+    from beamit.storage import services
+    from beamit.tenancy import TenantScope
+
+    try:
+        key = revoke_key(services().metadata, TenantScope(args.tenant), args.id)
+    except NotFound:
+        print(f"no API key {args.id!r} in tenant {args.tenant!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(key.to_json()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import os
+
+    parser = argparse.ArgumentParser(prog="beamit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the whole product locally on emulators")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("BEAMIT_PORT", "8080")))
+    dev.add_argument("--no-seed", action="store_true", help="do not load synthetic sandbox studies")
+    dev.set_defaults(func=_cmd_dev)
+
+    tenants = sub.add_parser("tenants").add_subparsers(dest="action", required=True)
+    t_create = tenants.add_parser("create")
+    t_create.add_argument("--id", required=True)
+    t_create.add_argument("--name", required=True)
+    t_create.set_defaults(func=_cmd_tenants_create)
+
+    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
+    k_create = keys.add_parser("create", help="issue an API key (printed once)")
+    k_create.add_argument("--tenant", required=True)
+    k_create.add_argument("--scopes", required=True, help="comma or space separated, e.g. studies:read,studies:write")
+    k_create.add_argument("--name", default="")
+    k_create.set_defaults(func=_cmd_keys_create)
+    k_revoke = keys.add_parser("revoke")
+    k_revoke.add_argument("--tenant", required=True)
+    k_revoke.add_argument("--id", required=True)
+    k_revoke.set_defaults(func=_cmd_keys_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""``make dev`` / ``beamit dev``: the whole product on emulators, with a sandbox tenant.
+
+Starts the stack on BEAMIT_PORT (default 8080), creates the ``sandbox`` tenant and an
+API key holding every scope, writes ``.beamit/sandbox.env``, seeds synthetic studies, and
+runs until Ctrl-C or SIGTERM, then stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from beamit.devstack.emulators import REPO_ROOT
+from beamit.devstack.stack import LocalStack
+
+SANDBOX_TENANT = "sandbox"
+
+
+def bootstrap_sandbox(stack: LocalStack) -> str:
+    """Create the sandbox tenant and an all-scope API key; return the key."""
+    from beamit.auth.api_keys import create_key
+    from beamit.auth.scopes import ALL_SCOPES
+    from beamit.settings import reset_settings
+    from beamit.storage import reset_services, services
+    from beamit.tenancy import TenantScope
+    from beamit.tenants import ensure_tenant
+
+    os.environ.update(stack.env)
+    reset_settings()
+    reset_services()
+    svc = services()
+    ensure_tenant(svc.metadata, SANDBOX_TENANT, "BeamIt sandbox")
+    issued = create_key(
+        svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(SANDBOX_TENANT),
+        name="sandbox (make dev)", scopes=ALL_SCOPES, created_by="make-dev",
+    )
+    return issued.token
+
+
+def write_sandbox_env(path: Path, url: str, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"BEAMIT_URL={url}\nBEAMIT_API_KEY={key}\n")
+    os.replace(tmp, path)
+
+
+def run(port: int, seed: Callable[[LocalStack, str], Any] | None = None, tick_seconds: float = 60.0) -> int:
+    state_dir = REPO_ROOT / ".beamit"
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    stack = LocalStack(state_dir=state_dir, gateway_port=port)
+    try:
+        stack.start()
+        health = stack.wait_healthy()
+        key = bootstrap_sandbox(stack)
+        env_file = state_dir / "sandbox.env"
+        write_sandbox_env(env_file, stack.url, key)
+        print(f"BeamIt is up at {stack.url} ({time.monotonic() - started:.1f}s): health {health['status']}")
+        print(f"  sandbox tenant: {SANDBOX_TENANT}")
+        print(f"  API key (all scopes): {key}")
+        print(f"  written to {env_file.relative_to(REPO_ROOT)}; logs in .beamit/logs/")
+        if seed is not None and not stop.is_set():
+            seed(stack, key)
+        print("Ctrl-C stops everything.", flush=True)
+        from beamit.devstack.scheduler import tick
+
+        while not stop.wait(tick_seconds):
+            tick(stack)
+        return 0
+    finally:
+        print("stopping BeamIt ...", flush=True)
+        stack.stop()

@@ -1,0 +1,88 @@
+"""The local gateway: every function under one origin, routed by ``platform.json``.
+
+Production routes ``/v1/...`` and ``/s/...`` with the HTTPS load balancer built from the
+same table. Locally, each function is the real ``functions-framework`` app of its entry
+point, and this WSGI app dispatches to it by longest path prefix. Event-triggered
+functions are reachable at ``/_triggers/{function}`` for the emulators' push
+subscriptions, converted to what production delivers:
+
+- ``gcs-finalize``: a Pub/Sub push of fake-gcs-server's OBJECT_FINALIZE notification
+  becomes the CloudEvent ``google.cloud.storage.object.v1.finalized`` Eventarc sends;
+- ``pubsub-push`` and ``scheduler``: passed through as the HTTP requests they already are.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Callable, Iterable
+
+import functions_framework
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.wrappers import Request, Response
+
+from beamit.deployment import FunctionSpec, Manifest, load_manifest
+from beamit.devstack.emulators import REPO_ROOT
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+TRIGGER_PREFIX = "/_triggers/"
+
+
+def _json_error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": {"type": "not_found", "message": message}}), status=status,
+                    content_type="application/json")
+
+
+class Gateway:
+    def __init__(self, manifest: Manifest | None = None, source: str | None = None) -> None:
+        self.manifest = manifest or load_manifest()
+        source = source or str(REPO_ROOT / "functions" / "main.py")
+        self.apps: dict[str, WsgiApp] = {}
+        for spec in self.manifest.functions:
+            signature = "cloudevent" if spec.trigger.type == "gcs-finalize" else "http"
+            self.apps[spec.name] = functions_framework.create_app(
+                target=spec.entry_point, source=source, signature_type=signature
+            )
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "/")
+        if path.startswith(TRIGGER_PREFIX):
+            return self._trigger(path[len(TRIGGER_PREFIX):].strip("/"), environ, start_response)
+        spec = self.manifest.resolve(path)
+        if spec is None or spec.trigger.type != "http":
+            return _json_error(404, "no such resource")(environ, start_response)
+        return self.apps[spec.name](environ, start_response)
+
+    def _trigger(self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            spec = self.manifest.function(name)
+        except KeyError:
+            return _json_error(404, f"no function {name!r}")(environ, start_response)
+        if spec.trigger.type == "gcs-finalize":
+            return self._gcs_finalize(spec, environ, start_response)
+        environ = {**environ, "PATH_INFO": "/"}
+        return self.apps[spec.name](environ, start_response)
+
+    def _gcs_finalize(self, spec: FunctionSpec, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        push = json.loads(Request(environ).get_data() or b"{}")
+        message = push.get("message", {})
+        attributes = message.get("attributes", {})
+        if attributes.get("eventType") != "OBJECT_FINALIZE":
+            # The Pub/Sub emulator ignores subscription filters: filter here and ack.
+            return Response(status=204)(environ, start_response)
+        data = base64.b64decode(message.get("data", ""))
+        obj = json.loads(data)
+        headers = {
+            "ce-id": message.get("messageId", ""),
+            "ce-specversion": "1.0",
+            "ce-type": "google.cloud.storage.object.v1.finalized",
+            "ce-source": f"//storage.googleapis.com/projects/_/buckets/{obj['bucket']}",
+            "ce-subject": f"objects/{obj['name']}",
+            "ce-time": obj.get("updated") or obj.get("timeCreated") or message.get("publishTime", ""),
+        }
+        event_env = EnvironBuilder(path="/", method="POST", headers=headers, data=data,
+                                   content_type="application/json").get_environ()
+        body, status, response_headers = run_wsgi_app(self.apps[spec.name], event_env)
+        return Response(b"".join(body), status=status, headers=response_headers)(environ, start_response)
+

@@ -1,0 +1,163 @@
+"""Firestore implementation of :class:`~beamit.storage.protocols.MetadataStore`.
+
+Every query the application makes passes through :func:`to_firestore_query`, so the set
+of query shapes (and therefore the composite indexes production needs, declared in
+``terraform/``) is visible in one place; see :func:`index_shape`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from beamit.storage.protocols import AlreadyExists, Document, Query, Write
+
+T = TypeVar("T")
+
+_DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
+
+
+def index_shape(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(collection id, ordered (field, mode) pairs) a composite index must cover.
+
+    Equality and array filters come first, then the range/order fields, as Firestore
+    composite index definitions do.
+    """
+    collection_id = query.collection.rsplit("/", 1)[-1]
+    fields: list[tuple[str, str]] = []
+    for flt in query.filters:
+        if flt.op in ("==", "in"):
+            fields.append((flt.field, "ASCENDING"))
+        elif flt.op in ("array_contains", "array_contains_any"):
+            fields.append((flt.field, "CONTAINS"))
+    for flt in query.filters:
+        if flt.op not in ("==", "in", "array_contains", "array_contains_any"):
+            fields.append((flt.field, "ASCENDING"))
+    for name, direction in query.order_by:
+        mode = "ASCENDING" if direction == "asc" else "DESCENDING"
+        fields = [f for f in fields if f[0] != name] + [(name, mode)]
+    return collection_id, tuple(fields)
+
+
+def to_firestore_query(client: firestore.Client, query: Query) -> Any:
+    """Translate our :class:`Query` to a Firestore query object."""
+    q: Any = client.collection(query.collection)
+    for flt in query.filters:
+        q = q.where(filter=FieldFilter(flt.field, flt.op, flt.value))
+    for name, direction in query.order_by:
+        q = q.order_by(name, direction=_DIRECTIONS[direction])
+    if query.start_after is not None:
+        q = q.start_after(dict(zip([name for name, _ in query.order_by], query.start_after)))
+    if query.offset:
+        q = q.offset(query.offset)
+    if query.limit is not None:
+        q = q.limit(query.limit)
+    return q
+
+
+class _FirestoreTransaction:
+    def __init__(self, client: firestore.Client, txn: Any) -> None:
+        self._client = client
+        self._txn = txn
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        snap = self._client.document(path).get(transaction=self._txn)
+        return snap.to_dict() if snap.exists else None
+
+    def query(self, query: Query) -> list[Document]:
+        return [
+            Document(snap.reference.path, snap.to_dict() or {})
+            for snap in to_firestore_query(self._client, query).stream(transaction=self._txn)
+        ]
+
+    def write(self, write: Write) -> None:
+        _apply(self._client, self._txn, write)
+
+
+def _apply(client: firestore.Client, target: Any, write: Write) -> None:
+    ref = client.document(write.path)
+    if write.op == "create":
+        target.create(ref, write.data or {})
+    elif write.op == "set":
+        target.set(ref, write.data or {})
+    elif write.op == "merge":
+        target.set(ref, write.data or {}, merge=True)
+    elif write.op == "update":
+        target.update(ref, write.data or {})
+    elif write.op == "delete":
+        target.delete(ref)
+    else:  # pragma: no cover - Literal type guards this
+        raise ValueError(write.op)
+
+
+class FirestoreMetadataStore:
+    def __init__(self, client: firestore.Client) -> None:
+        self._client = client
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        snap = self._client.document(path).get()
+        return snap.to_dict() if snap.exists else None
+
+    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+        if not paths:
+            return []
+        refs = [self._client.document(p) for p in paths]
+        found = {snap.reference.path: snap.to_dict() for snap in self._client.get_all(refs) if snap.exists}
+        return [found.get(p) for p in paths]
+
+    def create(self, path: str, data: dict[str, Any]) -> None:
+        try:
+            self._client.document(path).create(data)
+        except gexc.Conflict as exc:
+            raise AlreadyExists(path) from exc
+
+    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
+        self._client.document(path).set(data, merge=merge)
+
+    def update(self, path: str, data: dict[str, Any]) -> None:
+        try:
+            self._client.document(path).update(data)
+        except gexc.NotFound as exc:
+            raise KeyError(path) from exc
+
+    def delete(self, path: str) -> None:
+        self._client.document(path).delete()
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        if not writes:
+            return
+        if len(writes) > 500:
+            raise ValueError("a Firestore batch holds at most 500 writes")
+        batch = self._client.batch()
+        for write in writes:
+            _apply(self._client, batch, write)
+        try:
+            batch.commit()
+        except gexc.Conflict as exc:
+            raise AlreadyExists(str(exc)) from exc
+
+    def query(self, query: Query) -> list[Document]:
+        return [
+            Document(snap.reference.path, snap.to_dict() or {})
+            for snap in to_firestore_query(self._client, query).stream()
+        ]
+
+    def count(self, query: Query) -> int:
+        result = to_firestore_query(self._client, query).count(alias="n").get()
+        return int(result[0][0].value)
+
+    def run_transaction(self, fn: Callable[[Any], T]) -> T:
+        client = self._client
+
+        @firestore.transactional  # type: ignore[misc]
+        def _run(txn: Any) -> T:
+            return fn(_FirestoreTransaction(client, txn))
+
+        result: T = _run(client.transaction())
+        return result
+
+    def ping(self) -> None:
+        self._client.document("_health/ping").get(timeout=5)

@@ -1,0 +1,100 @@
+"""Cloud Storage implementation of :class:`~beamit.storage.protocols.BlobStore`."""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, Iterator
+
+from google.api_core import exceptions as gexc
+from google.cloud import storage
+
+from beamit.storage.protocols import AlreadyExists, BlobInfo, PreconditionFailed
+
+
+def _info(blob: Any) -> BlobInfo:
+    return BlobInfo(
+        bucket=blob.bucket.name,
+        name=blob.name,
+        size=int(blob.size or 0),
+        generation=int(blob.generation or 0),
+        content_type=blob.content_type,
+        crc32c=blob.crc32c,
+        md5_hash=blob.md5_hash,
+        metadata=dict(blob.metadata or {}),
+    )
+
+
+class GcsBlobStore:
+    """Buckets of the project, through ``google-cloud-storage``."""
+
+    def __init__(self, client: storage.Client) -> None:
+        self._client = client
+
+    def _blob(self, bucket: str, name: str) -> Any:
+        return self._client.bucket(bucket).blob(name)
+
+    def put(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes | BinaryIO,
+        *,
+        content_type: str,
+        if_absent: bool = False,
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        blob = self._blob(bucket, name)
+        if metadata:
+            blob.metadata = metadata
+        kwargs: dict[str, Any] = {"content_type": content_type, "checksum": "crc32c"}
+        if if_absent:
+            kwargs["if_generation_match"] = 0
+        try:
+            if isinstance(data, bytes):
+                blob.upload_from_string(data, **kwargs)
+            else:
+                blob.upload_from_file(data, rewind=True, **kwargs)
+        except gexc.PreconditionFailed as exc:
+            raise AlreadyExists(f"gs://{bucket}/{name}") from exc
+        return _info(blob)
+
+    def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
+        blob = self._blob(bucket, name)
+        # google-cloud-storage's ``end`` is inclusive; ours is exclusive like Python slices.
+        data: bytes = blob.download_as_bytes(
+            start=start, end=None if end is None else end - 1, checksum=None if start or end else "auto"
+        )
+        return data
+
+    def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        blob = self._blob(bucket, name)
+        with blob.open("rb", chunk_size=chunk_size) as handle:
+            while True:
+                chunk = handle.read(chunk_size)
+                if not chunk:
+                    return
+                yield chunk
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        blob = self._client.bucket(bucket).get_blob(name)
+        return None if blob is None else _info(blob)
+
+    def delete(self, bucket: str, name: str) -> None:
+        try:
+            self._blob(bucket, name).delete()
+        except gexc.NotFound:
+            pass
+
+    def copy(self, bucket: str, name: str, dest_bucket: str, dest_name: str) -> BlobInfo:
+        source = self._client.bucket(bucket)
+        try:
+            new = source.copy_blob(source.blob(name), self._client.bucket(dest_bucket), dest_name)
+        except gexc.PreconditionFailed as exc:
+            raise PreconditionFailed(dest_name) from exc
+        return _info(new)
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
+        for blob in self._client.list_blobs(bucket, prefix=prefix or None):
+            yield _info(blob)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return bool(self._client.bucket(bucket).exists())

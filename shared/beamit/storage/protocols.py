@@ -1,0 +1,189 @@
+"""The four service interfaces the domain depends on.
+
+Like dicomweb-client's ``protocol.py``: one small Protocol per service, one GCP
+implementation each (``gcs.py``, ``firestore.py``, ``pubsub.py``, ``kms.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable, Iterator, Literal, Protocol, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+class AlreadyExists(Exception):
+    """A create found the object or document already there."""
+
+
+class PreconditionFailed(Exception):
+    """A conditional write (generation match) lost the race."""
+
+
+# --- blob store (Cloud Storage) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    bucket: str
+    name: str
+    size: int
+    generation: int
+    content_type: str | None
+    crc32c: str | None = None
+    md5_hash: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class BlobStore(Protocol):
+    """Objects in buckets, addressed by (bucket, name)."""
+
+    def put(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes | BinaryIO,
+        *,
+        content_type: str,
+        if_absent: bool = False,
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Write an object; with ``if_absent`` raise :class:`AlreadyExists` if it exists."""
+        ...
+
+    def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
+        """Bytes ``[start, end)`` of an object (all of it by default)."""
+        ...
+
+    def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The object as a sequence of chunks, never whole in memory."""
+        ...
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        ...
+
+    def delete(self, bucket: str, name: str) -> None:
+        """Delete an object; missing objects are ignored."""
+        ...
+
+    def copy(self, bucket: str, name: str, dest_bucket: str, dest_name: str) -> BlobInfo:
+        ...
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
+        ...
+
+    def bucket_exists(self, bucket: str) -> bool:
+        ...
+
+
+# --- metadata store (Firestore) -----------------------------------------------------------
+
+FilterOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not-in", "array_contains", "array_contains_any"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: FilterOp
+    value: Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query over one collection (a path such as ``tenants/t1/studies``)."""
+
+    collection: str
+    filters: tuple[Filter, ...] = ()
+    order_by: tuple[tuple[str, Literal["asc", "desc"]], ...] = ()
+    limit: int | None = None
+    offset: int = 0
+    start_after: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of an atomic batch."""
+
+    op: Literal["create", "set", "merge", "update", "delete"]
+    path: str
+    data: dict[str, Any] | None = None
+
+
+class Transaction(Protocol):
+    def get(self, path: str) -> dict[str, Any] | None: ...
+
+    def query(self, query: Query) -> list[Document]: ...
+
+    def write(self, write: Write) -> None: ...
+
+
+class MetadataStore(Protocol):
+    """Documents addressed by slash-separated paths; queries over one collection."""
+
+    def get(self, path: str) -> dict[str, Any] | None: ...
+
+    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]: ...
+
+    def create(self, path: str, data: dict[str, Any]) -> None:
+        """Create a document; raise :class:`AlreadyExists` if it is there."""
+        ...
+
+    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None: ...
+
+    def update(self, path: str, data: dict[str, Any]) -> None:
+        """Update fields of an existing document; raise ``KeyError`` if missing."""
+        ...
+
+    def delete(self, path: str) -> None: ...
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        """Apply up to 500 writes atomically."""
+        ...
+
+    def query(self, query: Query) -> list[Document]: ...
+
+    def count(self, query: Query) -> int:
+        """Server-side aggregation count of a query's matches."""
+        ...
+
+    def run_transaction(self, fn: Callable[[Transaction], T]) -> T: ...
+
+    def ping(self) -> None:
+        """Raise if the database is unreachable."""
+        ...
+
+
+# --- event bus (Pub/Sub) ----------------------------------------------------------------------
+
+
+class EventBus(Protocol):
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
+        """Publish one message and wait for its id."""
+        ...
+
+    def topic_exists(self, topic: str) -> bool: ...
+
+
+# --- key service (Cloud KMS) --------------------------------------------------------------------
+
+
+class KeyService(Protocol):
+    def encrypt(self, key: str, plaintext: bytes, aad: bytes = b"") -> bytes:
+        """Encrypt with the primary version of key ``key`` (a purpose: ``secrets``, ...)."""
+        ...
+
+    def decrypt(self, key: str, ciphertext: bytes, aad: bytes = b"") -> bytes: ...
+
+    def ping(self, key: str) -> None:
+        """Raise if the key is unreachable."""
+        ...

@@ -1,0 +1,97 @@
+"""Cached factories for the cloud clients and the adapters built on them.
+
+Clients are created lazily on first use, from :func:`beamit.settings.get_settings`, so
+tests and the dev stack point them at the emulators by setting the environment first.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from google.auth.credentials import AnonymousCredentials
+
+from beamit.settings import Settings, get_settings
+from beamit.storage.firestore import FirestoreMetadataStore
+from beamit.storage.gcs import GcsBlobStore
+from beamit.storage.kms import CloudKmsKeyService
+from beamit.storage.protocols import BlobStore, EventBus, KeyService, MetadataStore
+from beamit.storage.pubsub import PubSubEventBus
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    blobs: BlobStore
+    metadata: MetadataStore
+    events: EventBus
+    keys: KeyService
+
+
+def _firestore(settings: Settings) -> FirestoreMetadataStore:
+    from google.cloud import firestore
+
+    # The client library switches to the emulator itself when FIRESTORE_EMULATOR_HOST is set.
+    if settings.firestore_emulator_host:
+        client = firestore.Client(project=settings.project_id, credentials=AnonymousCredentials())
+    else:
+        client = firestore.Client(project=settings.project_id)
+    return FirestoreMetadataStore(client)
+
+
+def _gcs(settings: Settings) -> GcsBlobStore:
+    from google.cloud import storage
+
+    if settings.storage_emulator_host:
+        host = settings.storage_emulator_host
+        endpoint = host if host.startswith("http") else f"http://{host}"
+        client = storage.Client(
+            project=settings.project_id,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": endpoint},
+        )
+    else:
+        client = storage.Client(project=settings.project_id)
+    return GcsBlobStore(client)
+
+
+def _pubsub(settings: Settings) -> PubSubEventBus:
+    from google.cloud import pubsub_v1
+
+    if settings.pubsub_emulator_host:
+        publisher = pubsub_v1.PublisherClient(credentials=AnonymousCredentials())
+    else:
+        publisher = pubsub_v1.PublisherClient()
+    return PubSubEventBus(publisher, settings.project_id)
+
+
+def _kms(settings: Settings) -> CloudKmsKeyService:
+    from google.cloud import kms_v1
+
+    if settings.kms_endpoint:
+        client = kms_v1.KeyManagementServiceClient(
+            transport="rest",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": settings.kms_endpoint},
+        )
+    else:
+        client = kms_v1.KeyManagementServiceClient()
+    return CloudKmsKeyService(client, settings.kms_key_name)
+
+
+@functools.cache
+def services() -> Services:
+    """The process-wide adapters (created on first call)."""
+    settings = get_settings()
+    return Services(
+        settings=settings,
+        blobs=_gcs(settings),
+        metadata=_firestore(settings),
+        events=_pubsub(settings),
+        keys=_kms(settings),
+    )
+
+
+def reset_services() -> None:
+    """Drop cached clients (after the environment changed, in tests and the dev stack)."""
+    services.cache_clear()

@@ -1,0 +1,44 @@
+"""Tenant scoping of every stored document: the one place tenant isolation lives.
+
+All tenant data sits under ``tenants/{tenant_id}/...`` in Firestore and under
+``{tenant_id}/...`` in buckets. Repositories build their paths only through a
+:class:`TenantScope`, which they get from the authenticated principal, so a request of
+tenant A cannot name a document of tenant B: B's ids simply are not found (404).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
+
+
+class InvalidTenantId(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    tenant_id: str
+
+    def __post_init__(self) -> None:
+        if not TENANT_ID.match(self.tenant_id):
+            raise InvalidTenantId("tenant ids are 3-40 characters: lowercase letters, digits, '-'")
+
+    @property
+    def root(self) -> str:
+        return f"tenants/{self.tenant_id}"
+
+    def collection(self, *parts: str) -> str:
+        """Path of a tenant collection, e.g. ``collection("studies")``."""
+        return "/".join((self.root, *parts))
+
+    def document(self, *parts: str) -> str:
+        """Path of a tenant document, e.g. ``document("studies", uid)``."""
+        if any("/" in p or p in ("", ".", "..") for p in parts):
+            raise ValueError("document path components must be single, non-empty segments")
+        return "/".join((self.root, *parts))
+
+    def blob_prefix(self) -> str:
+        return f"{self.tenant_id}/"

@@ -1,0 +1,186 @@
+"""Routing inside one Cloud Function, with authentication, scopes, errors and logs.
+
+A function's entry point is ``return router.dispatch(request)``. Each route declares
+the scope it needs (or ``public=True``); the router authenticates the caller, checks the
+scope, hands the handler a :class:`RequestContext` whose ``tenant`` is the caller's,
+maps :class:`~beamit.errors.BeamItError` to the function's error form, and writes one
+structured access log line (route template, never the query string: QIDO filters are PHI).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import Request, Response
+from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
+from werkzeug.exceptions import NotFound as WzNotFound
+from werkzeug.routing import Map, Rule
+
+from beamit import logs
+from beamit.auth.credentials import authenticate
+from beamit.auth.principal import Principal
+from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated
+from beamit.ids import new_id
+from beamit.settings import Settings
+from beamit.storage import Services, services
+from beamit.tenancy import TenantScope
+from beamit.web.responses import ErrorRenderer, render_json_error
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+Handler = Callable[["RequestContext"], Response]
+Authenticator = Callable[[Services, Request], Principal]
+
+
+def default_authenticator(svc: Services, request: Request) -> Principal:
+    return authenticate(svc.metadata, request.headers)
+
+
+@dataclass
+class RequestContext:
+    request: Request
+    request_id: str
+    route: str
+    args: dict[str, Any]
+    principal: Principal | None
+    services: Services
+    audit: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:  # a public route asked for the caller: a programming error
+            raise Unauthenticated("authentication required")
+        return self.principal
+
+    @property
+    def tenant(self) -> TenantScope:
+        return TenantScope(self.caller.tenant_id)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    handler: Handler
+    scope: str | None
+    public: bool
+
+
+class Router:
+    def __init__(
+        self,
+        name: str,
+        *,
+        error_renderer: ErrorRenderer = render_json_error,
+        authenticator: Authenticator = default_authenticator,
+        default_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self._map = Map(strict_slashes=False, merge_slashes=False)
+        self._routes: dict[str, RouteSpec] = {}
+        self._render_error = error_renderer
+        self._authenticate = authenticator
+        self._default_headers = {
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            **(default_headers or {}),
+        }
+        self.after_request: list[Callable[[RequestContext, Response], None]] = []
+
+    def route(
+        self, rule: str, *, methods: Iterable[str], scope: str | None = None, public: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Declare a route; exactly one of ``scope`` and ``public`` must be given."""
+        if (scope is None) == (not public):
+            raise ValueError(f"{rule}: declare either a scope or public=True")
+
+        def register(handler: Handler) -> Handler:
+            endpoint = f"{handler.__name__}:{rule}:{','.join(methods)}"
+            self._map.add(Rule(rule, endpoint=endpoint, methods=list(methods)))
+            self._routes[endpoint] = RouteSpec(handler, scope, public)
+            return handler
+
+        return register
+
+    def rules(self) -> list[tuple[str, tuple[str, ...], str | None]]:
+        """(rule, methods, scope) of every route: for docs and the drift tests."""
+        out = []
+        for rule in self._map.iter_rules():
+            spec = self._routes[rule.endpoint]
+            methods = tuple(sorted(m for m in (rule.methods or ()) if m not in ("HEAD", "OPTIONS")))
+            out.append((rule.rule, methods, spec.scope))
+        return out
+
+    def dispatch(self, request: Request) -> Response:
+        started = time.monotonic()
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
+        token = logs.request_id_var.set(request_id)
+        ctx: RequestContext | None = None
+        route = "-"
+        try:
+            svc = services()
+            try:
+                endpoint, args = self._map.bind_to_environ(request.environ).match(
+                    request.path, method=request.method
+                )
+            except WzNotFound:
+                raise NotFound("no such resource") from None
+            except WzMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.valid_methods or ()))
+                raise MethodNotAllowed(
+                    f"{request.method} is not allowed here", headers={"Allow": allowed}
+                ) from None
+            spec = self._routes[endpoint]
+            route = endpoint.split(":", 2)[1]
+            principal = None if spec.public else self._authenticate(svc, request)
+            if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
+                raise Forbidden(f"this request needs the '{spec.scope}' scope")
+            ctx = RequestContext(request, request_id, route, args, principal, svc)
+            response = spec.handler(ctx)
+        except BeamItError as error:
+            response = self._render_error(error, request_id)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: never leak internals
+            logs.error("unhandled error", function=self.name, route=route, error=type(exc).__name__,
+                       detail=str(exc)[:500])
+            response = self._render_error(BeamItError("internal error"), request_id)
+        finally:
+            logs.request_id_var.reset(token)
+        for name, value in self._default_headers.items():
+            response.headers.setdefault(name, value)
+        response.headers["X-Request-Id"] = request_id
+        if ctx is not None:
+            for hook in self.after_request:
+                hook(ctx, response)
+        self._log_access(request, route, response, started, ctx, request_id)
+        return response
+
+    def _log_access(
+        self, request: Request, route: str, response: Response, started: float,
+        ctx: RequestContext | None, request_id: str,
+    ) -> None:
+        principal = ctx.principal if ctx else None
+        token = logs.request_id_var.set(request_id)
+        try:
+            logs.info(
+                f"{request.method} {route} {response.status_code}",
+                function=self.name,
+                httpRequest={
+                    "requestMethod": request.method,
+                    "requestUrl": route,
+                    "status": response.status_code,
+                    "latency": f"{time.monotonic() - started:.4f}s",
+                    "userAgent": (request.user_agent.string or "")[:200],
+                },
+                tenantId=principal.tenant_id if principal else None,
+                credentialId=principal.credential_id if principal else None,
+            )
+        finally:
+            logs.request_id_var.reset(token)
+
+

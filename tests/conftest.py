@@ -1,0 +1,114 @@
+"""Shared fixtures: the local emulator stack (started once per session, on free ports).
+
+Only tests that ask for ``stack`` (directly or through ``tenant``/``api``) start it, so
+unit tests of pure logic run without emulators.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from beamit.auth.api_keys import create_key
+from beamit.auth.scopes import ALL_SCOPES
+from beamit.devstack.stack import LocalStack
+from beamit.ids import random_token
+from beamit.settings import reset_settings
+from beamit.storage import Services, reset_services, services
+from beamit.tenancy import TenantScope
+from beamit.tenants import create_tenant
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"))
+    local.start()
+    saved = dict(os.environ)
+    os.environ.update(local.env)
+    reset_settings()
+    reset_services()
+    try:
+        yield local
+    finally:
+        local.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
+        reset_services()
+
+
+@pytest.fixture(scope="session")
+def svc(stack: LocalStack) -> Services:
+    return services()
+
+
+@dataclass(frozen=True)
+class TenantCredentials:
+    id: str
+    key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.id)
+
+
+@pytest.fixture
+def make_tenant(svc: Services) -> Callable[..., TenantCredentials]:
+    """A fresh tenant (unique id) with an API key holding ``scopes`` (all by default)."""
+
+    def make(scopes: frozenset[str] | list[str] = ALL_SCOPES) -> TenantCredentials:
+        tenant_id = f"t-{random_token(10)}"
+        create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
+        issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
+                            name="test", scopes=frozenset(scopes), created_by="pytest")
+        return TenantCredentials(tenant_id, issued.token, issued.key.id)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: Callable[..., TenantCredentials]) -> TenantCredentials:
+    return make_tenant()
+
+
+class Api:
+    """HTTP calls to the gateway, as an integrator's code would make them."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return self.session.request(method, self.base_url + path, **kwargs)  # type: ignore[arg-type]
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: object) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(stack: LocalStack) -> Iterator[Api]:
+    client = Api(stack.url)
+    yield client
+    client.session.close()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

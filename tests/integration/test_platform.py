@@ -1,0 +1,70 @@
+"""/v1/health, request ids, the error shape, and routing of the gateway."""
+
+from __future__ import annotations
+
+import os
+
+from beamit.devstack.processes import free_port
+from beamit.health import check_dependencies
+from beamit.settings import reset_settings
+from beamit.storage import reset_services, services
+
+
+def test_health_reports_each_dependency(api):
+    response = api.get("/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["dependencies"] == {"firestore": "ok", "storage": "ok", "pubsub": "ok", "kms": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Request-Id"].startswith("req_")
+
+
+def test_health_is_unavailable_when_a_dependency_is_down(stack):
+    saved = os.environ["BEAMIT_KMS_ENDPOINT"]
+    os.environ["BEAMIT_KMS_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    reset_settings()
+    reset_services()
+    try:
+        from functions_framework import create_app
+
+        from beamit.devstack.emulators import REPO_ROOT
+
+        app = create_app(target="platform", source=str(REPO_ROOT / "functions" / "main.py"))
+        response = app.test_client().get("/v1/health")
+        assert response.status_code == 503
+        assert response.get_json()["dependencies"]["kms"] == "unavailable"
+        assert response.get_json()["dependencies"]["firestore"] == "ok"
+        assert check_dependencies(services())["kms"] == "unavailable"
+    finally:
+        os.environ["BEAMIT_KMS_ENDPOINT"] = saved
+        reset_settings()
+        reset_services()
+
+
+def test_unknown_path_is_a_json_404(api):
+    response = api.get("/v1/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"
+
+
+def test_caller_request_id_is_echoed_and_in_errors(api):
+    response = api.get("/v1/api-keys", headers={"X-Request-Id": "trace-12345678"})
+    assert response.status_code == 401
+    assert response.headers["X-Request-Id"] == "trace-12345678"
+    assert response.json()["error"]["requestId"] == "trace-12345678"
+
+
+def test_invalid_request_id_is_replaced(api):
+    response = api.get("/v1/health", headers={"X-Request-Id": "bad id with spaces"})
+    assert response.headers["X-Request-Id"].startswith("req_")
+
+
+def test_openapi_is_served(api):
+    response = api.get("/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.1")
+    assert "/v1/api-keys" in response.json()["paths"]
+    yaml_response = api.get("/v1/openapi.yaml")
+    assert yaml_response.status_code == 200
+    assert yaml_response.headers["Content-Type"].startswith("application/yaml")
