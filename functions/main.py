@@ -11,6 +11,7 @@ import functions_framework
 from flask import Request, Response
 
 from beamit.api import api_keys as api_keys_api
+from beamit.api import dicomweb as dicomweb_api
 from beamit.api import platform as platform_api
 
 
@@ -24,3 +25,9 @@ def platform(request: Request) -> Response:
 def api_keys(request: Request) -> Response:
     """``/v1/api-keys``."""
     return api_keys_api.router.dispatch(request)
+
+
+@functions_framework.http
+def dicomweb(request: Request) -> Response:
+    """``/v1/dicomweb``: STOW-RS, QIDO-RS, WADO-RS."""
+    return dicomweb_api.router.dispatch(request)

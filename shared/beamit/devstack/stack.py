@@ -112,7 +112,7 @@ class LocalStack:
         argv = [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.gateway_port}",
             "--workers", str(self.workers), "--threads", str(self.threads), "--worker-class", "gthread",
-            "--timeout", "0", "--graceful-timeout", "5", "--access-logfile", "-",
+            "--timeout", "0", "--graceful-timeout", "5",
             "beamit.devstack.wsgi:app",
         ]
         gateway = ManagedProcess("gateway", argv, env=self.env, log_dir=self.log_dir,

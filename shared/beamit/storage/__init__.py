@@ -7,15 +7,18 @@ Google client libraries; locally the same clients talk to the emulators.
 
 from beamit.storage.protocols import (
     AlreadyExists,
+    ArrayUnion,
     BlobInfo,
     BlobStore,
     Document,
     EventBus,
     Filter,
+    Increment,
     KeyService,
     MetadataStore,
     PreconditionFailed,
     Query,
+    ServerTimestamp,
     Transaction,
     Write,
 )
@@ -23,15 +26,18 @@ from beamit.storage.services import Services, reset_services, services
 
 __all__ = [
     "AlreadyExists",
+    "ArrayUnion",
     "BlobInfo",
     "BlobStore",
     "Document",
     "EventBus",
     "Filter",
+    "Increment",
     "KeyService",
     "MetadataStore",
     "PreconditionFailed",
     "Query",
+    "ServerTimestamp",
     "Services",
     "Transaction",
     "Write",

@@ -13,7 +13,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from beamit.storage.protocols import AlreadyExists, Document, Query, Write
+from beamit.storage.protocols import AlreadyExists, ArrayUnion, Document, Increment, Query, ServerTimestamp, Write
 
 T = TypeVar("T")
 
@@ -77,8 +77,26 @@ class _FirestoreTransaction:
         _apply(self._client, self._txn, write)
 
 
+def _transforms(data: dict[str, Any] | None) -> dict[str, Any]:
+    """Our transform markers to Firestore sentinels (nested maps included)."""
+    out: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, Increment):
+            out[key] = firestore.Increment(value.amount)
+        elif isinstance(value, ArrayUnion):
+            out[key] = firestore.ArrayUnion(list(value.values))
+        elif isinstance(value, ServerTimestamp):
+            out[key] = firestore.SERVER_TIMESTAMP
+        elif isinstance(value, dict):
+            out[key] = _transforms(value)
+        else:
+            out[key] = value
+    return out
+
+
 def _apply(client: firestore.Client, target: Any, write: Write) -> None:
     ref = client.document(write.path)
+    write = Write(write.op, write.path, _transforms(write.data))
     if write.op == "create":
         target.create(ref, write.data or {})
     elif write.op == "set":
@@ -110,16 +128,16 @@ class FirestoreMetadataStore:
 
     def create(self, path: str, data: dict[str, Any]) -> None:
         try:
-            self._client.document(path).create(data)
+            self._client.document(path).create(_transforms(data))
         except gexc.Conflict as exc:
             raise AlreadyExists(path) from exc
 
     def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
-        self._client.document(path).set(data, merge=merge)
+        self._client.document(path).set(_transforms(data), merge=merge)
 
     def update(self, path: str, data: dict[str, Any]) -> None:
         try:
-            self._client.document(path).update(data)
+            self._client.document(path).update(_transforms(data))
         except gexc.NotFound as exc:
             raise KeyError(path) from exc
 

@@ -111,6 +111,25 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Increment:
+    """A field transform: add ``amount`` atomically (commutes with concurrent writes)."""
+
+    amount: int
+
+
+@dataclass(frozen=True)
+class ArrayUnion:
+    """A field transform: add ``values`` to an array field unless present (commutative)."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ServerTimestamp:
+    """A field transform: the commit time of the write."""
+
+
+@dataclass(frozen=True)
 class Write:
     """One write of an atomic batch."""
 

@@ -90,7 +90,9 @@ class Router:
             "X-Content-Type-Options": "nosniff",
             **(default_headers or {}),
         }
-        self.after_request: list[Callable[[RequestContext, Response], None]] = []
+        from beamit.audit.calls import audit_call
+
+        self.after_request: list[Callable[[RequestContext, Response], None]] = [audit_call]
 
     def route(
         self, rule: str, *, methods: Iterable[str], scope: str | None = None, public: bool = False

@@ -1,0 +1,71 @@
+"""Writing audit records (one per API call, and per ingest job).
+
+Each record names who (principal, credential), what (method, route template, resource
+ids such as StudyInstanceUID), the outcome (status), and when; never image data, PHI
+values or secrets. ``event_code`` classifies it with the DICOM audit event codes of
+PS3.15 §A.5 (e.g. 110103 Instances Accessed, 110107 Import, 110112 Query) so records map
+onto IHE ATNA / BALP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from beamit.clock import utcnow
+from beamit.ids import new_id
+from beamit.storage import Services
+from beamit.tenancy import TenantScope
+
+QUERY = "110112"
+INSTANCES_ACCESSED = "110103"
+INSTANCES_TRANSFERRED = "110104"
+EXPORT = "110106"
+IMPORT = "110107"
+USER_AUTHENTICATION = "110114"
+APPLICATION_ACTIVITY = "110100"
+
+MAX_LISTED_RESOURCES = 2000
+
+
+@dataclass
+class AuditEntry:
+    tenant_id: str
+    action: str
+    event_code: str
+    outcome: int
+    principal: str | None
+    credential_id: str | None
+    request_id: str | None
+    phi: bool = False
+    resources: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+def write_entry(svc: Services, entry: AuditEntry) -> str:
+    """Append one record; returns its id."""
+    record_id = new_id("aud", 24)
+    resources = {
+        key: (value[:MAX_LISTED_RESOURCES] if isinstance(value, list) else value)
+        for key, value in entry.resources.items()
+    }
+    svc.metadata.create(
+        TenantScope(entry.tenant_id).document("audit_events", record_id),
+        {
+            "time": utcnow(),
+            "action": entry.action,
+            "eventCode": entry.event_code,
+            "outcome": entry.outcome,
+            "principal": entry.principal,
+            "credentialId": entry.credential_id,
+            "requestId": entry.request_id,
+            "phi": entry.phi,
+            "resources": resources,
+            "details": entry.details,
+            "sourceIp": entry.source_ip,
+            "userAgent": (entry.user_agent or "")[:200],
+        },
+    )
+    return record_id

@@ -1,0 +1,126 @@
+"""Committing ingested instances to the catalog, with exact study/series aggregates.
+
+Never one write per instance on the study document (Firestore sustains about one write
+per second per document): each batch of up to 400 instances carries one write per
+touched series and study, whose counters move by ``Increment`` in the same atomic batch
+as the instances' ``create``. Two requests racing to create the same series or instance
+make one batch fail with ALREADY_EXISTS; it is re-planned against what now exists.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from beamit import catalog
+from beamit.ingest.instance import ParsedInstance
+from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
+from beamit.tenancy import TenantScope
+
+BATCH_INSTANCES = 400
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    created: list[ParsedInstance]
+    already_present: list[ParsedInstance]
+
+
+def instance_record(inst: ParsedInstance, blob: str) -> dict[str, Any]:
+    return {
+        "studyUID": inst.study_uid,
+        "seriesUID": inst.series_uid,
+        "sopInstanceUID": inst.sop_instance_uid,
+        "sopClassUID": inst.sop_class_uid,
+        "transferSyntaxUID": inst.transfer_syntax_uid,
+        "instanceNumber": inst.instance_number,
+        "blob": blob,
+        "size": inst.size,
+        "md5": inst.md5_b64,
+        "dicom": inst.instance,
+        "pixel": inst.pixel_index.to_record() if inst.pixel_index else None,
+        "storedAt": ServerTimestamp(),
+    }
+
+
+def _plan(scope: TenantScope, batch: list[ParsedInstance], blobs: dict[str, str],
+          series_exists: set[str], study_exists: set[str]) -> list[Write]:
+    writes: list[Write] = []
+    per_series: dict[str, list[ParsedInstance]] = defaultdict(list)
+    for inst in batch:
+        writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid),
+                            instance_record(inst, blobs[inst.sop_instance_uid])))
+        per_series[inst.series_uid].append(inst)
+    new_series_per_study: dict[str, int] = defaultdict(int)
+    per_study: dict[str, list[ParsedInstance]] = defaultdict(list)
+    for series_uid, items in per_series.items():
+        first = items[0]
+        per_study[first.study_uid] += items
+        sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
+        path = catalog.series_path(scope, series_uid)
+        if series_uid in series_exists:
+            writes.append(Write("merge", path, {"instanceCount": Increment(len(items)),
+                                                "sopClasses": ArrayUnion(sop_classes), "updatedAt": ServerTimestamp()}))
+        else:
+            new_series_per_study[first.study_uid] += 1
+            writes.append(Write("create", path, {
+                "studyUID": first.study_uid, "seriesUID": series_uid, "modality": first.modality,
+                "dicom": first.series, "instanceCount": len(items), "sopClasses": list(sop_classes),
+                "createdAt": ServerTimestamp(), "updatedAt": ServerTimestamp(),
+            }))
+    for study_uid, items in per_study.items():
+        first = items[0]
+        modalities = tuple(sorted({i.modality for i in items if i.modality}))
+        sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
+        path = catalog.study_path(scope, study_uid)
+        if study_uid in study_exists:
+            writes.append(Write("merge", path, {
+                "instanceCount": Increment(len(items)), "seriesCount": Increment(new_series_per_study[study_uid]),
+                "modalities": ArrayUnion(modalities), "sopClasses": ArrayUnion(sop_classes),
+                "updatedAt": ServerTimestamp(),
+            }))
+        else:
+            writes.append(Write("create", path, {
+                "studyUID": study_uid, "dicom": first.study, "instanceCount": len(items),
+                "seriesCount": new_series_per_study[study_uid], "modalities": list(modalities),
+                "sopClasses": list(sop_classes), "createdAt": ServerTimestamp(), "updatedAt": ServerTimestamp(),
+            }))
+    return writes
+
+
+def commit_instances(store: MetadataStore, scope: TenantScope, instances: list[ParsedInstance],
+                     blobs: dict[str, str]) -> CommitResult:
+    """Create catalog records for ``instances`` whose bytes are stored (``blobs``: SOP UID → object).
+
+    Instances already in the catalog are left as they are (same SOP Instance UID and same
+    bytes: an idempotent repeat).
+    """
+    created: list[ParsedInstance] = []
+    present: list[ParsedInstance] = []
+    pending = list(instances)
+    for _ in range(MAX_ATTEMPTS):
+        if not pending:
+            break
+        found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending])
+        present += [inst for inst, doc in zip(pending, found) if doc is not None]
+        pending = [inst for inst, doc in zip(pending, found) if doc is None]
+        retry: list[ParsedInstance] = []
+        for start in range(0, len(pending), BATCH_INSTANCES):
+            batch = pending[start:start + BATCH_INSTANCES]
+            series_uids = sorted({i.series_uid for i in batch})
+            study_uids = sorted({i.study_uid for i in batch})
+            series_docs = store.get_many([catalog.series_path(scope, s) for s in series_uids])
+            study_docs = store.get_many([catalog.study_path(scope, s) for s in study_uids])
+            series_exists = {s for s, d in zip(series_uids, series_docs) if d is not None}
+            study_exists = {s for s, d in zip(study_uids, study_docs) if d is not None}
+            try:
+                store.commit(_plan(scope, batch, blobs, series_exists, study_exists))
+                created += batch
+            except AlreadyExists:
+                retry += batch  # a concurrent store created one of these documents: re-plan
+        pending = retry
+    if pending:
+        raise RuntimeError("catalog commit kept conflicting with concurrent stores")
+    return CommitResult(created, present)

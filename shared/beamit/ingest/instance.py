@@ -1,0 +1,127 @@
+"""Reading and validating one received instance (a DICOM Part 10 file).
+
+Values larger than 1 KiB are left unread (pydicom's deferred reading): ingest never
+decodes pixel data, it records where the frames are and stores the bytes as received.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import google_crc32c
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from beamit.dicomweb.dicom_json import instance_metadata
+from beamit.dicomweb.uri import DicomwebRoot, InvalidUIDError, validate_uid
+from beamit.ingest.outcomes import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, InstanceRejected
+from beamit.ingest.pixel_index import PixelIndex, build_pixel_index
+from beamit.ingest.records import level_json
+
+# Precomputed metadata is stored with this root in its BulkDataURIs and served with the
+# configured public base URL substituted, so a new domain never invalidates stored data.
+STORED_ROOT = "http://beamit.invalid/dicomweb"
+DEFER_SIZE = 1024
+
+
+@dataclass
+class ParsedInstance:
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    size: int
+    md5_b64: str
+    crc32c_b64: str
+    study: dict[str, Any]
+    series: dict[str, Any]
+    instance: dict[str, Any]
+    metadata: dict[str, Any]
+    pixel_index: PixelIndex | None
+    instance_number: int | None
+    modality: str | None
+
+
+def _digests(fp: BinaryIO) -> tuple[int, str, str]:
+    fp.seek(0)
+    md5 = hashlib.md5(usedforsecurity=False)
+    crc = google_crc32c.Checksum()
+    size = 0
+    while chunk := fp.read(1 << 20):
+        md5.update(chunk)
+        crc.update(chunk)
+        size += len(chunk)
+    fp.seek(0)
+    return size, base64.b64encode(md5.digest()).decode(), base64.b64encode(crc.digest()).decode()
+
+
+def _uid(ds: Dataset, keyword: str, sop_class: str | None, sop: str | None) -> str:
+    value = ds.get(keyword)
+    if not value:
+        raise InstanceRejected(DATA_SET_MISMATCH, f"{keyword} is missing", sop_class_uid=sop_class,
+                               sop_instance_uid=sop)
+    try:
+        return validate_uid(str(value), keyword)
+    except InvalidUIDError as exc:
+        raise InstanceRejected(DATA_SET_MISMATCH, str(exc), sop_class_uid=sop_class, sop_instance_uid=sop) from None
+
+
+def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> ParsedInstance:
+    """Validate a Part 10 file and extract what search and retrieval need.
+
+    Raises :class:`InstanceRejected` with the DICOM failure reason: 0xC000 when it is not
+    a readable Part 10 file (PS3.10 §7.1: preamble, ``DICM``, File Meta Information with a
+    Transfer Syntax), 0xA900 when required UIDs are missing or invalid, or the Study
+    Instance UID differs from the one in the request path (PS3.18 §10.5.1).
+    """
+    size, md5_b64, crc_b64 = _digests(fp)
+    if size == 0:
+        raise InstanceRejected(CANNOT_UNDERSTAND, "empty part: no DICOM data")
+    try:
+        ds = pydicom.dcmread(fp, defer_size=DEFER_SIZE)
+        transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
+    except (InvalidDicomError, AttributeError, KeyError) as exc:
+        raise InstanceRejected(CANNOT_UNDERSTAND, f"not a DICOM Part 10 file: {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means we cannot understand it
+        raise InstanceRejected(CANNOT_UNDERSTAND, f"unreadable DICOM data: {type(exc).__name__}") from None
+    sop_class = str(ds.get("SOPClassUID", "")) or None
+    sop = str(ds.get("SOPInstanceUID", "")) or None
+    sop_class = _uid(ds, "SOPClassUID", sop_class, sop)
+    sop = _uid(ds, "SOPInstanceUID", sop_class, sop)
+    study = _uid(ds, "StudyInstanceUID", sop_class, sop)
+    series = _uid(ds, "SeriesInstanceUID", sop_class, sop)
+    meta_sop = str(ds.file_meta.get("MediaStorageSOPInstanceUID", sop))
+    if meta_sop != sop:
+        raise InstanceRejected(DATA_SET_MISMATCH, "MediaStorageSOPInstanceUID differs from SOPInstanceUID",
+                               sop_class_uid=sop_class, sop_instance_uid=sop)
+    if expected_study is not None and study != expected_study:
+        raise InstanceRejected(DATA_SET_MISMATCH, "StudyInstanceUID does not match the study in the request URL",
+                               sop_class_uid=sop_class, sop_instance_uid=sop)
+    try:
+        pixel_index = build_pixel_index(ds, fp)
+        metadata = instance_metadata(ds, DicomwebRoot(STORED_ROOT), suppress_invalid_tags=True)
+        study_json = level_json(ds, "study")
+        series_json = level_json(ds, "series")
+        instance_json = level_json(ds, "instance")
+    except InstanceRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise InstanceRejected(CANNOT_UNDERSTAND, f"cannot decode the data set: {type(exc).__name__}",
+                               sop_class_uid=sop_class, sop_instance_uid=sop) from None
+    number = ds.get("InstanceNumber")
+    try:
+        instance_number = int(number) if number not in (None, "") else None
+    except (TypeError, ValueError):
+        instance_number = None
+    return ParsedInstance(
+        study_uid=study, series_uid=series, sop_instance_uid=sop, sop_class_uid=sop_class,
+        transfer_syntax_uid=transfer_syntax, size=size, md5_b64=md5_b64, crc32c_b64=crc_b64,
+        study=study_json, series=series_json, instance=instance_json, metadata=metadata,
+        pixel_index=pixel_index, instance_number=instance_number,
+        modality=str(ds.get("Modality", "")) or None,
+    )

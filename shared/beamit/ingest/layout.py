@@ -1,0 +1,19 @@
+"""Deterministic object names in the buckets, per tenant/study/series/instance."""
+
+from __future__ import annotations
+
+
+def instance_object(tenant_id: str, study: str, series: str, instance: str) -> str:
+    """``{tenant}/{study}/{series}/{sop}.dcm`` in the DICOM bucket: the bytes as received."""
+    return f"{tenant_id}/{study}/{series}/{instance}.dcm"
+
+
+def series_metadata_prefix(tenant_id: str, study: str, series: str | None = None) -> str:
+    """Prefix of a study's (or one series') precomputed metadata chunks in the derived bucket."""
+    if series is None:
+        return f"{tenant_id}/{study}/"
+    return f"{tenant_id}/{study}/{series}/metadata/"
+
+
+def series_metadata_chunk(tenant_id: str, study: str, series: str, chunk_id: str) -> str:
+    return f"{series_metadata_prefix(tenant_id, study, series)}{chunk_id}.json"

@@ -1,0 +1,206 @@
+"""One ingest: a STOW-RS request or one uploaded file/archive, instance by instance.
+
+``add`` validates an instance and starts storing its bytes (``ifGenerationMatch=0`` on a
+deterministic name, several uploads in flight); ``finish`` waits for them, writes the
+precomputed series metadata, commits the catalog, emits ``study.received`` and returns
+per-instance outcomes. ``abort`` (e.g. a truncated request body) removes every object
+this session created, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable
+
+from beamit import catalog, logs
+from beamit.events import STUDY_RECEIVED, publish_event
+from beamit.ids import new_id
+from beamit.ingest import layout, series_metadata
+from beamit.ingest.commit import commit_instances
+from beamit.ingest.instance import ParsedInstance, parse_instance
+from beamit.ingest.outcomes import (
+    DUPLICATE_SOP_INSTANCE,
+    PROCESSING_FAILURE,
+    FailedInstance,
+    InstanceRejected,
+    StoredInstance,
+)
+from beamit.storage import AlreadyExists, Services
+from beamit.tenancy import TenantScope
+
+MAX_IN_FLIGHT = 8
+
+
+@dataclass
+class IngestResult:
+    stored: list[StoredInstance] = field(default_factory=list)
+    failed: list[FailedInstance] = field(default_factory=list)
+
+    @property
+    def studies(self) -> list[str]:
+        return sorted({s.study_uid for s in self.stored})
+
+
+class IngestSession:
+    def __init__(self, svc: Services, tenant: TenantScope, *, expected_study: str | None = None,
+                 source: str = "stow-rs") -> None:
+        self._svc = svc
+        self._tenant = tenant
+        self._expected_study = expected_study
+        self._source = source
+        self._bucket = svc.settings.bucket("dicom")
+        self._pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="ingest-upload")
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._lock = threading.Lock()
+        self._futures: list[Future[None]] = []
+        self._seen: dict[str, ParsedInstance] = {}
+        self._ready: list[ParsedInstance] = []
+        self._created_objects: dict[str, str] = {}  # SOP Instance UID -> object name
+        self.result = IngestResult()
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    def add(self, fp: BinaryIO, release: Callable[[], None] = lambda: None) -> None:
+        """Validate one instance and start storing it. ``release`` frees ``fp`` once stored."""
+        try:
+            parsed = parse_instance(fp, expected_study=self._expected_study)
+        except InstanceRejected as rejected:
+            release()
+            self._fail(rejected.failure)
+            return
+        earlier = self._seen.get(parsed.sop_instance_uid)
+        if earlier is not None:  # the same instance twice in one request
+            release()
+            if earlier.md5_b64 != parsed.md5_b64:
+                self._fail(_failure(parsed, DUPLICATE_SOP_INSTANCE,
+                                    "the request holds two different instances with this SOPInstanceUID"))
+            return
+        self._seen[parsed.sop_instance_uid] = parsed
+        self._slots.acquire()
+        self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
+
+    def _store_bytes(self, parsed: ParsedInstance, fp: BinaryIO, release: Callable[[], None]) -> None:
+        name = layout.instance_object(self._tenant.tenant_id, parsed.study_uid, parsed.series_uid,
+                                      parsed.sop_instance_uid)
+        try:
+            fp.seek(0)
+            try:
+                self._svc.blobs.put(self._bucket, name, fp, content_type="application/dicom", if_absent=True,
+                                    metadata={"sopClassUID": parsed.sop_class_uid})
+                with self._lock:
+                    self._created_objects[parsed.sop_instance_uid] = name
+            except AlreadyExists:
+                existing = self._svc.blobs.stat(self._bucket, name)
+                if existing is None or existing.md5_hash != parsed.md5_b64:
+                    # Policy (conformance statement): an instance is immutable once stored.
+                    self._fail(_failure(parsed, DUPLICATE_SOP_INSTANCE,
+                                        "an instance with this SOPInstanceUID and different content is stored"))
+                    return
+            with self._lock:
+                self._ready.append(parsed)
+        except Exception as exc:  # noqa: BLE001 - one instance's storage failure is its outcome
+            logs.error("instance storage failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
+            self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be stored; retry the request"))
+        finally:
+            release()
+            self._slots.release()
+
+    def _fail(self, failure: FailedInstance) -> None:
+        with self._lock:
+            self.result.failed.append(failure)
+
+    def _wait(self) -> None:
+        for future in self._futures:
+            future.result()
+        self._pool.shutdown(wait=True)
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Discard the session: delete every object it created; nothing is committed."""
+        self._wait()
+        self._delete_uncommitted()
+
+    def _delete_uncommitted(self) -> None:
+        """Delete the objects this session created unless a catalog record now names them
+        (a concurrent request storing the same bytes may have committed it)."""
+        sops = list(self._created_objects)
+        records = self._svc.metadata.get_many([catalog.instance_path(self._tenant, s) for s in sops])
+        self._delete([self._created_objects[s] for s, record in zip(sops, records) if record is None])
+
+    def _delete(self, names: list[str], bucket: str | None = None) -> None:
+        for name in names:
+            try:
+                self._svc.blobs.delete(bucket or self._bucket, name)
+            except Exception:  # noqa: BLE001 - best effort; orphan bytes are invisible without a catalog record
+                logs.warning("could not delete an uncommitted object", tenantId=self._tenant.tenant_id)
+
+    def finish(self) -> IngestResult:
+        self._wait()
+        ready = sorted(self._ready, key=lambda p: (p.study_uid, p.series_uid, p.instance_number or 0))
+        if not ready:
+            return self.result
+        blob_names = {p.sop_instance_uid: layout.instance_object(self._tenant.tenant_id, p.study_uid,
+                                                                 p.series_uid, p.sop_instance_uid) for p in ready}
+        derived = self._svc.settings.bucket("derived")
+        chunk_names: list[str] = []
+        try:
+            chunk_names = series_metadata.write_chunks(self._svc.blobs, derived, self._tenant.tenant_id, ready,
+                                                       new_id("chunk", 16))
+            committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names)
+        except Exception as exc:  # noqa: BLE001 - what was not committed does not become visible
+            logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
+            records = self._svc.metadata.get_many(
+                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready])
+            if not any(records):
+                self._delete(chunk_names, derived)
+            self._delete_uncommitted()
+            for parsed, record in zip(ready, records):
+                if record is None:
+                    self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be committed; retry"))
+                else:
+                    self.result.stored.append(StoredInstance(parsed.study_uid, parsed.series_uid,
+                                                             parsed.sop_instance_uid, parsed.sop_class_uid, True))
+            return self.result
+        created = {p.sop_instance_uid for p in committed.created}
+        for parsed in ready:
+            self.result.stored.append(StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid,
+                                                     parsed.sop_class_uid, parsed.sop_instance_uid in created))
+        self._announce({p.study_uid for p in committed.created})
+        return self.result
+
+    def _announce(self, studies: set[str]) -> None:
+        """``study.received`` once per study that gained instances, in the documented shape."""
+        for study_uid in sorted(studies):
+            record = catalog.get_study(self._svc.metadata, self._tenant, study_uid) or {}
+            try:
+                publish_event(self._svc, self._tenant.tenant_id, STUDY_RECEIVED, study_received_data(record))
+            except Exception as exc:  # noqa: BLE001 - stored data stays stored; the event is logged as lost
+                logs.error("study.received not published", error=type(exc).__name__,
+                           tenantId=self._tenant.tenant_id)
+
+
+def _first_value(dicom: dict[str, Any], tag: str) -> Any:
+    values = dicom.get(tag, {}).get("Value") or [None]
+    return values[0]
+
+
+def study_received_data(record: dict[str, Any]) -> dict[str, Any]:
+    """The documented ``study.received`` data: UID, date, modality, patient id, count, description."""
+    dicom = record.get("dicom", {})
+    modalities = record.get("modalities") or []
+    return {
+        "studyInstanceUID": record.get("studyUID"),
+        "studyDate": _first_value(dicom, "00080020"),
+        "modality": modalities[0] if len(modalities) == 1 else "\\".join(modalities) or None,
+        "patientId": _first_value(dicom, "00100020"),
+        "instanceCount": int(record.get("instanceCount", 0)),
+        "studyDescription": _first_value(dicom, "00081030"),
+    }
+
+
+def _failure(parsed: ParsedInstance, reason: int, message: str) -> FailedInstance:
+    return FailedInstance(reason, message, parsed.sop_class_uid, parsed.sop_instance_uid, parsed.study_uid,
+                          parsed.series_uid)
