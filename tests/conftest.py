@@ -26,7 +26,8 @@ from beamit.tenants import create_tenant
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"))
+    # A small STOW limit keeps the over-the-limit tests cheap.
+    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"), extra_env={"BEAMIT_STOW_MAX_BYTES": str(4 << 20)})
     local.start()
     saved = dict(os.environ)
     os.environ.update(local.env)

@@ -90,7 +90,7 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
         session.abort()
         if exc.reason == "part_too_large":
             raise PayloadTooLarge(too_large) from None
-        raise BadRequest(f"malformed multipart body: {exc}") from None
+        raise BadRequest(f"malformed multipart body ({exc.reason}): {exc}") from None
     except BaseException:
         session.abort()
         raise

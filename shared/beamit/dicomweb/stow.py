@@ -39,7 +39,9 @@ def check_request_media_type(content_type: str | None) -> None:
     except MediaTypeError as exc:
         raise UnsupportedMediaType(f"unreadable Content-Type: {exc}") from None
     if media.essence != "multipart/related":
-        raise UnsupportedMediaType(f'{media.essence} is not supported: send multipart/related; type="{DICOM}"')
+        raise UnsupportedMediaType(
+            f'{media.essence} is not supported: send multipart/related; type="{DICOM}"'
+        )
     part_type = (media.param("type") or DICOM).lower()
     if part_type == DICOM_JSON:
         raise UnsupportedMediaType(
@@ -47,7 +49,9 @@ def check_request_media_type(content_type: str | None) -> None:
             'instances as multipart/related; type="application/dicom"'
         )
     if part_type != DICOM:
-        raise UnsupportedMediaType(f'multipart/related parts of type {part_type!r} are not supported: use "{DICOM}"')
+        raise UnsupportedMediaType(
+            f'multipart/related parts of type {part_type!r} are not supported: use "{DICOM}"'
+        )
 
 
 def response_status(result: IngestResult) -> int:
@@ -72,7 +76,9 @@ def _failed_item(failure: FailedInstance) -> dict[str, Any]:
     return item
 
 
-def response_body(result: IngestResult, root: DicomwebRoot, path_study: str | None) -> dict[str, Any]:
+def response_body(
+    result: IngestResult, root: DicomwebRoot, path_study: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     studies = result.studies
     study_for_url = path_study or (studies[0] if len(studies) == 1 else None)
@@ -89,7 +95,9 @@ def response_body(result: IngestResult, root: DicomwebRoot, path_study: str | No
                 {
                     REFERENCED_SOP_CLASS_UID: _element("UI", s.sop_class_uid),
                     REFERENCED_SOP_INSTANCE_UID: _element("UI", s.sop_instance_uid),
-                    RETRIEVE_URL: _element("UR", root.instance_url(s.study_uid, s.series_uid, s.sop_instance_uid)),
+                    RETRIEVE_URL: _element(
+                        "UR", root.instance_url(s.study_uid, s.series_uid, s.sop_instance_uid)
+                    ),
                 }
                 for s in result.stored
             ],

@@ -95,15 +95,14 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
     sop = _uid(ds, "SOPInstanceUID", sop_class, sop)
     study = _uid(ds, "StudyInstanceUID", sop_class, sop)
     series = _uid(ds, "SeriesInstanceUID", sop_class, sop)
-    meta_sop = str(ds.file_meta.get("MediaStorageSOPInstanceUID", sop))
-    if meta_sop != sop:
-        raise InstanceRejected(DATA_SET_MISMATCH, "MediaStorageSOPInstanceUID differs from SOPInstanceUID",
-                               sop_class_uid=sop_class, sop_instance_uid=sop)
     if expected_study is not None and study != expected_study:
         raise InstanceRejected(DATA_SET_MISMATCH, "StudyInstanceUID does not match the study in the request URL",
                                sop_class_uid=sop_class, sop_instance_uid=sop)
     try:
-        pixel_index = build_pixel_index(ds, fp)
+        try:
+            pixel_index = build_pixel_index(ds, fp)
+        except ValueError:
+            pixel_index = None  # frames will be decoded from the whole object
         metadata = instance_metadata(ds, DicomwebRoot(STORED_ROOT), suppress_invalid_tags=True)
         study_json = level_json(ds, "study")
         series_json = level_json(ds, "series")

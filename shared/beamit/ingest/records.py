@@ -53,4 +53,6 @@ def level_json(ds: Dataset, level: str) -> dict[str, Any]:
         if tag in ds:
             subset.add(ds[tag])
     # Values are small by construction: nothing here is bulk data.
-    return dict(subset.to_json_dict(bulk_data_threshold=1 << 20, bulk_data_element_handler=lambda _e: ""))
+    # Malformed values (e.g. IS "1A") are left out rather than refusing the instance.
+    return dict(subset.to_json_dict(bulk_data_threshold=1 << 20, bulk_data_element_handler=lambda _e: "",
+                                    suppress_invalid_tags=True))

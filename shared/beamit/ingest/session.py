@@ -87,6 +87,9 @@ class IngestSession:
         try:
             fp.seek(0)
             try:
+                if self._svc.blobs.stat(self._bucket, name) is not None:
+                    # Already stored (a retry, or a concurrent request): compare, don't re-upload.
+                    raise AlreadyExists(name)
                 self._svc.blobs.put(self._bucket, name, fp, content_type="application/dicom", if_absent=True,
                                     metadata={"sopClassUID": parsed.sop_class_uid})
                 with self._lock:

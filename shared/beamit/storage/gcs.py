@@ -52,7 +52,12 @@ class GcsBlobStore:
             if isinstance(data, bytes):
                 blob.upload_from_string(data, **kwargs)
             else:
-                blob.upload_from_file(data, rewind=True, **kwargs)
+                # With a known size, objects up to 8 MiB go in one multipart request and
+                # larger ones as a resumable upload (both honour ifGenerationMatch in GCS).
+                data.seek(0, 2)
+                size = data.tell()
+                data.seek(0)
+                blob.upload_from_file(data, size=size, **kwargs)
         except gexc.PreconditionFailed as exc:
             raise AlreadyExists(f"gs://{bucket}/{name}") from exc
         return _info(blob)

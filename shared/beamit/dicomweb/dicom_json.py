@@ -1,0 +1,210 @@
+"""The DICOM JSON Model (PS3.18 Annex F) with BulkDataURIs, on top of pydicom.
+
+pydicom converts element values (``DataElement.to_json_dict``); this module decides which
+elements are *bulk data* and gives each one a BulkDataURI that names its position in the data
+set, including inside sequence items (PS3.18 §F.2.6, §10.4.3.3.2).  pydicom's own
+``bulk_data_element_handler`` is given only the element, not where it is, so the data set is
+walked here: sequences are recursed into with the path so far, and every other element is
+converted by pydicom.
+
+Bulk data, replaced by a ``BulkDataURI``:
+
+* Pixel Data, Float Pixel Data and Double Float Pixel Data, whatever their size;
+* any other non-empty OB, OD, OF, OL, OV, OW or UN value longer than ``bulk_data_threshold``
+  bytes (1 KiB by default).
+
+Group Length elements (gggg,0000) are left out (PS3.18 §F.2.2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+
+from beamit.dicomweb.uri import DicomwebRoot, ElementPath, ResourceRef
+
+__all__ = [
+    "ALWAYS_BULK_TAGS",
+    "BULK_DATA_THRESHOLD",
+    "BULK_VRS",
+    "DicomJSONError",
+    "ElementNotFoundError",
+    "dataset_to_json",
+    "element_at",
+    "instance_metadata",
+]
+
+_log = logging.getLogger(__name__)
+
+BULK_DATA_THRESHOLD = 1024
+"""Binary values longer than this many bytes become BulkDataURIs."""
+
+ALWAYS_BULK_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+"""Float Pixel Data, Double Float Pixel Data, Pixel Data."""
+
+BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+"""The binary VRs whose values may be bulk data (PS3.18 §F.2.7)."""
+
+BulkDataURIFactory = Callable[[ElementPath], str]
+
+
+class DicomJSONError(ValueError):
+    """A data set cannot be represented, or an element path does not resolve."""
+
+
+class ElementNotFoundError(DicomJSONError, LookupError):
+    """An :class:`ElementPath` names no element of the data set (respond 404)."""
+
+
+def dataset_to_json(
+    dataset: Dataset,
+    bulk_data_uri: BulkDataURIFactory | None = None,
+    *,
+    bulk_data_threshold: int = BULK_DATA_THRESHOLD,
+    suppress_invalid_tags: bool = False,
+) -> dict[str, Any]:
+    """Return ``dataset`` in the DICOM JSON Model.
+
+    Args:
+        dataset: any pydicom data set (file meta information is not part of it).
+        bulk_data_uri: maps the :class:`ElementPath` of a bulk element to its BulkDataURI, e.g.
+            ``lambda path: root.bulkdata_url(ref, path)``.  ``None`` puts every value inline
+            (``InlineBinary``), which is what small QIDO/STOW response data sets want.
+        bulk_data_threshold: see the module docstring.
+        suppress_invalid_tags: drop (and log) elements pydicom cannot convert instead of failing.
+
+    Deferred-read elements (``dcmread(..., defer_size=...)``) that are bulk are not read.
+    """
+    return _to_json(dataset, (), bulk_data_uri, bulk_data_threshold, suppress_invalid_tags)
+
+
+def instance_metadata(
+    dataset: Dataset,
+    root: DicomwebRoot,
+    *,
+    bulk_data_threshold: int = BULK_DATA_THRESHOLD,
+    suppress_invalid_tags: bool = False,
+) -> dict[str, Any]:
+    """The Instance Metadata resource (PS3.18 §10.4.3.3.2) of one stored instance, with
+    BulkDataURIs under its own Study/Series/SOP Instance UIDs.
+
+    Raises ``DicomJSONError`` if a UID is missing, ``uri.InvalidUIDError`` if one is invalid.
+    """
+    uids = []
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        value = dataset.get(keyword)
+        if not value:
+            raise DicomJSONError(f"cannot build BulkDataURIs: the data set has no {keyword}")
+        uids.append(str(value))
+    ref = ResourceRef(*uids)
+    return dataset_to_json(
+        dataset,
+        lambda path: root.bulkdata_url(ref, path),
+        bulk_data_threshold=bulk_data_threshold,
+        suppress_invalid_tags=suppress_invalid_tags,
+    )
+
+
+def _to_json(
+    dataset: Dataset,
+    items: tuple[tuple[int, int], ...],
+    bulk_data_uri: BulkDataURIFactory | None,
+    threshold: int,
+    suppress: bool,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for tag in sorted(dataset.keys()):
+        if tag & 0xFFFF == 0:  # Group Length, PS3.18 §F.2.2
+            continue
+        key = f"{int(tag):08X}"
+        path = ElementPath(int(tag), items)
+        try:
+            if bulk_data_uri is not None:
+                deferred = _deferred_bulk(dataset, path, threshold)
+                if deferred is not None:
+                    out[key] = {"vr": deferred, "BulkDataURI": bulk_data_uri(path)}
+                    continue
+            element = dataset[tag]
+            if element.VR == "SQ":
+                out[key] = {
+                    "vr": "SQ",
+                    "Value": [
+                        _to_json(item, (*items, (path.tag, i)), bulk_data_uri, threshold, suppress)
+                        for i, item in enumerate(element.value)
+                    ],
+                }
+            elif bulk_data_uri is not None and _is_bulk(element, threshold):
+                out[key] = {"vr": _concrete_vr(element.VR), "BulkDataURI": bulk_data_uri(path)}
+            else:
+                out[key] = element.to_json_dict(
+                    bulk_data_element_handler=None, bulk_data_threshold=threshold
+                )
+        except Exception as exc:
+            if not suppress:
+                raise
+            _log.warning("dropping element %s from DICOM JSON: %s", path, exc)
+    return out
+
+
+def _is_bulk(element: DataElement, threshold: int) -> bool:
+    if element.is_empty:
+        return False
+    if element.tag in ALWAYS_BULK_TAGS:
+        return True
+    return _concrete_vr(element.VR) in BULK_VRS and len(element.value) > threshold
+
+
+def _deferred_bulk(dataset: Dataset, path: ElementPath, threshold: int) -> str | None:
+    """The VR of a not-yet-read (deferred) bulk element, without reading it; else ``None``."""
+    raw = dataset.get_item(path.tag, keep_deferred=True)
+    if not isinstance(raw, RawDataElement) or raw.value is not None or not raw.length:
+        return None
+    vr = raw.VR
+    if vr is None:
+        try:
+            vr = dictionary_VR(path.tag)
+        except KeyError:
+            vr = "UN"
+    if " or " in vr:  # ambiguous: let pydicom resolve it by reading the element
+        return None
+    if raw.length == 0xFFFFFFFF or path.tag in ALWAYS_BULK_TAGS:
+        return vr if vr in BULK_VRS else None
+    return vr if vr in BULK_VRS and raw.length > threshold else None
+
+
+def _concrete_vr(vr: str) -> str:
+    """``OB or OW`` / ``US or SS or OW``: an ambiguous binary VR pydicom could not resolve is
+    reported as its widest choice."""
+    return vr.rsplit(" or ", 1)[-1]
+
+
+def element_at(dataset: Dataset, path: ElementPath) -> DataElement:
+    """The element an :class:`ElementPath` names (the inverse of the BulkDataURI assignment).
+
+    Raises:
+        ElementNotFoundError: a tag, item or sequence on the way does not exist.
+    """
+    current = dataset
+    for sequence_tag, index in path.items:
+        if sequence_tag not in current:
+            raise ElementNotFoundError(f"{path}: no sequence ({_tag(sequence_tag)})")
+        sequence = current[sequence_tag]
+        if sequence.VR != "SQ":
+            raise ElementNotFoundError(f"{path}: ({_tag(sequence_tag)}) is not a sequence")
+        if index >= len(sequence.value):
+            raise ElementNotFoundError(
+                f"{path}: ({_tag(sequence_tag)}) has {len(sequence.value)} items, no item {index}"
+            )
+        current = sequence.value[index]
+    if path.tag not in current:
+        raise ElementNotFoundError(f"{path}: no element ({_tag(path.tag)})")
+    return current[path.tag]
+
+
+def _tag(tag: int) -> str:
+    return f"{tag >> 16:04X},{tag & 0xFFFF:04X}"

@@ -1,0 +1,67 @@
+"""DICOM test data: pydicom's sample files and small synthetic instances."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pydicom
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+
+def pixel_sample_paths() -> list[Path]:
+    """Every sample pydicom ships (offline) with Pixel Data, File Meta and the four UIDs that
+    pydicom can write back (a few samples are deliberately malformed)."""
+    base = Path(get_testdata_file("CT_small.dcm")).parent  # type: ignore[arg-type]
+    found = []
+    for path in sorted(base.glob("*.dcm")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(path, stop_before_pixels=False)
+        except Exception:  # noqa: BLE001 - deliberately broken samples are not candidates
+            continue
+        if "PixelData" not in ds or not all(
+            k in ds for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+        ):
+            continue
+        if "TransferSyntaxUID" not in ds.file_meta:
+            continue
+        try:  # a client re-encodes the data set: skip samples pydicom itself cannot write back
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds.save_as(io.BytesIO())
+        except Exception:  # noqa: BLE001
+            continue
+        found.append(path)
+    return found
+
+
+def part10_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def ct_instance(study: str | None = None, series: str | None = None, number: int = 1) -> Dataset:
+    """A copy of pydicom's CT_small with fresh (or given) UIDs."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.StudyInstanceUID = study or generate_uid()
+    ds.SeriesInstanceUID = series or generate_uid()
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.InstanceNumber = number
+    return ds
+
+
+def multipart(parts: list[bytes], boundary: str = "beamit-test-boundary", part_type: str = "application/dicom",
+              ) -> tuple[bytes, str]:
+    """A STOW-RS body and its Content-Type, as dicomweb-client writes them."""
+    body = b""
+    for part in parts:
+        body += f"\r\n--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode() + part
+    body += f"\r\n--{boundary}--".encode()
+    return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
