@@ -33,8 +33,12 @@ from types import MappingProxyType
 
 __all__ = [
     "ANY_TRANSFER_SYNTAX",
+    "DICOM",
+    "DICOM_JSON",
     "EXPLICIT_VR_LITTLE_ENDIAN",
     "FORBIDDEN_TRANSFER_SYNTAXES",
+    "JSON",
+    "OCTET_STREAM",
     "AcceptedType",
     "MediaType",
     "MediaTypeError",

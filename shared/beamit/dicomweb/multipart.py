@@ -303,7 +303,8 @@ def iter_parts(
         max_preamble_bytes: how far to look for the first boundary.
 
     Each part is complete (read up to its closing delimiter) when yielded; the caller owns it
-    and must close it.  Errors are :class:`MultipartError` with ``reason`` one of
+    and must close it.  A body whose first boundary line is the close delimiter yields no parts
+    (RFC 2046 requires one; the caller decides whether that is an error).  Errors are :class:`MultipartError` with ``reason`` one of
     ``missing_boundary``, ``invalid_boundary``, ``no_opening_boundary``, ``truncated``,
     ``part_too_large`` and ``malformed_part_headers``.
     """
