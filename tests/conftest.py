@@ -70,8 +70,14 @@ def make_tenant(svc: Services) -> Callable[..., TenantCredentials]:
     def make(scopes: frozenset[str] | list[str] = ALL_SCOPES) -> TenantCredentials:
         tenant_id = f"t-{random_token(10)}"
         create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
-        issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
-                            name="test", scopes=frozenset(scopes), created_by="pytest")
+        issued = create_key(
+            svc.metadata,
+            env_prefix=svc.settings.api_key_prefix,
+            tenant=TenantScope(tenant_id),
+            name="test",
+            scopes=frozenset(scopes),
+            created_by="pytest",
+        )
         return TenantCredentials(tenant_id, issued.token, issued.key.id)
 
     return make

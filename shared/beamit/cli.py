@@ -1,9 +1,9 @@
 """The ``beamit`` command: local stack, tenants, API keys, sandbox data.
 
-    beamit dev [--port 8080]
-    beamit tenants create --id acme --name "Acme Health"
-    beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAME]
-    beamit keys revoke --tenant acme --id key_...
+beamit dev [--port 8080]
+beamit tenants create --id acme --name "Acme Health"
+beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAME]
+beamit keys revoke --tenant acme --id key_...
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -52,8 +52,14 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
         print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
         return 1
     try:
-        issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(args.tenant),
-                            name=args.name, scopes=args.scopes, created_by="cli")
+        issued = create_key(
+            svc.metadata,
+            env_prefix=svc.settings.api_key_prefix,
+            tenant=TenantScope(args.tenant),
+            name=args.name,
+            scopes=args.scopes,
+            created_by="cli",
+        )
     except (UnknownScope, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -80,8 +86,9 @@ def _cmd_keys_revoke(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     import os
 
-    parser = argparse.ArgumentParser(prog="beamit", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="beamit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="run the whole product locally on emulators")

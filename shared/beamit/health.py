@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from beamit.storage import Services
 
@@ -37,6 +37,6 @@ def check_dependencies(svc: Services, timeout: float = 5.0) -> dict[str, str]:
             try:
                 future.result(timeout=timeout)
                 results[name] = "ok"
-            except Exception:  # noqa: BLE001 - any failure means the dependency is not usable
+            except Exception:
                 results[name] = "unavailable"
     return results

@@ -10,8 +10,9 @@ import pytest
 
 
 def test_key_lifecycle(api, tenant):
-    created = api.post("/v1/api-keys", json={"name": "pacs bridge", "scopes": ["studies:read", "keys:manage"]},
-                       headers=tenant.headers)
+    created = api.post(
+        "/v1/api-keys", json={"name": "pacs bridge", "scopes": ["studies:read", "keys:manage"]}, headers=tenant.headers
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["key"].startswith("bk_local_")
@@ -119,15 +120,39 @@ def test_method_not_allowed(api, tenant):
 
 def test_cli_bootstraps_tenant_and_key(stack, api):
     env = stack.env
-    created = subprocess.run([sys.executable, "-m", "beamit.cli", "tenants", "create", "--id", "cli-tenant",
-                              "--name", "CLI"], env=env, capture_output=True, text=True, timeout=60)
+    created = subprocess.run(
+        [sys.executable, "-m", "beamit.cli", "tenants", "create", "--id", "cli-tenant", "--name", "CLI"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
-    issued = subprocess.run([sys.executable, "-m", "beamit.cli", "keys", "create", "--tenant", "cli-tenant",
-                             "--scopes", "keys:manage,studies:read"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    issued = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "beamit.cli",
+            "keys",
+            "create",
+            "--tenant",
+            "cli-tenant",
+            "--scopes",
+            "keys:manage,studies:read",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert issued.returncode == 0, issued.stderr
     key = json.loads(issued.stdout)["key"]
     assert api.get("/v1/api-keys", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    bad = subprocess.run([sys.executable, "-m", "beamit.cli", "keys", "create", "--tenant", "cli-tenant",
-                          "--scopes", "everything"], env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "beamit.cli", "keys", "create", "--tenant", "cli-tenant", "--scopes", "everything"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "unknown scope" in bad.stderr

@@ -28,8 +28,11 @@ def test_api_key_record_is_in_the_firestore_emulator_hashed(api, tenant, svc):
 def test_blob_written_by_the_adapter_is_read_by_the_storage_client(svc):
     bucket = svc.settings.bucket("derived")
     svc.blobs.put(bucket, "probe/hello.txt", b"hello", content_type="text/plain")
-    client = storage.Client(project=svc.settings.project_id, credentials=AnonymousCredentials(),
-                            client_options={"api_endpoint": svc.settings.storage_emulator_host})
+    client = storage.Client(
+        project=svc.settings.project_id,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": svc.settings.storage_emulator_host},
+    )
     assert client.bucket(bucket).blob("probe/hello.txt").download_as_bytes() == b"hello"
 
 
@@ -51,9 +54,15 @@ def test_event_published_by_the_adapter_is_pulled_by_a_subscriber(svc):
 
 def test_ciphertext_from_the_adapter_decrypts_with_the_kms_client(svc):
     ciphertext = svc.keys.encrypt("secrets", b"webhook secret", aad=b"tenant-a")
-    client = kms_v1.KeyManagementServiceClient(transport="rest", credentials=AnonymousCredentials(),
-                                                client_options={"api_endpoint": svc.settings.kms_endpoint})
-    plain = client.decrypt(request={"name": svc.settings.kms_key_name("secrets"), "ciphertext": ciphertext,
-                                    "additional_authenticated_data": b"tenant-a"})
+    client = kms_v1.KeyManagementServiceClient(
+        transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": svc.settings.kms_endpoint}
+    )
+    plain = client.decrypt(
+        request={
+            "name": svc.settings.kms_key_name("secrets"),
+            "ciphertext": ciphertext,
+            "additional_authenticated_data": b"tenant-a",
+        }
+    )
     assert plain.plaintext == b"webhook secret"
     assert b"webhook secret" not in ciphertext

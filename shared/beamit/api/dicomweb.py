@@ -30,8 +30,9 @@ def dicomweb_root(ctx: RequestContext) -> DicomwebRoot:
 
 def dicom_json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     # Exactly application/dicom+json: dicomweb-client parses the body only on an exact match.
-    response = Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
-                        status=status, headers=headers)
+    response = Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), status=status, headers=headers
+    )
     response.headers["Content-Type"] = DICOM_JSON_TYPE
     return response
 
@@ -59,8 +60,10 @@ def store_study_instances(ctx: RequestContext) -> Response:
 def _store(ctx: RequestContext, study: str | None) -> Response:
     request = ctx.request
     limit = ctx.settings.stow_max_request_bytes
-    too_large = (f"STOW-RS requests are limited to {limit} bytes; send larger studies in several requests "
-                 "or through a resumable upload (POST /v1/uploads)")
+    too_large = (
+        f"STOW-RS requests are limited to {limit} bytes; send larger studies in several requests "
+        "or through a resumable upload (POST /v1/uploads)"
+    )
     stow.check_request_media_type(request.headers.get("Content-Type"))
     try:
         boundary = boundary_from_content_type(request.headers.get("Content-Type"))
@@ -82,8 +85,9 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
                 media = None
             if part.content_type is not None and (media is None or media.essence != DICOM):
                 part.close()
-                session.result.failed.append(FailedInstance(
-                    CANNOT_UNDERSTAND, f"part {part.index + 1} is {part.content_type!r}, not {DICOM}"))
+                session.result.failed.append(
+                    FailedInstance(CANNOT_UNDERSTAND, f"part {part.index + 1} is {part.content_type!r}, not {DICOM}")
+                )
                 continue
             session.add(part.body, part.close)
     except MultipartError as exc:
@@ -98,13 +102,16 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
         session.abort()
         raise BadRequest("the request holds no instances")
     result = session.finish()
-    ctx.audit.update({
-        "eventCode": IMPORT,
-        "phi": True,
-        "resources": {"studies": result.studies, "instances": [s.sop_instance_uid for s in result.stored]},
-        "details": {"stored": len(result.stored), "failed": len(result.failed)},
-    })
+    ctx.audit.update(
+        {
+            "eventCode": IMPORT,
+            "phi": True,
+            "resources": {"studies": result.studies, "instances": [s.sop_instance_uid for s in result.stored]},
+            "details": {"stored": len(result.stored), "failed": len(result.failed)},
+        }
+    )
     if any(f.reason == OUT_OF_RESOURCES for f in result.failed) and not result.stored:
         return dicom_json_response(stow.response_body(result, dicomweb_root(ctx), study), status=413)
-    return dicom_json_response(stow.response_body(result, dicomweb_root(ctx), study),
-                               status=stow.response_status(result))
+    return dicom_json_response(
+        stow.response_body(result, dicomweb_root(ctx), study), status=stow.response_status(result)
+    )

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from beamit.web.router import RequestContext
 
 
-def audit_call(ctx: "RequestContext", response: "Response") -> None:
+def audit_call(ctx: RequestContext, response: Response) -> None:
     """Append the call's record to the caller's tenant trail.
 
     Handlers add what they touched to ``ctx.audit``: ``eventCode`` (PS3.15 §A.5),
@@ -40,6 +40,7 @@ def audit_call(ctx: "RequestContext", response: "Response") -> None:
     )
     try:
         write_entry(ctx.services, entry)
-    except Exception as exc:  # noqa: BLE001 - the call already happened; make the gap loud
-        logs.error("audit record not written", error=type(exc).__name__, tenantId=principal.tenant_id,
-                   action=entry.action)
+    except Exception as exc:
+        logs.error(
+            "audit record not written", error=type(exc).__name__, tenantId=principal.tenant_id, action=entry.action
+        )

@@ -167,4 +167,3 @@ def revoke_key(store: MetadataStore, tenant: TenantScope, key_id: str) -> ApiKey
     if key.revoked_at is None:
         store.update(f"{COLLECTION}/{_raw_id(key_id)}", {"revokedAt": utcnow()})
     return get_key(store, tenant, key_id)
-

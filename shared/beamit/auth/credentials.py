@@ -6,7 +6,7 @@ API keys (``Bearer bk_...``) are resolved here; OAuth access tokens join in
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from beamit.auth.api_keys import authenticate_key
 from beamit.auth.principal import Principal

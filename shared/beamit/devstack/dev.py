@@ -11,8 +11,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from beamit.devstack.emulators import REPO_ROOT
 from beamit.devstack.stack import LocalStack
@@ -35,8 +36,12 @@ def bootstrap_sandbox(stack: LocalStack) -> str:
     svc = services()
     ensure_tenant(svc.metadata, SANDBOX_TENANT, "BeamIt sandbox")
     issued = create_key(
-        svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(SANDBOX_TENANT),
-        name="sandbox (make dev)", scopes=ALL_SCOPES, created_by="make-dev",
+        svc.metadata,
+        env_prefix=svc.settings.api_key_prefix,
+        tenant=TenantScope(SANDBOX_TENANT),
+        name="sandbox (make dev)",
+        scopes=ALL_SCOPES,
+        created_by="make-dev",
     )
     return issued.token
 

@@ -48,18 +48,27 @@ class Emulator:
 
 def firestore(project: str, env: dict[str, str], log_dir: Path) -> Emulator:
     host_port = f"127.0.0.1:{free_port()}"
-    argv = [_gcloud(), "emulators", "firestore", "start", f"--host-port={host_port}", f"--project={project}",
-            "--quiet"]
-    return Emulator("firestore", host_port, ManagedProcess("firestore", argv, env=env, log_dir=log_dir),
-                    f"http://{host_port}/")
+    argv = [_gcloud(), "emulators", "firestore", "start", f"--host-port={host_port}", f"--project={project}", "--quiet"]
+    return Emulator(
+        "firestore", host_port, ManagedProcess("firestore", argv, env=env, log_dir=log_dir), f"http://{host_port}/"
+    )
 
 
 def pubsub(project: str, env: dict[str, str], log_dir: Path) -> Emulator:
     host_port = f"127.0.0.1:{free_port()}"
-    argv = [_gcloud(), "beta", "emulators", "pubsub", "start", f"--host-port={host_port}",
-            f"--project={project}", "--quiet"]
-    return Emulator("pubsub", host_port, ManagedProcess("pubsub", argv, env=env, log_dir=log_dir),
-                    f"http://{host_port}/")
+    argv = [
+        _gcloud(),
+        "beta",
+        "emulators",
+        "pubsub",
+        "start",
+        f"--host-port={host_port}",
+        f"--project={project}",
+        "--quiet",
+    ]
+    return Emulator(
+        "pubsub", host_port, ManagedProcess("pubsub", argv, env=env, log_dir=log_dir), f"http://{host_port}/"
+    )
 
 
 def kms(env: dict[str, str], log_dir: Path, state_file: Path | None) -> Emulator:
@@ -68,21 +77,42 @@ def kms(env: dict[str, str], log_dir: Path, state_file: Path | None) -> Emulator
     if state_file is not None:
         argv += ["--state-file", str(state_file)]
     host_port = f"127.0.0.1:{port}"
-    return Emulator("kms", host_port, ManagedProcess("kms", argv, env=env, log_dir=log_dir, cwd=REPO_ROOT),
-                    f"http://{host_port}/")
+    return Emulator(
+        "kms", host_port, ManagedProcess("kms", argv, env=env, log_dir=log_dir, cwd=REPO_ROOT), f"http://{host_port}/"
+    )
 
 
 def gcs(project: str, notify_topic: str, notify_bucket: str, env: dict[str, str], log_dir: Path) -> Emulator:
     port = free_port()
     host_port = f"127.0.0.1:{port}"
     argv = [
-        _fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-        "-backend", "memory", "-external-url", f"http://{host_port}", "-public-host", host_port,
-        "-event.pubsub-project-id", project, "-event.pubsub-topic", notify_topic,
-        "-event.bucket", notify_bucket, "-event.list", "finalize", "-log-level", "warn",
+        _fake_gcs_binary(),
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-backend",
+        "memory",
+        "-external-url",
+        f"http://{host_port}",
+        "-public-host",
+        host_port,
+        "-event.pubsub-project-id",
+        project,
+        "-event.pubsub-topic",
+        notify_topic,
+        "-event.bucket",
+        notify_bucket,
+        "-event.list",
+        "finalize",
+        "-log-level",
+        "warn",
     ]
-    return Emulator("gcs", host_port, ManagedProcess("gcs", argv, env=env, log_dir=log_dir),
-                    f"http://{host_port}/storage/v1/b")
+    return Emulator(
+        "gcs", host_port, ManagedProcess("gcs", argv, env=env, log_dir=log_dir), f"http://{host_port}/storage/v1/b"
+    )
 
 
 def ready_probe(emulator: Emulator) -> object:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import functions_framework
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -30,8 +31,9 @@ TRIGGER_PREFIX = "/_triggers/"
 
 
 def _json_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": {"type": "not_found", "message": message}}), status=status,
-                    content_type="application/json")
+    return Response(
+        json.dumps({"error": {"type": "not_found", "message": message}}), status=status, content_type="application/json"
+    )
 
 
 class Gateway:
@@ -48,7 +50,7 @@ class Gateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "/")
         if path.startswith(TRIGGER_PREFIX):
-            return self._trigger(path[len(TRIGGER_PREFIX):].strip("/"), environ, start_response)
+            return self._trigger(path[len(TRIGGER_PREFIX) :].strip("/"), environ, start_response)
         spec = self.manifest.resolve(path)
         if spec is None or spec.trigger.type != "http":
             return _json_error(404, "no such resource")(environ, start_response)
@@ -64,7 +66,9 @@ class Gateway:
         environ = {**environ, "PATH_INFO": "/"}
         return self.apps[spec.name](environ, start_response)
 
-    def _gcs_finalize(self, spec: FunctionSpec, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _gcs_finalize(
+        self, spec: FunctionSpec, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         push = json.loads(Request(environ).get_data() or b"{}")
         message = push.get("message", {})
         attributes = message.get("attributes", {})
@@ -81,8 +85,8 @@ class Gateway:
             "ce-subject": f"objects/{obj['name']}",
             "ce-time": obj.get("updated") or obj.get("timeCreated") or message.get("publishTime", ""),
         }
-        event_env = EnvironBuilder(path="/", method="POST", headers=headers, data=data,
-                                   content_type="application/json").get_environ()
+        event_env = EnvironBuilder(
+            path="/", method="POST", headers=headers, data=data, content_type="application/json"
+        ).get_environ()
         body, status, response_headers = run_wsgi_app(self.apps[spec.name], event_env)
         return Response(b"".join(body), status=status, headers=response_headers)(environ, start_response)
-

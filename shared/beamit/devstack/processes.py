@@ -13,8 +13,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 def free_port() -> int:
@@ -39,8 +39,9 @@ def http_ready(url: str) -> Callable[[], bool]:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: Sequence[str], *, env: dict[str, str], log_dir: Path,
-                 cwd: Path | None = None) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], *, env: dict[str, str], log_dir: Path, cwd: Path | None = None
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
@@ -48,12 +49,17 @@ class ManagedProcess:
         self.log_path = log_dir / f"{name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+        log = open(self.log_path, "wb")
         self._proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         return self

@@ -49,7 +49,8 @@ def create_push_subscription(settings: Settings, topic_role: str, name: str, end
 def create_buckets(settings: Settings) -> None:
     host = settings.storage_emulator_host or ""
     client = storage.Client(
-        project=settings.project_id, credentials=AnonymousCredentials(),
+        project=settings.project_id,
+        credentials=AnonymousCredentials(),
         client_options={"api_endpoint": host if host.startswith("http") else f"http://{host}"},
     )
     for role in load_manifest().buckets:
@@ -61,7 +62,8 @@ def create_buckets(settings: Settings) -> None:
 
 def create_kms_keys(settings: Settings) -> None:
     client = kms_v1.KeyManagementServiceClient(
-        transport="rest", credentials=AnonymousCredentials(),
+        transport="rest",
+        credentials=AnonymousCredentials(),
         client_options={"api_endpoint": settings.kms_endpoint},
     )
     parent = f"projects/{settings.project_id}/locations/{settings.kms_location}"

@@ -12,14 +12,18 @@ if TYPE_CHECKING:
     from beamit.devstack.stack import LocalStack
 
 
-def tick(stack: "LocalStack") -> dict[str, int]:
+def tick(stack: LocalStack) -> dict[str, int]:
     """POST to every ``scheduler`` function once, as Cloud Scheduler would; statuses by name."""
     statuses: dict[str, int] = {}
     for spec in load_manifest().functions:
         if spec.trigger.type != "scheduler":
             continue
-        request = urllib.request.Request(f"{stack.url}/_triggers/{spec.name}", data=b"{}", method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{stack.url}/_triggers/{spec.name}",
+            data=b"{}",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 statuses[spec.name] = response.status

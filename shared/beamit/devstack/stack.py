@@ -52,7 +52,7 @@ class LocalStack:
     def settings(self) -> Settings:
         return load_settings(self.env)
 
-    def start(self, timeout: float = 90.0) -> "LocalStack":
+    def start(self, timeout: float = 90.0) -> LocalStack:
         try:
             self._start(timeout)
         except BaseException:
@@ -69,8 +69,9 @@ class LocalStack:
         kms_file = self.state_dir / "kms-state.json" if self.kms_state else None
         km = emulators.kms(base_env, self.log_dir, kms_file)
         gcs_env = {**base_env, "PUBSUB_EMULATOR_HOST": ps.host_port}
-        gc = emulators.gcs(PROJECT, f"{prefix}-{provision.INBOX_NOTIFICATIONS}", f"{prefix}-inbox", gcs_env,
-                           self.log_dir)
+        gc = emulators.gcs(
+            PROJECT, f"{prefix}-{provision.INBOX_NOTIFICATIONS}", f"{prefix}-inbox", gcs_env, self.log_dir
+        )
         self.env = {
             **base_env,
             "BEAMIT_ENV": "local",
@@ -102,21 +103,39 @@ class LocalStack:
         for spec in load_manifest().functions:
             endpoint = f"{self.url}/_triggers/{spec.name}"
             if spec.trigger.type == "gcs-finalize":
-                _with_env(self.env, provision.create_push_subscription, settings,
-                          provision.INBOX_NOTIFICATIONS, spec.name, endpoint)
+                _with_env(
+                    self.env,
+                    provision.create_push_subscription,
+                    settings,
+                    provision.INBOX_NOTIFICATIONS,
+                    spec.name,
+                    endpoint,
+                )
             elif spec.trigger.type == "pubsub-push" and spec.trigger.topic:
-                _with_env(self.env, provision.create_push_subscription, settings,
-                          spec.trigger.topic, spec.name, endpoint)
+                _with_env(
+                    self.env, provision.create_push_subscription, settings, spec.trigger.topic, spec.name, endpoint
+                )
 
     def _start_gateway(self, timeout: float) -> None:
         argv = [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.gateway_port}",
-            "--workers", str(self.workers), "--threads", str(self.threads), "--worker-class", "gthread",
-            "--timeout", "0", "--graceful-timeout", "5",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.gateway_port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "0",
+            "--graceful-timeout",
+            "5",
             "beamit.devstack.wsgi:app",
         ]
-        gateway = ManagedProcess("gateway", argv, env=self.env, log_dir=self.log_dir,
-                                 cwd=emulators.REPO_ROOT).start()
+        gateway = ManagedProcess("gateway", argv, env=self.env, log_dir=self.log_dir, cwd=emulators.REPO_ROOT).start()
         self.processes.append(gateway)
         gateway.wait_ready(http_ready(f"{self.url}/v1/health"), timeout)
 
@@ -143,7 +162,7 @@ class LocalStack:
             process.stop()
         self.processes.clear()
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -45,13 +45,23 @@ def instance_record(inst: ParsedInstance, blob: str) -> dict[str, Any]:
     }
 
 
-def _plan(scope: TenantScope, batch: list[ParsedInstance], blobs: dict[str, str],
-          series_exists: set[str], study_exists: set[str]) -> list[Write]:
+def _plan(
+    scope: TenantScope,
+    batch: list[ParsedInstance],
+    blobs: dict[str, str],
+    series_exists: set[str],
+    study_exists: set[str],
+) -> list[Write]:
     writes: list[Write] = []
     per_series: dict[str, list[ParsedInstance]] = defaultdict(list)
     for inst in batch:
-        writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid),
-                            instance_record(inst, blobs[inst.sop_instance_uid])))
+        writes.append(
+            Write(
+                "create",
+                catalog.instance_path(scope, inst.sop_instance_uid),
+                instance_record(inst, blobs[inst.sop_instance_uid]),
+            )
+        )
         per_series[inst.series_uid].append(inst)
     new_series_per_study: dict[str, int] = defaultdict(int)
     per_study: dict[str, list[ParsedInstance]] = defaultdict(list)
@@ -61,37 +71,77 @@ def _plan(scope: TenantScope, batch: list[ParsedInstance], blobs: dict[str, str]
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
         path = catalog.series_path(scope, series_uid)
         if series_uid in series_exists:
-            writes.append(Write("merge", path, {"instanceCount": Increment(len(items)),
-                                                "sopClasses": ArrayUnion(sop_classes), "updatedAt": ServerTimestamp()}))
+            writes.append(
+                Write(
+                    "merge",
+                    path,
+                    {
+                        "instanceCount": Increment(len(items)),
+                        "sopClasses": ArrayUnion(sop_classes),
+                        "updatedAt": ServerTimestamp(),
+                    },
+                )
+            )
         else:
             new_series_per_study[first.study_uid] += 1
-            writes.append(Write("create", path, {
-                "studyUID": first.study_uid, "seriesUID": series_uid, "modality": first.modality,
-                "dicom": first.series, "instanceCount": len(items), "sopClasses": list(sop_classes),
-                "createdAt": ServerTimestamp(), "updatedAt": ServerTimestamp(),
-            }))
+            writes.append(
+                Write(
+                    "create",
+                    path,
+                    {
+                        "studyUID": first.study_uid,
+                        "seriesUID": series_uid,
+                        "modality": first.modality,
+                        "dicom": first.series,
+                        "instanceCount": len(items),
+                        "sopClasses": list(sop_classes),
+                        "createdAt": ServerTimestamp(),
+                        "updatedAt": ServerTimestamp(),
+                    },
+                )
+            )
     for study_uid, items in per_study.items():
         first = items[0]
         modalities = tuple(sorted({i.modality for i in items if i.modality}))
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
         path = catalog.study_path(scope, study_uid)
         if study_uid in study_exists:
-            writes.append(Write("merge", path, {
-                "instanceCount": Increment(len(items)), "seriesCount": Increment(new_series_per_study[study_uid]),
-                "modalities": ArrayUnion(modalities), "sopClasses": ArrayUnion(sop_classes),
-                "updatedAt": ServerTimestamp(),
-            }))
+            writes.append(
+                Write(
+                    "merge",
+                    path,
+                    {
+                        "instanceCount": Increment(len(items)),
+                        "seriesCount": Increment(new_series_per_study[study_uid]),
+                        "modalities": ArrayUnion(modalities),
+                        "sopClasses": ArrayUnion(sop_classes),
+                        "updatedAt": ServerTimestamp(),
+                    },
+                )
+            )
         else:
-            writes.append(Write("create", path, {
-                "studyUID": study_uid, "dicom": first.study, "instanceCount": len(items),
-                "seriesCount": new_series_per_study[study_uid], "modalities": list(modalities),
-                "sopClasses": list(sop_classes), "createdAt": ServerTimestamp(), "updatedAt": ServerTimestamp(),
-            }))
+            writes.append(
+                Write(
+                    "create",
+                    path,
+                    {
+                        "studyUID": study_uid,
+                        "dicom": first.study,
+                        "instanceCount": len(items),
+                        "seriesCount": new_series_per_study[study_uid],
+                        "modalities": list(modalities),
+                        "sopClasses": list(sop_classes),
+                        "createdAt": ServerTimestamp(),
+                        "updatedAt": ServerTimestamp(),
+                    },
+                )
+            )
     return writes
 
 
-def commit_instances(store: MetadataStore, scope: TenantScope, instances: list[ParsedInstance],
-                     blobs: dict[str, str]) -> CommitResult:
+def commit_instances(
+    store: MetadataStore, scope: TenantScope, instances: list[ParsedInstance], blobs: dict[str, str]
+) -> CommitResult:
     """Create catalog records for ``instances`` whose bytes are stored (``blobs``: SOP UID → object).
 
     Instances already in the catalog are left as they are (same SOP Instance UID and same
@@ -108,7 +158,7 @@ def commit_instances(store: MetadataStore, scope: TenantScope, instances: list[P
         pending = [inst for inst, doc in zip(pending, found) if doc is None]
         retry: list[ParsedInstance] = []
         for start in range(0, len(pending), BATCH_INSTANCES):
-            batch = pending[start:start + BATCH_INSTANCES]
+            batch = pending[start : start + BATCH_INSTANCES]
             series_uids = sorted({i.series_uid for i in batch})
             study_uids = sorted({i.study_uid for i in batch})
             series_docs = store.get_many([catalog.series_path(scope, s) for s in series_uids])

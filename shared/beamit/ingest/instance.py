@@ -63,8 +63,9 @@ def _digests(fp: BinaryIO) -> tuple[int, str, str]:
 def _uid(ds: Dataset, keyword: str, sop_class: str | None, sop: str | None) -> str:
     value = ds.get(keyword)
     if not value:
-        raise InstanceRejected(DATA_SET_MISMATCH, f"{keyword} is missing", sop_class_uid=sop_class,
-                               sop_instance_uid=sop)
+        raise InstanceRejected(
+            DATA_SET_MISMATCH, f"{keyword} is missing", sop_class_uid=sop_class, sop_instance_uid=sop
+        )
     try:
         return validate_uid(str(value), keyword)
     except InvalidUIDError as exc:
@@ -87,7 +88,7 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
         transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
     except (InvalidDicomError, AttributeError, KeyError) as exc:
         raise InstanceRejected(CANNOT_UNDERSTAND, f"not a DICOM Part 10 file: {type(exc).__name__}") from None
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means we cannot understand it
+    except Exception as exc:
         raise InstanceRejected(CANNOT_UNDERSTAND, f"unreadable DICOM data: {type(exc).__name__}") from None
     sop_class = str(ds.get("SOPClassUID", "")) or None
     sop = str(ds.get("SOPInstanceUID", "")) or None
@@ -96,8 +97,12 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
     study = _uid(ds, "StudyInstanceUID", sop_class, sop)
     series = _uid(ds, "SeriesInstanceUID", sop_class, sop)
     if expected_study is not None and study != expected_study:
-        raise InstanceRejected(DATA_SET_MISMATCH, "StudyInstanceUID does not match the study in the request URL",
-                               sop_class_uid=sop_class, sop_instance_uid=sop)
+        raise InstanceRejected(
+            DATA_SET_MISMATCH,
+            "StudyInstanceUID does not match the study in the request URL",
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop,
+        )
     try:
         try:
             pixel_index = build_pixel_index(ds, fp)
@@ -109,18 +114,32 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
         instance_json = level_json(ds, "instance")
     except InstanceRejected:
         raise
-    except Exception as exc:  # noqa: BLE001
-        raise InstanceRejected(CANNOT_UNDERSTAND, f"cannot decode the data set: {type(exc).__name__}",
-                               sop_class_uid=sop_class, sop_instance_uid=sop) from None
+    except Exception as exc:
+        raise InstanceRejected(
+            CANNOT_UNDERSTAND,
+            f"cannot decode the data set: {type(exc).__name__}",
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop,
+        ) from None
     number = ds.get("InstanceNumber")
     try:
         instance_number = int(number) if number not in (None, "") else None
     except (TypeError, ValueError):
         instance_number = None
     return ParsedInstance(
-        study_uid=study, series_uid=series, sop_instance_uid=sop, sop_class_uid=sop_class,
-        transfer_syntax_uid=transfer_syntax, size=size, md5_b64=md5_b64, crc32c_b64=crc_b64,
-        study=study_json, series=series_json, instance=instance_json, metadata=metadata,
-        pixel_index=pixel_index, instance_number=instance_number,
+        study_uid=study,
+        series_uid=series,
+        sop_instance_uid=sop,
+        sop_class_uid=sop_class,
+        transfer_syntax_uid=transfer_syntax,
+        size=size,
+        md5_b64=md5_b64,
+        crc32c_b64=crc_b64,
+        study=study_json,
+        series=series_json,
+        instance=instance_json,
+        metadata=metadata,
+        pixel_index=pixel_index,
+        instance_number=instance_number,
         modality=str(ds.get("Modality", "")) or None,
     )

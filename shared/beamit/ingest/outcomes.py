@@ -41,7 +41,8 @@ class FailedInstance:
 class InstanceRejected(Exception):
     """Raised while parsing/validating one instance; becomes a :class:`FailedInstance`."""
 
-    def __init__(self, reason: int, message: str, *, sop_class_uid: str | None = None,
-                 sop_instance_uid: str | None = None) -> None:
+    def __init__(
+        self, reason: int, message: str, *, sop_class_uid: str | None = None, sop_instance_uid: str | None = None
+    ) -> None:
         super().__init__(message)
         self.failure = FailedInstance(reason, message, sop_class_uid, sop_instance_uid)

@@ -51,13 +51,21 @@ class PixelIndex:
         return [(self.fragments[2 * i], self.fragments[2 * i + 1]) for i in range(first, last)]
 
     def to_record(self) -> dict[str, Any]:
-        return {"encapsulated": self.encapsulated, "valueOffset": self.value_offset,
-                "fragments": self.fragments, "frameStarts": self.frame_starts}
+        return {
+            "encapsulated": self.encapsulated,
+            "valueOffset": self.value_offset,
+            "fragments": self.fragments,
+            "frameStarts": self.frame_starts,
+        }
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "PixelIndex":
-        return cls(bool(record["encapsulated"]), int(record["valueOffset"]), list(record["fragments"]),
-                   list(record["frameStarts"]))
+    def from_record(cls, record: dict[str, Any]) -> PixelIndex:
+        return cls(
+            bool(record["encapsulated"]),
+            int(record["valueOffset"]),
+            list(record["fragments"]),
+            list(record["frameStarts"]),
+        )
 
 
 def native_frame_length(ds: Dataset) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any
 
 from beamit.ingest import layout
 from beamit.ingest.instance import STORED_ROOT, ParsedInstance
@@ -22,8 +23,9 @@ SOP_INSTANCE_UID = "00080018"
 INSTANCE_NUMBER = "00200013"
 
 
-def write_chunks(blobs: BlobStore, bucket: str, tenant_id: str, instances: Iterable[ParsedInstance],
-                 chunk_id: str) -> list[str]:
+def write_chunks(
+    blobs: BlobStore, bucket: str, tenant_id: str, instances: Iterable[ParsedInstance], chunk_id: str
+) -> list[str]:
     """Write one chunk per series; returns the object names written."""
     by_series: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for inst in instances:
@@ -31,8 +33,12 @@ def write_chunks(blobs: BlobStore, bucket: str, tenant_id: str, instances: Itera
     names = []
     for (study, series), items in by_series.items():
         name = layout.series_metadata_chunk(tenant_id, study, series, chunk_id)
-        blobs.put(bucket, name, json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
-                  content_type="application/json")
+        blobs.put(
+            bucket,
+            name,
+            json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
+            content_type="application/json",
+        )
         names.append(name)
     return names
 
@@ -44,8 +50,9 @@ def _instance_number(item: dict[str, Any]) -> int:
         return 0
 
 
-def read_metadata(blobs: BlobStore, bucket: str, prefix: str, public_root: str,
-                  committed: set[str] | None = None) -> list[dict[str, Any]]:
+def read_metadata(
+    blobs: BlobStore, bucket: str, prefix: str, public_root: str, committed: set[str] | None = None
+) -> list[dict[str, Any]]:
     """All instance metadata under ``prefix`` (a study or series), deduplicated by SOP
     Instance UID, ordered by series then InstanceNumber, BulkDataURIs under ``public_root``.
 

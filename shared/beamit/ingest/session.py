@@ -10,9 +10,10 @@ this session created, so nothing is half-written.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from beamit import catalog, logs
 from beamit.events import STUDY_RECEIVED, publish_event
@@ -44,8 +45,9 @@ class IngestResult:
 
 
 class IngestSession:
-    def __init__(self, svc: Services, tenant: TenantScope, *, expected_study: str | None = None,
-                 source: str = "stow-rs") -> None:
+    def __init__(
+        self, svc: Services, tenant: TenantScope, *, expected_study: str | None = None, source: str = "stow-rs"
+    ) -> None:
         self._svc = svc
         self._tenant = tenant
         self._expected_study = expected_study
@@ -74,36 +76,53 @@ class IngestSession:
         if earlier is not None:  # the same instance twice in one request
             release()
             if earlier.md5_b64 != parsed.md5_b64:
-                self._fail(_failure(parsed, DUPLICATE_SOP_INSTANCE,
-                                    "the request holds two different instances with this SOPInstanceUID"))
+                self._fail(
+                    _failure(
+                        parsed,
+                        DUPLICATE_SOP_INSTANCE,
+                        "the request holds two different instances with this SOPInstanceUID",
+                    )
+                )
             return
         self._seen[parsed.sop_instance_uid] = parsed
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
 
     def _store_bytes(self, parsed: ParsedInstance, fp: BinaryIO, release: Callable[[], None]) -> None:
-        name = layout.instance_object(self._tenant.tenant_id, parsed.study_uid, parsed.series_uid,
-                                      parsed.sop_instance_uid)
+        name = layout.instance_object(
+            self._tenant.tenant_id, parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid
+        )
         try:
             fp.seek(0)
             try:
                 if self._svc.blobs.stat(self._bucket, name) is not None:
                     # Already stored (a retry, or a concurrent request): compare, don't re-upload.
                     raise AlreadyExists(name)
-                self._svc.blobs.put(self._bucket, name, fp, content_type="application/dicom", if_absent=True,
-                                    metadata={"sopClassUID": parsed.sop_class_uid})
+                self._svc.blobs.put(
+                    self._bucket,
+                    name,
+                    fp,
+                    content_type="application/dicom",
+                    if_absent=True,
+                    metadata={"sopClassUID": parsed.sop_class_uid},
+                )
                 with self._lock:
                     self._created_objects[parsed.sop_instance_uid] = name
             except AlreadyExists:
                 existing = self._svc.blobs.stat(self._bucket, name)
                 if existing is None or existing.md5_hash != parsed.md5_b64:
                     # Policy (conformance statement): an instance is immutable once stored.
-                    self._fail(_failure(parsed, DUPLICATE_SOP_INSTANCE,
-                                        "an instance with this SOPInstanceUID and different content is stored"))
+                    self._fail(
+                        _failure(
+                            parsed,
+                            DUPLICATE_SOP_INSTANCE,
+                            "an instance with this SOPInstanceUID and different content is stored",
+                        )
+                    )
                     return
             with self._lock:
                 self._ready.append(parsed)
-        except Exception as exc:  # noqa: BLE001 - one instance's storage failure is its outcome
+        except Exception as exc:
             logs.error("instance storage failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
             self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be stored; retry the request"))
         finally:
@@ -137,7 +156,7 @@ class IngestSession:
         for name in names:
             try:
                 self._svc.blobs.delete(bucket or self._bucket, name)
-            except Exception:  # noqa: BLE001 - best effort; orphan bytes are invisible without a catalog record
+            except Exception:
                 logs.warning("could not delete an uncommitted object", tenantId=self._tenant.tenant_id)
 
     def finish(self) -> IngestResult:
@@ -145,18 +164,24 @@ class IngestSession:
         ready = sorted(self._ready, key=lambda p: (p.study_uid, p.series_uid, p.instance_number or 0))
         if not ready:
             return self.result
-        blob_names = {p.sop_instance_uid: layout.instance_object(self._tenant.tenant_id, p.study_uid,
-                                                                 p.series_uid, p.sop_instance_uid) for p in ready}
+        blob_names = {
+            p.sop_instance_uid: layout.instance_object(
+                self._tenant.tenant_id, p.study_uid, p.series_uid, p.sop_instance_uid
+            )
+            for p in ready
+        }
         derived = self._svc.settings.bucket("derived")
         chunk_names: list[str] = []
         try:
-            chunk_names = series_metadata.write_chunks(self._svc.blobs, derived, self._tenant.tenant_id, ready,
-                                                       new_id("chunk", 16))
+            chunk_names = series_metadata.write_chunks(
+                self._svc.blobs, derived, self._tenant.tenant_id, ready, new_id("chunk", 16)
+            )
             committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names)
-        except Exception as exc:  # noqa: BLE001 - what was not committed does not become visible
+        except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
             records = self._svc.metadata.get_many(
-                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready])
+                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready]
+            )
             if not any(records):
                 self._delete(chunk_names, derived)
             self._delete_uncommitted()
@@ -164,13 +189,23 @@ class IngestSession:
                 if record is None:
                     self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be committed; retry"))
                 else:
-                    self.result.stored.append(StoredInstance(parsed.study_uid, parsed.series_uid,
-                                                             parsed.sop_instance_uid, parsed.sop_class_uid, True))
+                    self.result.stored.append(
+                        StoredInstance(
+                            parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid, parsed.sop_class_uid, True
+                        )
+                    )
             return self.result
         created = {p.sop_instance_uid for p in committed.created}
         for parsed in ready:
-            self.result.stored.append(StoredInstance(parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid,
-                                                     parsed.sop_class_uid, parsed.sop_instance_uid in created))
+            self.result.stored.append(
+                StoredInstance(
+                    parsed.study_uid,
+                    parsed.series_uid,
+                    parsed.sop_instance_uid,
+                    parsed.sop_class_uid,
+                    parsed.sop_instance_uid in created,
+                )
+            )
         self._announce({p.study_uid for p in committed.created})
         return self.result
 
@@ -180,9 +215,8 @@ class IngestSession:
             record = catalog.get_study(self._svc.metadata, self._tenant, study_uid) or {}
             try:
                 publish_event(self._svc, self._tenant.tenant_id, STUDY_RECEIVED, study_received_data(record))
-            except Exception as exc:  # noqa: BLE001 - stored data stays stored; the event is logged as lost
-                logs.error("study.received not published", error=type(exc).__name__,
-                           tenantId=self._tenant.tenant_id)
+            except Exception as exc:
+                logs.error("study.received not published", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
 
 
 def _first_value(dicom: dict[str, Any], tag: str) -> Any:
@@ -205,5 +239,6 @@ def study_received_data(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failure(parsed: ParsedInstance, reason: int, message: str) -> FailedInstance:
-    return FailedInstance(reason, message, parsed.sop_class_uid, parsed.sop_instance_uid, parsed.study_uid,
-                          parsed.series_uid)
+    return FailedInstance(
+        reason, message, parsed.sop_class_uid, parsed.sop_instance_uid, parsed.study_uid, parsed.series_uid
+    )

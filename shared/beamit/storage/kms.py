@@ -7,7 +7,7 @@ CRC32C checksums are verified both ways as Google recommends.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import google_crc32c
 from google.cloud import kms_v1

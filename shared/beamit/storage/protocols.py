@@ -6,8 +6,9 @@ implementation each (``gcs.py``, ``firestore.py``, ``pubsub.py``, ``kms.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, Iterator, Literal, Protocol, Sequence, TypeVar
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -59,21 +60,17 @@ class BlobStore(Protocol):
         """The object as a sequence of chunks, never whole in memory."""
         ...
 
-    def stat(self, bucket: str, name: str) -> BlobInfo | None:
-        ...
+    def stat(self, bucket: str, name: str) -> BlobInfo | None: ...
 
     def delete(self, bucket: str, name: str) -> None:
         """Delete an object; missing objects are ignored."""
         ...
 
-    def copy(self, bucket: str, name: str, dest_bucket: str, dest_name: str) -> BlobInfo:
-        ...
+    def copy(self, bucket: str, name: str, dest_bucket: str, dest_name: str) -> BlobInfo: ...
 
-    def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
-        ...
+    def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]: ...
 
-    def bucket_exists(self, bucket: str) -> bool:
-        ...
+    def bucket_exists(self, bucket: str) -> bool: ...
 
 
 # --- metadata store (Firestore) -----------------------------------------------------------

@@ -14,9 +14,7 @@ class PubSubEventBus:
         self._project = project_id
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
-        future = self._publisher.publish(
-            self._publisher.topic_path(self._project, topic), data, **(attributes or {})
-        )
+        future = self._publisher.publish(self._publisher.topic_path(self._project, topic), data, **(attributes or {}))
         return str(future.result(timeout=30))
 
     def topic_exists(self, topic: str) -> bool:

@@ -10,7 +10,8 @@ DICOMweb and OAuth endpoints pass their own renderer to :class:`beamit.web.Route
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Response
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from flask import Request, Response
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -128,16 +129,12 @@ class Router:
         try:
             svc = services()
             try:
-                endpoint, args = self._map.bind_to_environ(request.environ).match(
-                    request.path, method=request.method
-                )
+                endpoint, args = self._map.bind_to_environ(request.environ).match(request.path, method=request.method)
             except WzNotFound:
                 raise NotFound("no such resource") from None
             except WzMethodNotAllowed as exc:
                 allowed = ", ".join(sorted(exc.valid_methods or ()))
-                raise MethodNotAllowed(
-                    f"{request.method} is not allowed here", headers={"Allow": allowed}
-                ) from None
+                raise MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": allowed}) from None
             spec = self._routes[endpoint]
             route = endpoint.split(":", 2)[1]
             principal = None if spec.public else self._authenticate(svc, request)
@@ -147,9 +144,10 @@ class Router:
             response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: never leak internals
-            logs.error("unhandled error", function=self.name, route=route, error=type(exc).__name__,
-                       detail=str(exc)[:500])
+        except Exception as exc:
+            logs.error(
+                "unhandled error", function=self.name, route=route, error=type(exc).__name__, detail=str(exc)[:500]
+            )
             response = self._render_error(BeamItError("internal error"), request_id)
         finally:
             logs.request_id_var.reset(token)
@@ -163,8 +161,13 @@ class Router:
         return response
 
     def _log_access(
-        self, request: Request, route: str, response: Response, started: float,
-        ctx: RequestContext | None, request_id: str,
+        self,
+        request: Request,
+        route: str,
+        response: Response,
+        started: float,
+        ctx: RequestContext | None,
+        request_id: str,
     ) -> None:
         principal = ctx.principal if ctx else None
         token = logs.request_id_var.set(request_id)
@@ -184,5 +187,3 @@ class Router:
             )
         finally:
             logs.request_id_var.reset(token)
-
-
