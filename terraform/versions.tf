@@ -1,0 +1,34 @@
+# Terraform and provider versions. `terraform init` with the state bucket of the
+# environment (see docs/deploy.md):
+#   terraform init -backend-config="bucket=<state bucket>" -backend-config="prefix=beamit/<environment>"
+terraform {
+  required_version = ">= 1.6.0, < 2.0.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 6.50"
+    }
+    # google_project_service_identity (service agents for CMEK grants) is beta-only.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.50"
+    }
+  }
+
+  backend "gcs" {}
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = local.labels
+}
+
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = local.labels
+}

@@ -1,0 +1,532 @@
+"""The Terraform of ``terraform/`` as parsed HCL, and checks that it agrees with platform.json.
+
+Every ``check_*`` function takes the manifest (the parsed ``platform.json`` dict) and a
+:class:`Terraform` and returns a list of problems (empty when all is well), so tests can
+run them on the real files and on altered copies (a manifest with an extra function, HCL
+with a block removed) to show that they catch what they claim to.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+MANIFEST_PATH = REPO_ROOT / "shared" / "beamit" / "platform.json"
+# The path every .tf file must use to read the manifest.
+MANIFEST_EXPRESSION = 'jsondecode(file("${path.module}/../shared/beamit/platform.json"))'
+
+TRIGGER_TYPES = ("http", "gcs-finalize", "pubsub-push", "scheduler")
+GRANT_KINDS = ("project", "bucket", "topic", "kms", "secret")
+# Function roles allowed at project level: Firestore IAM has no finer resource.
+PROJECT_LEVEL_FUNCTION_ROLES = frozenset({"roles/datastore.user", "roles/datastore.viewer"})
+# Never granted to a function, on anything.
+FORBIDDEN_FUNCTION_ROLES = re.compile(
+    r"^roles/(owner|editor|viewer|.*\.admin|iam\..*|resourcemanager\..*|cloudkms\.admin)$"
+)
+
+HCL_OPTIONS = hcl2.SerializationOptions(
+    strip_string_quotes=True, explicit_blocks=False, with_comments=False
+)
+
+
+def load_manifest_json(path: Path = MANIFEST_PATH) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+@dataclass
+class Terraform:
+    """The parsed ``.tf`` files of one directory (file name -> hcl2 dict) and their text."""
+
+    files: dict[str, dict[str, Any]]
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def resources(self, rtype: str) -> dict[str, dict[str, Any]]:
+        """``name -> body`` of every ``resource "<rtype>" "<name>"``, over all files."""
+        found: dict[str, dict[str, Any]] = {}
+        for doc in self.files.values():
+            for block in doc.get("resource", []):
+                for name, body in block.get(rtype, {}).items():
+                    found[name] = body
+        return found
+
+    def resource_files(self, rtype: str) -> dict[str, str]:
+        """``name -> file name`` of every resource of that type."""
+        found: dict[str, str] = {}
+        for file_name, doc in self.files.items():
+            for block in doc.get("resource", []):
+                for name in block.get(rtype, {}):
+                    found[name] = file_name
+        return found
+
+    def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for doc in self.files.values():
+            for block in doc.get("resource", []):
+                for rtype, instances in block.items():
+                    for name, body in instances.items():
+                        yield rtype, name, body
+
+    def locals(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for doc in self.files.values():
+            for block in doc.get("locals", []):
+                merged.update(block)
+        return merged
+
+    def local_files(self) -> dict[str, str]:
+        """``local name -> file name`` where it is defined."""
+        found: dict[str, str] = {}
+        for file_name, doc in self.files.items():
+            for block in doc.get("locals", []):
+                for name in block:
+                    found[name] = file_name
+        return found
+
+    def copy(self) -> Terraform:
+        return Terraform(copy.deepcopy(self.files), dict(self.texts))
+
+
+@lru_cache(maxsize=4)
+def _parse_dir(directory: str) -> Terraform:
+    files: dict[str, dict[str, Any]] = {}
+    texts: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("*.tf")):
+        text = path.read_text("utf-8")
+        texts[path.name] = text
+        files[path.name] = hcl2.loads(text, serialization_options=HCL_OPTIONS)
+    return Terraform(files, texts)
+
+
+def parse_terraform(directory: Path = TERRAFORM_DIR) -> Terraform:
+    """Parse every ``.tf`` file of ``directory`` (a fresh copy each call: checks may mutate it)."""
+    return _parse_dir(str(directory)).copy()
+
+
+# --- small HCL helpers -------------------------------------------------------------------------
+
+
+def block(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The first nested block ``name`` of a body (hcl2 gives blocks as lists of dicts)."""
+    value = body.get(name)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        first: dict[str, Any] = value[0]
+        return first
+    return None
+
+
+def dynamic(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The ``dynamic "<name>"`` block of a body: ``{"for_each": ..., "content": {...}}``."""
+    for entry in body.get("dynamic", []):
+        if name in entry:
+            spec = dict(entry[name])
+            content = spec.get("content")
+            if isinstance(content, list):
+                spec["content"] = content[0] if content else {}
+            return spec
+    return None
+
+
+def expr(value: Any) -> str:
+    """An attribute value as text, without the ``${...}`` wrapper of a bare expression."""
+    text = str(value)
+    if text.startswith("${") and text.endswith("}") and text.count("${") == 1:
+        return text[2:-1]
+    return text
+
+
+def grant_target(on: str) -> tuple[str, str]:
+    kind, _, target = on.partition(":")
+    return kind, target
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check_manifest_source(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """Terraform reads THE manifest, and derives functions/buckets/topics/keys from it."""
+    problems: list[str] = []
+    local_values = tf.locals()
+    if local_values.get("manifest") != "${" + MANIFEST_EXPRESSION + "}":
+        problems.append(f"local.manifest must be {MANIFEST_EXPRESSION}")
+    expected = {
+        "functions": "local.manifest.functions",
+        "buckets": "local.manifest.buckets",
+        "topics": "local.manifest.topics",
+        "kms_keys": "local.manifest.kmsKeys",
+    }
+    for name, source in expected.items():
+        if source not in str(local_values.get(name, "")):
+            problems.append(f"local.{name} must be derived from {source}")
+    for file_name, text in tf.texts.items():
+        for match in re.finditer(r"file\(([^)]*platform\.json[^)]*)\)", text):
+            if match.group(0) != 'file("${path.module}/../shared/beamit/platform.json")':
+                problems.append(f"{file_name}: reads the manifest as {match.group(0)}")
+    for fn in manifest["functions"]:
+        if fn["trigger"]["type"] not in TRIGGER_TYPES:
+            problems.append(f"function {fn['name']}: unknown trigger type {fn['trigger']['type']!r}")
+    return problems
+
+
+def check_functions(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """One google_cloudfunctions2_function (and service account) per manifest function."""
+    problems: list[str] = []
+    functions = tf.resources("google_cloudfunctions2_function")
+    if set(functions) != {"function"}:
+        return [f"expected one google_cloudfunctions2_function \"function\", found {sorted(functions)}"]
+    fn = functions["function"]
+    if expr(fn.get("for_each")) != "local.functions":
+        problems.append("google_cloudfunctions2_function.function must have for_each = local.functions")
+    build = block(fn, "build_config") or {}
+    service = block(fn, "service_config") or {}
+    wanted = [
+        (build, "runtime", "python311"),
+        (build, "entry_point", "${each.value.entryPoint}"),
+        (service, "available_memory", "${each.value.memory}"),
+        (service, "timeout_seconds", "${each.value.timeoutSeconds}"),
+        (service, "max_instance_request_concurrency", "${each.value.concurrency}"),
+        (service, "service_account_email", "${google_service_account.function[each.key].email}"),
+    ]
+    for body, attr, value in wanted:
+        if body.get(attr) != value:
+            problems.append(f"function.{attr} must be {value}, is {body.get(attr)!r}")
+    ingress = str(service.get("ingress_settings", ""))
+    if "ALLOW_INTERNAL_AND_GCLB" not in ingress or "ALLOW_INTERNAL_ONLY" not in ingress \
+            or '"http"' not in ingress:
+        problems.append("ingress must be ALLOW_INTERNAL_AND_GCLB for http, ALLOW_INTERNAL_ONLY otherwise")
+    storage_source = block(block(build, "source") or {}, "storage_source") or {}
+    if "google_storage_bucket_object.function_source" not in str(storage_source.get("object")):
+        problems.append("every function must build from the one source archive object")
+    accounts = tf.resources("google_service_account")
+    if expr(accounts.get("function", {}).get("for_each")) != "local.functions":
+        problems.append("google_service_account.function must have for_each = local.functions")
+    names = [f["name"] for f in manifest["functions"]]
+    if len(names) != len(set(names)):
+        problems.append("function names of platform.json are not unique")
+    for name in names:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{2,26}[a-z0-9]", name):
+            problems.append(f"function {name}: service account fn-{name} would be invalid")
+    return problems
+
+
+def function_roles(tf: Terraform) -> dict[str, list[dict[str, str]]]:
+    """``local.function_roles`` of iam.tf: function name -> [{role, on}, ...]."""
+    roles = tf.locals().get("function_roles", {})
+    return {name: list(grants) for name, grants in roles.items()}
+
+
+def check_function_roles(
+    manifest: dict[str, Any], tf: Terraform, secrets: set[str] | None = None
+) -> list[str]:
+    """Every manifest function has least-privilege grants, and no entry is extra."""
+    problems: list[str] = []
+    if tf.local_files().get("function_roles") != "iam.tf":
+        problems.append("local.function_roles must be defined in terraform/iam.tf")
+    roles = function_roles(tf)
+    names = {fn["name"] for fn in manifest["functions"]}
+    for name in sorted(names - set(roles)):
+        problems.append(
+            f"function {name} of platform.json has no entry in local.function_roles (terraform/iam.tf)"
+        )
+    for name in sorted(set(roles) - names):
+        problems.append(f"local.function_roles has an entry for {name}, which platform.json lacks")
+    secrets = set(tf.locals().get("secrets", {})) if secrets is None else secrets
+    targets = {
+        "bucket": set(manifest["buckets"]),
+        "topic": set(manifest["topics"]),
+        "kms": set(manifest["kmsKeys"]),
+        "secret": secrets,
+    }
+    for name, grants in sorted(roles.items()):
+        for grant in grants:
+            role, on = str(grant.get("role", "")), str(grant.get("on", ""))
+            kind, target = grant_target(on)
+            where = f"function_roles[{name}] {role} on {on}"
+            if set(grant) != {"role", "on"}:
+                problems.append(f"{where}: a grant is exactly {{ role, on }}")
+            if FORBIDDEN_FUNCTION_ROLES.match(role):
+                problems.append(f"{where}: role too broad for a function")
+            if kind not in GRANT_KINDS:
+                problems.append(f"{where}: `on` must be project or bucket|topic|kms|secret:<name>")
+            elif kind == "project":
+                if target or role not in PROJECT_LEVEL_FUNCTION_ROLES:
+                    problems.append(f"{where}: only Firestore roles may be granted at project level")
+            elif target not in targets[kind]:
+                problems.append(f"{where}: no {kind} named {target!r}")
+    # Each kind of grant is applied by a resource on that one resource, for each grant.
+    appliers = {
+        "project": "google_project_iam_member",
+        "bucket": "google_storage_bucket_iam_member",
+        "topic": "google_pubsub_topic_iam_member",
+        "kms": "google_kms_crypto_key_iam_member",
+        "secret": "google_secret_manager_secret_iam_member",
+    }
+    for kind, rtype in appliers.items():
+        applier = tf.resources(rtype).get("function")
+        if applier is None or f'local.grants_by_kind["{kind}"]' not in str(applier.get("for_each")):
+            problems.append(f'{rtype}.function must apply local.grants_by_kind["{kind}"]')
+    return problems
+
+
+def check_buckets(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """A bucket per manifest role; every bucket CMEK, uniform access, public access prevented."""
+    problems: list[str] = []
+    buckets = tf.resources("google_storage_bucket")
+    data = buckets.get("data")
+    if data is None or expr(data.get("for_each")) != "local.buckets":
+        problems.append("google_storage_bucket.data must have for_each = local.buckets")
+    elif "local.bucket_names[each.key]" not in str(data.get("name")):
+        problems.append("bucket names must be local.bucket_names[each.key] (<prefix>-<role>)")
+    local_values = tf.locals()
+    for names, source in (("bucket_names", "local.buckets"), ("topic_names", "local.topics")):
+        text = str(local_values.get(names, ""))
+        if source not in text or '"${local.resource_prefix}-${role}"' not in text:
+            problems.append(f"local.{names} must be <resource_prefix>-<role> (Settings.bucket/topic)")
+    if 'coalesce(var.resource_prefix, "${var.project_id}-beamit")' not in str(
+        local_values.get("resource_prefix")
+    ):
+        problems.append("local.resource_prefix must default to <project_id>-beamit")
+    for role, spec in manifest["buckets"].items():
+        if spec.get("kmsKey") not in manifest["kmsKeys"]:
+            problems.append(f"bucket {role}: kmsKey {spec.get('kmsKey')!r} is not a manifest key")
+    for name, body in buckets.items():
+        encryption = block(body, "encryption") or {}
+        if not encryption.get("default_kms_key_name"):
+            problems.append(f"google_storage_bucket.{name}: no CMEK default_kms_key_name")
+        if body.get("uniform_bucket_level_access") is not True:
+            problems.append(f"google_storage_bucket.{name}: uniform_bucket_level_access must be true")
+        if body.get("public_access_prevention") != "enforced":
+            problems.append(f"google_storage_bucket.{name}: public_access_prevention must be enforced")
+        if body.get("force_destroy") not in (False, None):
+            problems.append(f"google_storage_bucket.{name}: force_destroy must be false")
+    if data is not None:
+        if (block(data, "versioning") or {}).get("enabled") is not True:
+            problems.append("data buckets must be versioned")
+        if not block(data, "soft_delete_policy"):
+            problems.append("data buckets need a soft delete policy")
+        if not block(data, "logging"):
+            problems.append("data buckets must log access")
+    return problems
+
+
+def check_topics(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    problems: list[str] = []
+    topics = tf.resources("google_pubsub_topic")
+    topic = topics.get("topic")
+    if topic is None or expr(topic.get("for_each")) != "local.topics":
+        problems.append("google_pubsub_topic.topic must have for_each = local.topics")
+    for role, spec in manifest["topics"].items():
+        if spec.get("kmsKey") not in manifest["kmsKeys"]:
+            problems.append(f"topic {role}: kmsKey {spec.get('kmsKey')!r} is not a manifest key")
+    for name, body in topics.items():
+        if not body.get("kms_key_name"):
+            problems.append(f"google_pubsub_topic.{name}: no kms_key_name")
+        if not block(body, "message_storage_policy"):
+            problems.append(f"google_pubsub_topic.{name}: messages must stay in the region")
+    return problems
+
+
+def check_kms_keys(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """Each manifest key is created by the resource for its purpose; CMEK keys rotate."""
+    problems: list[str] = []
+    keys = tf.resources("google_kms_crypto_key")
+    local_values = tf.locals()
+    by_purpose = {
+        "ENCRYPT_DECRYPT": ("symmetric", "symmetric_kms_keys"),
+        "ASYMMETRIC_SIGN": ("signing", "signing_kms_keys"),
+    }
+    for name, spec in manifest["kmsKeys"].items():
+        purpose = spec.get("purpose")
+        if purpose not in by_purpose:
+            problems.append(f"KMS key {name}: purpose {purpose!r} has no google_kms_crypto_key")
+    for purpose, (resource, selection) in by_purpose.items():
+        body = keys.get(resource)
+        if body is None or expr(body.get("for_each")) != f"local.{selection}":
+            problems.append(f"google_kms_crypto_key.{resource} must have for_each = local.{selection}")
+            continue
+        if f'key.purpose == "{purpose}"' not in str(local_values.get(selection, "")):
+            problems.append(f"local.{selection} must select the manifest's {purpose} keys")
+        if (block(body, "lifecycle") or {}).get("prevent_destroy") is not True:
+            problems.append(f"google_kms_crypto_key.{resource} must prevent_destroy")
+    symmetric = keys.get("symmetric", {})
+    if symmetric.get("rotation_period") != "7776000s":
+        problems.append("symmetric keys must rotate every 90 days (7776000s)")
+    ring = tf.resources("google_kms_key_ring").get("beamit")
+    if ring is None or ring.get("location") != "${var.region}":
+        problems.append("the key ring must be google_kms_key_ring.beamit in var.region")
+    for name, body in keys.items():
+        if body.get("key_ring") != "${google_kms_key_ring.beamit.id}":
+            problems.append(f"google_kms_crypto_key.{name} must be in the beamit key ring")
+    return problems
+
+
+def expected_route_paths(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """What local.route_paths must evaluate to: route p of an http function -> p and p/*."""
+    return {
+        fn["name"]: [path for route in fn["routes"] for path in (route, route.rstrip("/") + "/*")]
+        for fn in manifest["functions"]
+        if fn["trigger"]["type"] == "http" and fn.get("routes")
+    }
+
+
+def check_routes(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """The URL map's path rules are generated from the manifest routes, not written out."""
+    problems: list[str] = []
+    url_map = tf.resources("google_compute_url_map").get("https")
+    if url_map is None:
+        return ["no google_compute_url_map.https"]
+    matcher = block(url_map, "path_matcher") or {}
+    rule = dynamic(matcher, "path_rule")
+    if rule is None or expr(rule.get("for_each")) != "local.route_paths":
+        problems.append("the URL map's path_rule must be dynamic over local.route_paths")
+    elif rule["content"].get("paths") != "${path_rule.value}" or \
+            "google_compute_backend_service.function[path_rule.key]" not in str(rule["content"].get("service")):
+        problems.append("each path rule must send path_rule.value to that function's backend")
+    if matcher.get("path_rule"):
+        problems.append("the URL map has hand-written path rules")
+    route_paths = str(tf.locals().get("route_paths", ""))
+    for needle in ("local.http_functions", "fn.routes", '"${trimsuffix(route, "/")}/*"'):
+        if needle not in route_paths:
+            problems.append(f"local.route_paths must be built from the manifest routes ({needle})")
+    lb_text = tf.texts.get("loadbalancer.tf", "")
+    for fn in manifest["functions"]:
+        for route in fn.get("routes", []):
+            if fn["trigger"]["type"] != "http":
+                problems.append(f"function {fn['name']}: only http functions may have routes")
+            if f'"{route}' in lb_text:
+                problems.append(f"route {route} is hard-coded in loadbalancer.tf")
+    paths = [p for ps in expected_route_paths(manifest).values() for p in ps]
+    if len(paths) != len(set(paths)):
+        problems.append("two functions serve the same route")
+    for kind in ("google_compute_region_network_endpoint_group", "google_compute_backend_service"):
+        body = tf.resources(kind).get("function")
+        if body is None or expr(body.get("for_each")) != "local.http_functions":
+            problems.append(f"{kind}.function must have for_each = local.http_functions")
+    backend = tf.resources("google_compute_backend_service").get("function", {})
+    if not backend.get("security_policy"):
+        problems.append("backend services must have the Cloud Armor policy")
+    default = tf.locals().get("default_http_function")
+    if default not in {fn["name"] for fn in manifest["functions"] if fn["trigger"]["type"] == "http"}:
+        problems.append(f"local.default_http_function {default!r} is not an http function")
+    return problems
+
+
+def check_triggers(manifest: dict[str, Any], tf: Terraform) -> list[str]:
+    """gcs-finalize -> Eventarc on the bucket; pubsub-push -> push subscription; scheduler -> job."""
+    problems: list[str] = []
+    local_values = tf.locals()
+    selections = {
+        "gcs_functions": "gcs-finalize",
+        "push_functions": "pubsub-push",
+        "scheduled_functions": "scheduler",
+        "http_functions": "http",
+    }
+    for selection, trigger in selections.items():
+        if f'fn.trigger.type == "{trigger}"' not in str(local_values.get(selection, "")):
+            problems.append(f"local.{selection} must select the {trigger} functions")
+    for fn in manifest["functions"]:
+        trigger = fn["trigger"]
+        if trigger["type"] == "gcs-finalize" and trigger.get("bucket", "inbox") not in manifest["buckets"]:
+            problems.append(f"function {fn['name']}: trigger bucket {trigger.get('bucket')!r} not declared")
+        if trigger["type"] == "pubsub-push" and trigger.get("topic") not in manifest["topics"]:
+            problems.append(f"function {fn['name']}: trigger topic {trigger.get('topic')!r} not declared")
+        if trigger["type"] == "scheduler" and not trigger.get("schedule"):
+            problems.append(f"function {fn['name']}: scheduler trigger without a schedule")
+
+    function = tf.resources("google_cloudfunctions2_function").get("function", {})
+    event = dynamic(function, "event_trigger")
+    if event is None or '"gcs-finalize"' not in str(event.get("for_each")) \
+            or "local.gcs_trigger_buckets[each.key]" not in str(event.get("for_each")):
+        problems.append("gcs-finalize functions need a dynamic event_trigger on their bucket")
+    else:
+        content = event["content"]
+        if content.get("event_type") != "google.cloud.storage.object.v1.finalized":
+            problems.append("the gcs-finalize event type must be google.cloud.storage.object.v1.finalized")
+        if content.get("retry_policy") != "RETRY_POLICY_RETRY":
+            problems.append("the gcs-finalize trigger must retry")
+        flt = block(content, "event_filters") or {}
+        on_bucket = "google_storage_bucket.data[event_trigger.value]" in str(flt.get("value"))
+        if flt.get("attribute") != "bucket" or not on_bucket:
+            problems.append("the gcs-finalize trigger must filter on its manifest bucket")
+    if 'try(fn.trigger.bucket, "inbox")' not in str(local_values.get("gcs_trigger_buckets", "")):
+        problems.append("local.gcs_trigger_buckets must take trigger.bucket (inbox by default)")
+
+    push = tf.resources("google_pubsub_subscription").get("push")
+    if push is None or expr(push.get("for_each")) != "local.push_functions":
+        problems.append("pubsub-push functions need google_pubsub_subscription.push (for_each local.push_functions)")
+    else:
+        if "local.push_trigger_topics[each.key]" not in str(push.get("topic")):
+            problems.append("a push subscription must read its function's manifest topic")
+        config = block(push, "push_config") or {}
+        oidc = block(config, "oidc_token") or {}
+        if not oidc.get("service_account_email") or not oidc.get("audience"):
+            problems.append("push subscriptions must authenticate with an OIDC token and audience")
+        retry = block(push, "retry_policy") or {}
+        if (retry.get("minimum_backoff"), retry.get("maximum_backoff")) != ("10s", "600s"):
+            problems.append("push retry policy must back off exponentially from 10s to 600s")
+        if not (block(push, "dead_letter_policy") or {}).get("dead_letter_topic"):
+            problems.append("push subscriptions need a dead-letter policy")
+    job = tf.resources("google_cloud_scheduler_job").get("function")
+    if job is None or expr(job.get("for_each")) != "local.scheduled_functions":
+        problems.append(
+            "scheduler functions need google_cloud_scheduler_job.function (for_each local.scheduled_functions)"
+        )
+    else:
+        target = block(job, "http_target") or {}
+        if job.get("schedule") != "${each.value.trigger.schedule}" or not block(target, "oidc_token"):
+            problems.append("scheduler jobs must use the manifest schedule and an OIDC token")
+    invokers = tf.resources("google_cloud_run_v2_service_iam_member")
+    for name, selection in (("push_invoker", "push_functions"), ("eventarc_invoker", "gcs_functions"),
+                            ("scheduler_invoker", "scheduled_functions"), ("public", "http_functions")):
+        body = invokers.get(name)
+        if body is None or expr(body.get("for_each")) != f"local.{selection}":
+            problems.append(f"google_cloud_run_v2_service_iam_member.{name} must cover local.{selection}")
+    return problems
+
+
+def check_tls(tf: Terraform) -> list[str]:
+    problems: list[str] = []
+    policies = tf.resources("google_compute_ssl_policy")
+    if not policies:
+        return ["no google_compute_ssl_policy"]
+    for name, body in policies.items():
+        if body.get("min_tls_version") != "TLS_1_2":
+            problems.append(f"ssl policy {name}: min_tls_version must be TLS_1_2")
+        if body.get("profile") not in ("MODERN", "RESTRICTED"):
+            problems.append(f"ssl policy {name}: profile must be MODERN or RESTRICTED")
+    for name, body in tf.resources("google_compute_target_https_proxy").items():
+        if "google_compute_ssl_policy." not in str(body.get("ssl_policy")):
+            problems.append(f"https proxy {name} has no SSL policy")
+    return problems
+
+
+_INLINE_SKIP = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z]+_\d+):")
+
+
+def inline_checkov_skips(tf: Terraform) -> set[tuple[str, str]]:
+    """``(check id, "type.name")`` of every inline ``#checkov:skip`` comment."""
+    found: set[tuple[str, str]] = set()
+    for text in tf.texts.values():
+        current = None
+        for line in text.splitlines():
+            start = re.match(r'resource "([\w-]+)" "([\w-]+)"', line)
+            if start:
+                current = f"{start.group(1)}.{start.group(2)}"
+            skip = _INLINE_SKIP.search(line)
+            if skip and current:
+                found.add((skip.group(1), current))
+    return found
+
+
+def documented_checkov_skips(config_text: str) -> set[tuple[str, str]]:
+    """``(check id, "type.name")`` listed in the comments of terraform/.checkov.yaml."""
+    return set(re.findall(r"^#\s*-\s*(CKV2?_[A-Z]+_\d+)\s+([\w-]+\.[\w-]+):", config_text, re.M))

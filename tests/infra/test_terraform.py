@@ -1,0 +1,427 @@
+"""terraform/ agrees with shared/beamit/platform.json, and keeps its security properties.
+
+The checks live in ``terraform_model.py`` as functions of (manifest dict, parsed HCL); the
+tests run them on the real files and on altered copies, to show each one can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beamit.deployment import load_manifest
+from beamit.settings import load_settings
+from beamit.storage.firestore import index_shape
+from beamit.storage.protocols import Filter, Query
+from tests.infra import terraform_model as tm
+from tests.infra.indexes import (
+    declared_indexes,
+    is_covered,
+    needs_composite_index,
+    parse_index_file,
+    uncovered,
+)
+
+TERRAFORM = shutil.which("terraform")
+needs_terraform = pytest.mark.skipif(
+    TERRAFORM is None,
+    reason="terraform binary not on PATH: install Terraform >= 1.6 to run this check "
+    "(`make lint` needs it too)",
+)
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return tm.load_manifest_json()
+
+
+@pytest.fixture
+def tf() -> tm.Terraform:
+    return tm.parse_terraform()
+
+
+def with_function(manifest: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """A copy of the manifest with one more function."""
+    fn = {"entryPoint": spec["name"].replace("-", "_"), "trigger": {"type": "http"}, "routes": [],
+          "memory": "256Mi", "timeoutSeconds": 60, "concurrency": 1, **spec}
+    changed: dict[str, Any] = json.loads(json.dumps(manifest))
+    changed["functions"].append(fn)
+    return changed
+
+
+def write_manifest(tmp_path: Path, manifest: dict[str, Any]) -> Path:
+    path = tmp_path / "platform.json"
+    path.write_text(json.dumps(manifest, indent=2), "utf-8")
+    return path
+
+
+# --- the manifest Terraform reads is the one the code reads ---------------------------------------
+
+
+def test_terraform_reads_the_package_manifest(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_manifest_source(manifest, tf) == []
+    package_file = resources.files("beamit").joinpath("platform.json")
+    assert json.loads(package_file.read_text("utf-8")) == manifest
+    code = load_manifest()
+    assert [fn.name for fn in code.functions] == [fn["name"] for fn in manifest["functions"]]
+    assert set(code.buckets) == set(manifest["buckets"])
+    assert set(code.topics) == set(manifest["topics"])
+    assert set(code.kms_keys) == set(manifest["kmsKeys"])
+
+
+def test_resource_names_match_settings(tf: tm.Terraform) -> None:
+    """<prefix>-<role> in Terraform is what Settings.bucket/topic compute from the same env."""
+    assert tm.check_buckets(tm.load_manifest_json(), tf) == []
+    settings = load_settings({"BEAMIT_ENV": "production", "GOOGLE_CLOUD_PROJECT": "acme-prod"})
+    assert settings.resource_prefix == "acme-prod-beamit"  # local.resource_prefix's default
+    assert settings.bucket("dicom") == "acme-prod-beamit-dicom"
+    assert settings.topic("events") == "acme-prod-beamit-events"
+    assert settings.kms_key_ring == tf.resources("google_kms_key_ring")["beamit"]["name"].replace(
+        "${var.kms_key_ring}", "beamit"
+    )
+
+
+def test_function_environment_is_the_documented_settings(tf: tm.Terraform) -> None:
+    env = tf.locals()["function_env"]
+    required = {"BEAMIT_ENV", "GOOGLE_CLOUD_PROJECT", "BEAMIT_PUBLIC_URL", "BEAMIT_RESOURCE_PREFIX",
+                "BEAMIT_KMS_LOCATION", "BEAMIT_KMS_KEY_RING", "BEAMIT_CORS_ORIGINS",
+                "BEAMIT_VERIFY_PUSH_OIDC", "BEAMIT_REGION", "BEAMIT_LOG_LEVEL"}
+    assert required <= set(env)
+    readme = (tm.REPO_ROOT / "README.md").read_text("utf-8")
+    for name in [*env, "BEAMIT_PUSH_AUDIENCE"]:
+        assert f"`{name}`" in readme, f"{name} is not documented in README.md Settings"
+    service = tm.block(tm.parse_terraform().resources("google_cloudfunctions2_function")["function"],
+                       "service_config")
+    assert service is not None
+    assert "BEAMIT_PUSH_AUDIENCE = local.function_audiences[each.key]" in " ".join(
+        str(service["environment_variables"]).split()
+    )
+    # The values Terraform sets are ones Settings accepts.
+    settings = load_settings({
+        "BEAMIT_ENV": "production", "GOOGLE_CLOUD_PROJECT": "acme-prod",
+        "BEAMIT_CORS_ORIGINS": "https://viewer.example,https://ohif.example",
+        "BEAMIT_VERIFY_PUSH_OIDC": "true", "BEAMIT_LOG_LEVEL": "INFO",
+    })
+    assert settings.verify_push_oidc and settings.cors_allowed_origins == (
+        "https://viewer.example", "https://ohif.example")
+
+
+# --- functions and their grants ------------------------------------------------------------------
+
+
+def test_every_manifest_function_is_deployed(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_functions(manifest, tf) == []
+
+
+def test_every_manifest_function_has_least_privilege_grants(
+    manifest: dict[str, Any], tf: tm.Terraform
+) -> None:
+    assert tm.check_function_roles(manifest, tf) == []
+    assert set(tm.function_roles(tf)) == {fn["name"] for fn in manifest["functions"]}
+
+
+def test_a_new_function_without_grants_fails(
+    manifest: dict[str, Any], tf: tm.Terraform, tmp_path: Path
+) -> None:
+    path = write_manifest(tmp_path, with_function(manifest, name="audit", routes=["/v1/audit"]))
+    changed = tm.load_manifest_json(path)
+    problems = tm.check_function_roles(changed, tf)
+    assert problems == [
+        "function audit of platform.json has no entry in local.function_roles (terraform/iam.tf)"
+    ]
+    # Everything else follows the manifest by itself: for_each, URL map, triggers.
+    assert tm.check_functions(changed, tf) == []
+    assert tm.check_routes(changed, tf) == []
+    assert tm.check_triggers(changed, tf) == []
+
+
+def test_a_grant_entry_for_no_function_fails(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "function_roles" in block:
+                block["function_roles"]["retired"] = [{"role": "roles/datastore.user", "on": "project"}]
+    assert tm.check_function_roles(manifest, tf) == [
+        "local.function_roles has an entry for retired, which platform.json lacks"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("grant", "message"),
+    [
+        ({"role": "roles/storage.objectViewer", "on": "project"}, "only Firestore roles"),
+        ({"role": "roles/storage.objectViewer", "on": "bucket:photos"}, "no bucket named 'photos'"),
+        ({"role": "roles/pubsub.publisher", "on": "topic:audit"}, "no topic named 'audit'"),
+        ({"role": "roles/secretmanager.secretAccessor", "on": "secret:nope"}, "no secret named"),
+        ({"role": "roles/editor", "on": "project"}, "role too broad"),
+        ({"role": "roles/storage.admin", "on": "bucket:dicom"}, "role too broad"),
+        ({"role": "roles/datastore.user", "on": "organization"}, "`on` must be"),
+    ],
+)
+def test_bad_grants_fail(
+    manifest: dict[str, Any], tf: tm.Terraform, grant: dict[str, str], message: str
+) -> None:
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "function_roles" in block:
+                block["function_roles"]["api-keys"].append(grant)
+    problems = tm.check_function_roles(manifest, tf)
+    assert any(message in p for p in problems), problems
+
+
+# --- buckets, topics, keys --------------------------------------------------------------------------
+
+
+def test_buckets_are_the_manifest_roles_and_locked_down(
+    manifest: dict[str, Any], tf: tm.Terraform
+) -> None:
+    assert tm.check_buckets(manifest, tf) == []
+    assert set(tf.resources("google_storage_bucket")) >= {"data", "access_logs", "audit_logs"}
+
+
+def test_a_bucket_without_cmek_or_with_public_access_fails(
+    manifest: dict[str, Any], tf: tm.Terraform
+) -> None:
+    bucket = tf.resources("google_storage_bucket")["access_logs"]
+    del bucket["encryption"]
+    bucket["public_access_prevention"] = "inherited"
+    assert tm.check_buckets(manifest, tf) == [
+        "google_storage_bucket.access_logs: no CMEK default_kms_key_name",
+        "google_storage_bucket.access_logs: public_access_prevention must be enforced",
+    ]
+
+
+def test_topics_have_kms_keys(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_topics(manifest, tf) == []
+    del tf.resources("google_pubsub_topic")["dead_letter"]["kms_key_name"]
+    assert tm.check_topics(manifest, tf) == ["google_pubsub_topic.dead_letter: no kms_key_name"]
+
+
+def test_kms_keys_cover_every_manifest_purpose(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_kms_keys(manifest, tf) == []
+    # A future token-signing key is created by the signing resource; an unknown purpose is not.
+    changed = json.loads(json.dumps(manifest))
+    changed["kmsKeys"]["token-signing"] = {"purpose": "ASYMMETRIC_SIGN", "use": "JWT signing"}
+    assert tm.check_kms_keys(changed, tf) == []
+    changed["kmsKeys"]["mac"] = {"purpose": "MAC", "use": "?"}
+    assert tm.check_kms_keys(changed, tf) == ["KMS key mac: purpose 'MAC' has no google_kms_crypto_key"]
+
+
+# --- routes, triggers, TLS -------------------------------------------------------------------------
+
+
+def test_url_map_is_generated_from_manifest_routes(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_routes(manifest, tf) == []
+    assert tm.expected_route_paths(manifest)["api-keys"] == ["/v1/api-keys", "/v1/api-keys/*"]
+
+
+def test_hand_written_path_rules_fail(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    matcher = tf.resources("google_compute_url_map")["https"]["path_matcher"][0]
+    matcher["dynamic"] = []
+    matcher["path_rule"] = [{"paths": ["/v1/api-keys", "/v1/api-keys/*"], "service": "x"}]
+    tf.texts["loadbalancer.tf"] += '\n# paths = ["/v1/api-keys"]\n'
+    problems = tm.check_routes(manifest, tf)
+    assert "the URL map's path_rule must be dynamic over local.route_paths" in problems
+    assert "the URL map has hand-written path rules" in problems
+    assert "route /v1/api-keys is hard-coded in loadbalancer.tf" in problems
+
+
+def test_two_functions_on_one_route_fail(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    changed = with_function(manifest, name="health2", routes=["/v1/health"])
+    assert "two functions serve the same route" in tm.check_routes(changed, tf)
+
+
+def test_event_triggers_match_trigger_types(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    assert tm.check_triggers(manifest, tf) == []
+    changed = with_function(manifest, name="ingest", trigger={"type": "gcs-finalize", "bucket": "inbox"})
+    changed = with_function(changed, name="webhook-delivery",
+                            trigger={"type": "pubsub-push", "topic": "events"})
+    changed = with_function(changed, name="share-expiry",
+                            trigger={"type": "scheduler", "schedule": "*/5 * * * *"})
+    assert tm.check_triggers(changed, tf) == []
+    bad = with_function(manifest, name="ingest", trigger={"type": "gcs-finalize", "bucket": "uploads"})
+    bad = with_function(bad, name="fanout", trigger={"type": "pubsub-push", "topic": "nope"})
+    bad = with_function(bad, name="nightly", trigger={"type": "scheduler"})
+    assert tm.check_triggers(bad, tf) == [
+        "function ingest: trigger bucket 'uploads' not declared",
+        "function fanout: trigger topic 'nope' not declared",
+        "function nightly: scheduler trigger without a schedule",
+    ]
+
+
+def test_missing_trigger_plumbing_fails(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    for doc in tf.files.values():
+        for block in doc.get("resource", []):
+            block.pop("google_cloud_scheduler_job", None)
+            subs = block.get("google_pubsub_subscription", {})
+            if "push" in subs:
+                subs["push"]["retry_policy"] = [{"minimum_backoff": "1s", "maximum_backoff": "5s"}]
+    problems = tm.check_triggers(manifest, tf)
+    assert "push retry policy must back off exponentially from 10s to 600s" in problems
+    assert any("google_cloud_scheduler_job.function" in p for p in problems)
+
+
+def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
+    assert tm.check_tls(tf) == []
+    tf.resources("google_compute_ssl_policy")["tls"]["min_tls_version"] = "TLS_1_0"
+    assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
+
+
+# --- Terraform itself evaluates the manifest as the Python code does ---------------------------------
+
+
+def terraform_console(tmp_path: Path, manifest: dict[str, Any], expression: str) -> Any:
+    """Evaluate an expression over manifest.tf + variables.tf against ``manifest``."""
+    module = tmp_path / "terraform"
+    (tmp_path / "shared" / "beamit").mkdir(parents=True)
+    module.mkdir()
+    (tmp_path / "shared" / "beamit" / "platform.json").write_text(json.dumps(manifest), "utf-8")
+    for name in ("manifest.tf", "variables.tf"):
+        shutil.copy(tm.TERRAFORM_DIR / name, module / name)
+    config = tmp_path / "terraformrc"
+    config.write_text("", "utf-8")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_DATA_DIR": str(tmp_path / ".tf"),
+           "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    assert TERRAFORM is not None
+    result = subprocess.run(
+        [TERRAFORM, "console", "-var", "project_id=acme-prod", "-var", "environment=production",
+         "-var", "domain=api.acme.example", "-var", "alert_email=ops@acme.example"],
+        input=f"jsonencode({expression})\n", capture_output=True, text=True, cwd=module, env=env,
+        timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(json.loads(result.stdout))
+
+
+@needs_terraform
+def test_terraform_derives_routes_and_triggers_like_the_gateway(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    changed = with_function(manifest, name="viewer", routes=["/s"])
+    changed = with_function(changed, name="ingest", trigger={"type": "gcs-finalize", "bucket": "inbox"})
+    changed = with_function(changed, name="webhook-delivery",
+                            trigger={"type": "pubsub-push", "topic": "events"})
+    changed = with_function(changed, name="share-expiry",
+                            trigger={"type": "scheduler", "schedule": "*/5 * * * *"})
+    changed["kmsKeys"]["token-signing"] = {"purpose": "ASYMMETRIC_SIGN", "use": "JWT signing"}
+    got = terraform_console(tmp_path, changed, (
+        "{routes = local.route_paths, gcs = local.gcs_trigger_buckets, push = local.push_trigger_topics,"
+        " scheduled = keys(local.scheduled_functions), http = keys(local.http_functions),"
+        " symmetric = keys(local.symmetric_kms_keys), signing = keys(local.signing_kms_keys),"
+        " buckets = local.bucket_names, topics = local.topic_names}"
+    ))
+    assert got["routes"] == tm.expected_route_paths(changed)
+    assert got["routes"]["viewer"] == ["/s", "/s/*"]
+    assert got["gcs"] == {"ingest": "inbox"}
+    assert got["push"] == {"webhook-delivery": "events"}
+    assert got["scheduled"] == ["share-expiry"]
+    assert set(got["http"]) == {f["name"] for f in changed["functions"] if f["trigger"]["type"] == "http"}
+    assert got["signing"] == ["token-signing"]
+    assert set(got["symmetric"]) == set(manifest["kmsKeys"])
+    settings = load_settings({"BEAMIT_ENV": "production", "GOOGLE_CLOUD_PROJECT": "acme-prod"})
+    assert got["buckets"] == {role: settings.bucket(role) for role in manifest["buckets"]}
+    assert got["topics"] == {role: settings.topic(role) for role in manifest["topics"]}
+    # Every path the load balancer routes goes where the local gateway sends it.
+    code_manifest = load_manifest()
+    for name, paths in tm.expected_route_paths(manifest).items():
+        for path in paths:
+            resolved = code_manifest.resolve(path.replace("*", "x"))
+            assert resolved is not None and resolved.name == name
+
+
+@needs_terraform
+def test_terraform_fmt() -> None:
+    assert TERRAFORM is not None
+    result = subprocess.run(
+        [TERRAFORM, "fmt", "-check", "-recursive", "-diff", str(tm.TERRAFORM_DIR)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+    )
+    assert result.returncode == 0, f"run `terraform fmt -recursive terraform`:\n{result.stdout}"
+
+
+# --- environments, checkov ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ["sandbox", "production"])
+def test_environment_tfvars(environment: str) -> None:
+    import hcl2
+
+    path = tm.TERRAFORM_DIR / "environments" / f"{environment}.tfvars"
+    values = hcl2.loads(path.read_text("utf-8"), serialization_options=tm.HCL_OPTIONS)
+    assert values["environment"] == environment
+    required = {"project_id", "environment", "region", "domain", "alert_email"}
+    assert required <= set(values)
+    declared: set[str] = set()
+    for doc in tm.parse_terraform().files.values():
+        for block in doc.get("variable", []):
+            declared |= set(block)
+    assert set(values) <= declared, set(values) - declared
+    assert values["lock_audit_log_retention"] is (environment == "production")
+
+
+def test_checkov_skips_are_documented(tf: tm.Terraform) -> None:
+    config = (tm.TERRAFORM_DIR / ".checkov.yaml").read_text("utf-8")
+    inline = tm.inline_checkov_skips(tf)
+    documented = tm.documented_checkov_skips(config)
+    assert inline, "expected the accepted findings to be suppressed inline"
+    assert inline == documented
+
+
+# --- Firestore composite indexes ----------------------------------------------------------------------
+
+
+def test_declared_indexes() -> None:
+    declared = declared_indexes()
+    assert ("api_keys", (("tenantId", "ASCENDING"), ("createdAt", "DESCENDING"))) in declared
+    for doc_name, text in tm.parse_terraform().texts.items():
+        if 'resource "google_firestore_index"' in text:
+            assert doc_name == "firestore_indexes.tf"
+
+
+def test_api_keys_list_query_is_covered() -> None:
+    query = Query(collection="api_keys", filters=(Filter("tenantId", "==", "t1"),),
+                  order_by=(("createdAt", "desc"),))
+    shape = index_shape(query)
+    assert shape == ("api_keys", (("tenantId", "ASCENDING"), ("createdAt", "DESCENDING")))
+    assert needs_composite_index(shape)
+    assert is_covered(shape)
+    assert uncovered([shape]) == []
+
+
+def test_uncovered_shapes_are_reported() -> None:
+    declared = declared_indexes()
+    by_prefix = index_shape(Query(collection="api_keys", filters=(Filter("tenantId", "==", "t1"),),
+                                  order_by=(("createdAt", "asc"),)))
+    other = index_shape(Query(collection="tenants/t1/studies",
+                              filters=(Filter("modalities", "array_contains", "CT"),),
+                              order_by=(("studyDate", "desc"),)))
+    assert other == ("studies", (("modalities", "CONTAINS"), ("studyDate", "DESCENDING")))
+    assert uncovered([by_prefix, other, other], declared) == [by_prefix, other]
+    # One field, or a trailing __name__, needs nothing more.
+    single = index_shape(Query(collection="api_keys", filters=(Filter("tenantId", "==", "t1"),)))
+    assert not needs_composite_index(single) and is_covered(single, set())
+    named = ("api_keys", (("tenantId", "ASCENDING"), ("createdAt", "DESCENDING"),
+                          ("__name__", "DESCENDING")))
+    assert is_covered(named, declared)
+
+
+def test_malformed_index_entries_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "firestore_indexes.tf"
+    path.write_text(
+        'locals {\n  firestore_indexes = {\n'
+        '    "one" = { collection = "api_keys", fields = [["tenantId", "ASCENDING"]] }\n'
+        '    "bad" = { collection = "a/b", fields = [["x", "UP"], ["y", "ASCENDING"]] }\n'
+        '    "ok"  = { collection = "studies", fields = [["modalities", "CONTAINS"], ["d", "DESCENDING"]] }\n'
+        '  }\n}\n', "utf-8")
+    shapes, problems = parse_index_file(path)
+    assert shapes == {("api_keys", (("tenantId", "ASCENDING"),)),
+                      ("studies", (("modalities", "CONTAINS"), ("d", "DESCENDING")))}
+    assert problems == ["index one: a composite index has at least two fields",
+                        "index bad: collection must be a collection id"]
