@@ -35,5 +35,9 @@ lint: venv
 	terraform fmt -check -recursive terraform
 	bash scripts/checkov.sh
 
+## The Cloud Functions source archive Terraform deploys: build/functions.zip
+package: venv
+	$(BIN)/python scripts/package_functions.py
+
 clean:
 	rm -rf $(VENV) .beamit build .pytest_cache .mypy_cache .ruff_cache

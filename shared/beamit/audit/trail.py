@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from beamit import logs
 from beamit.clock import utcnow
 from beamit.ids import new_id
 from beamit.storage import Services
@@ -51,21 +52,27 @@ def write_entry(svc: Services, entry: AuditEntry) -> str:
         key: (value[:MAX_LISTED_RESOURCES] if isinstance(value, list) else value)
         for key, value in entry.resources.items()
     }
-    svc.metadata.create(
-        TenantScope(entry.tenant_id).document("audit_events", record_id),
-        {
-            "time": utcnow(),
-            "action": entry.action,
-            "eventCode": entry.event_code,
-            "outcome": entry.outcome,
-            "principal": entry.principal,
-            "credentialId": entry.credential_id,
-            "requestId": entry.request_id,
-            "phi": entry.phi,
-            "resources": resources,
-            "details": entry.details,
-            "sourceIp": entry.source_ip,
-            "userAgent": (entry.user_agent or "")[:200],
-        },
+    record = {
+        "time": utcnow(),
+        "action": entry.action,
+        "eventCode": entry.event_code,
+        "outcome": entry.outcome,
+        "principal": entry.principal,
+        "credentialId": entry.credential_id,
+        "requestId": entry.request_id,
+        "phi": entry.phi,
+        "resources": resources,
+        "details": entry.details,
+        "sourceIp": entry.source_ip,
+        "userAgent": (entry.user_agent or "")[:200],
+    }
+    svc.metadata.create(TenantScope(entry.tenant_id).document("audit_events", record_id), record)
+    # The same record in Cloud Logging (``audit: true`` routes it to the locked audit log bucket).
+    logs.info(
+        "audit",
+        audit=True,
+        auditId=record_id,
+        tenantId=entry.tenant_id,
+        **{k: v for k, v in record.items() if k not in ("time", "userAgent")},
     )
     return record_id
