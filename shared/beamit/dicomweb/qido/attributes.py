@@ -1,7 +1,7 @@
 """QIDO-RS search levels, matching keys and default return attributes.
 
-Sources (PS3.18 2024e numbering; the same tables were 6.7.1-1, -2, -2a and -2b in editions
-before the 2019 restructuring):
+Sources (PS3.18 2024e numbering; the result tables were 6.7.1-2, -2a and -2b in editions
+before the 2019 restructuring of Part 18):
 
 * Table 10.6.1-5 "Required Matching Attributes" - the keys every origin server matches on.
 * §10.6.1.2.1 "Attribute/Value Pair Requirements" - which information-entity levels a
@@ -16,7 +16,7 @@ before the 2019 restructuring):
   §10.6.3.3.2/3: All Series also returns the study attributes, All Instances the study and
   series attributes, Study's Instances the series attributes.
 
-BeamIt additions (documented in the conformance statement):
+BeamIt additions (for the QIDO-RS section of the conformance statement):
 
 * Specific Character Set (0008,0005) is returned at every level (it was in the pre-2019
   tables; BeamIt's JSON is always UTF-8, ``ISO_IR 192``).
@@ -160,8 +160,8 @@ def _element(part: str, *, parameter: str) -> tuple[int, str]:
         return tag_or_none, part
     hint = _keyword_hint(part)
     raise QueryError(
-        f"Unknown attribute {printable_name(part)!r} in query parameter "
-        f"{printable_name(parameter)!r}: expected a PS3.6 keyword or an 8-digit hex tag"
+        f"Unknown attribute '{printable_name(part)}' in query parameter "
+        f"'{printable_name(parameter)}': expected a PS3.6 keyword or an 8-digit hex tag"
         f"{hint}.",
         parameter=parameter,
     )
@@ -206,8 +206,8 @@ def resolve_attribute(name: str, *, parameter: str | None = None) -> AttributePa
     parts = name.split(".")
     if not name or any(not part for part in parts):
         raise QueryError(
-            f"Malformed attribute {printable_name(name)!r} in query parameter "
-            f"{printable_name(parameter)!r}: expected a keyword or an 8-digit hex tag, "
+            f"Malformed attribute '{printable_name(name)}' in query parameter "
+            f"'{printable_name(parameter)}': expected a keyword or an 8-digit hex tag, "
             f"dotted for attributes inside sequences.",
             parameter=parameter,
         )
@@ -216,8 +216,8 @@ def resolve_attribute(name: str, *, parameter: str | None = None) -> AttributePa
     for tag in tags[:-1]:
         if _vr(tag) != "SQ":
             raise QueryError(
-                f"Malformed attribute {printable_name(name)!r} in query parameter "
-                f"{printable_name(parameter)!r}: {tag_key(tag)} is not a sequence, so no "
+                f"Malformed attribute '{printable_name(name)}' in query parameter "
+                f"'{printable_name(parameter)}': {tag_key(tag)} is not a sequence, so no "
                 f"attribute can follow it.",
                 parameter=parameter,
             )
@@ -451,9 +451,7 @@ def attribute_level(tag: int) -> SearchLevel | None:
     return _KNOWN_LEVELS.get(tag)
 
 
-def matchable_levels(
-    level: SearchLevel, *, study_in_path: bool, series_in_path: bool
-) -> tuple[SearchLevel, ...]:
+def matchable_levels(level: SearchLevel, *, study_in_path: bool, series_in_path: bool) -> tuple[SearchLevel, ...]:
     """The levels a search resource may match on (PS3.18 §10.6.1.2.1)."""
     levels = [level]
     if level is _INSTANCE and not series_in_path:
@@ -463,9 +461,7 @@ def matchable_levels(
     return tuple(levels)
 
 
-def default_return_tags(
-    level: SearchLevel, *, study_in_path: bool, series_in_path: bool
-) -> frozenset[int]:
+def default_return_tags(level: SearchLevel, *, study_in_path: bool, series_in_path: bool) -> frozenset[int]:
     """The attributes returned for every match (PS3.18 §10.6.3.3).
 
     All Series adds the study defaults; Study's Instances the series defaults; All Instances
@@ -474,9 +470,7 @@ def default_return_tags(
     return frozenset().union(
         *(
             DEFAULT_RETURN_TAGS[parent]
-            for parent in matchable_levels(
-                level, study_in_path=study_in_path, series_in_path=series_in_path
-            )
+            for parent in matchable_levels(level, study_in_path=study_in_path, series_in_path=series_in_path)
         )
     )
 
@@ -485,9 +479,7 @@ _RESOURCE_NAMES = {
     (_STUDY, False, False): "a study search (/studies)",
     (_SERIES, True, False): "a search for a study's series (/studies/{study}/series)",
     (_SERIES, False, False): "a series search (/series)",
-    (_INSTANCE, True, True): (
-        "a search for a series' instances (/studies/{study}/series/{series}/instances)"
-    ),
+    (_INSTANCE, True, True): ("a search for a series' instances (/studies/{study}/series/{series}/instances)"),
     (_INSTANCE, True, False): "a search for a study's instances (/studies/{study}/instances)",
     (_INSTANCE, False, False): "an instance search (/instances)",
 }
@@ -520,7 +512,7 @@ def resolve_matching_key(
         else:
             reason = "BeamIt does not index it for matching"
         raise QueryError(
-            f"Query parameter {printable_name(parameter)!r}: {path} is not a matching key "
+            f"Query parameter '{printable_name(parameter)}': {path} is not a matching key "
             f"({reason}); use includefield to have it returned. "
             f"Keys {resource} matches on: {_supported_list(level, study_in_path, series_in_path)}.",
             parameter=parameter,
@@ -536,7 +528,8 @@ def resolve_matching_key(
         if path.tags == (0x00080060,) and level is _STUDY:
             hint = "; use ModalitiesInStudy (00080061) to match studies by modality"
         raise QueryError(
-            f"Query parameter {printable_name(parameter)!r}: {path} is a {key.level.value}-level "
+            f"Query parameter '{printable_name(parameter)}': {path} is "
+            f"{'an' if key.level is _INSTANCE else 'a'} {key.level.value}-level "
             f"attribute and cannot be matched here: {why} (PS3.18 §10.6.1.2.1){hint}.",
             parameter=parameter,
         )

@@ -150,15 +150,17 @@ class PersonNameCondition:
 class PersonNameFuzzyCondition:
     """Fuzzy PN matching (``fuzzymatching=true``, PS3.18 §8.3.4.2, BeamIt's definition).
 
-    A stored group matches if either:
+    A stored group matches if any of:
 
-    * the literal matching of :class:`PersonNameCondition` succeeds after width and accent
-      folding as well as case folding; or
+    * the literal matching of :class:`PersonNameCondition` succeeds;
+    * it succeeds after width and accent folding as well as case folding
+      (:func:`~beamit.dicomweb.qido.person_name.normalize_pn_component` with ``fuzzy``);
     * every word of the query is the beginning of some word of that group (words are split at
       ``^``, spaces, punctuation and wildcards, in any order): ``joh`` matches ``DOE^JOHN``
       and ``Jöhn``, ``john doe`` matches ``DOE^JOHN``.
 
-    So fuzzy matching finds everything literal matching finds, and more.
+    So fuzzy matching finds everything literal matching finds, and more.  A query with no
+    letter or digit (``?``, ``^``) stays a :class:`PersonNameCondition`.
     """
 
     path: AttributePath

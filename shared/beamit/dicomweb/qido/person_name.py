@@ -42,11 +42,11 @@ position of the wildcards; the translator picks the most selective one
 (:func:`best_query_clause`).  A pattern with no word character at all (``?``, ``^``) yields no
 token and needs a scan.
 
-Fuzzy matching accepts a name if the folded wildcard match succeeds *or* every query word is a
-prefix of a word of one group; so a fuzzy query yields clauses ``{a, b}`` (``a`` guaranteed by
-the first way, ``b`` by the second), each answered with ``array_contains_any``.
+Fuzzy matching accepts a name if the literal match succeeds, *or* the folded one does, *or*
+every query word begins a word of one group; so a fuzzy query yields clauses ``{a, b, c}``
+(one token guaranteed by each way), each answered with ``array_contains_any``.
 
-Cost: a 3-word name of 6 letters per word gives about 80 tokens (both modes), well within
+Cost: a 3-word name of 6 letters per word gives about 120 tokens (both modes), well within
 Firestore's per-document index limits.
 """
 
@@ -57,6 +57,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "FUZZY_CLAUSE_CHOICES",
     "NGRAM_MAX",
     "PN_GROUP_NAMES",
     "PREFIX_MAX",
@@ -84,6 +85,9 @@ PREFIX_MAX = 10
 
 NGRAM_MAX = 3
 """Longest in-word substring stored as a ``g:`` token."""
+
+FUZZY_CLAUSE_CHOICES = 3
+"""Tokens per matching way combined into fuzzy clauses (so at most 27 clauses)."""
 
 _DIACRITIC_BLOCKS = (
     (0x0300, 0x036F),  # Combining Diacritical Marks
@@ -128,9 +132,7 @@ def canonical_pn_group(group: str) -> str:
 
 
 def _strip_diacritics(text: str) -> str:
-    return "".join(
-        ch for ch in text if not any(low <= ord(ch) <= high for low, high in _DIACRITIC_BLOCKS)
-    )
+    return "".join(ch for ch in text if not any(low <= ord(ch) <= high for low, high in _DIACRITIC_BLOCKS))
 
 
 def normalize_pn_component(text: str, *, fuzzy: bool = False) -> str:
@@ -183,11 +185,7 @@ def _prefix_token(word: str, *, fuzzy: bool) -> str:
 
 def _word_tokens(word: str, *, fuzzy: bool) -> set[str]:
     gram = "fg:" if fuzzy else "g:"
-    tokens = {
-        _prefix_token(word[:length], fuzzy=fuzzy)
-        for length in range(1, PREFIX_MAX + 1)
-        if length <= len(word)
-    }
+    tokens = {_prefix_token(word[:length], fuzzy=fuzzy) for length in range(1, PREFIX_MAX + 1) if length <= len(word)}
     for size in range(1, NGRAM_MAX + 1):
         tokens.update(gram + word[i : i + size] for i in range(len(word) - size + 1))
     return tokens
@@ -233,43 +231,57 @@ def _pattern_tokens(pattern: str, *, fuzzy: bool) -> set[str]:
     return tokens
 
 
-def _pattern_groups(pattern: str, *, fuzzy: bool) -> list[str]:
-    return [normalize_pn_group(group, fuzzy=fuzzy) for group in pattern.split("=")]
-
-
 def query_tokens(pattern: str, *, fuzzy: bool = False) -> tuple[frozenset[str], ...]:
     """Index clauses for a PN query: every matching name has at least one token of each.
 
-    Literal mode gives one-token clauses (use ``array_contains``); fuzzy mode gives two-token
-    clauses (use ``array_contains_any``).  An empty result means the pattern cannot use the
-    index (no word characters): scan and post-filter.
+    Literal mode gives one-token clauses (use ``array_contains``).  Fuzzy mode accepts a name
+    in any of three ways (literal, folded literal, word prefixes), so each clause has one token
+    guaranteed by each way (use ``array_contains_any``); only combinations of the
+    :data:`FUZZY_CLAUSE_CHOICES` most selective tokens of each way are listed.  An empty result
+    means the pattern cannot use the index (no word characters): scan and post-filter.
     """
-    literal: set[str] = set()
-    for group in _pattern_groups(pattern, fuzzy=fuzzy):
-        literal |= _pattern_tokens(group, fuzzy=fuzzy)
+    literal = _literal_tokens(pattern, fuzzy=False)
     if not fuzzy:
         return tuple(frozenset({token}) for token in sorted(literal))
+    folded = _literal_tokens(pattern, fuzzy=True)
     words = {_prefix_token(word, fuzzy=True) for word in pn_words(pattern, fuzzy=True)}
-    if not literal or not words:
+    if not (literal and folded and words):
         return ()
-    return tuple(frozenset({a, b}) for a in sorted(literal) for b in sorted(words))
+    choices = [_most_selective(tokens, FUZZY_CLAUSE_CHOICES) for tokens in (literal, folded, words)]
+    return tuple(
+        sorted(
+            {frozenset({a, b, c}) for a in choices[0] for b in choices[1] for c in choices[2]},
+            key=sorted,
+        )
+    )
 
 
-def _selectivity(token: str) -> tuple[int, int]:
+def _literal_tokens(pattern: str, *, fuzzy: bool) -> set[str]:
+    tokens: set[str] = set()
+    for group in pattern.split("="):
+        tokens |= _pattern_tokens(normalize_pn_group(group, fuzzy=fuzzy), fuzzy=fuzzy)
+    return tokens
+
+
+def _selectivity(token: str) -> tuple[int, int, str]:
     kind, _, text = token.partition(":")
-    return (len(text), 1 if kind.endswith("p") else 0)
+    return (len(text), 1 if kind.endswith("p") else 0, token)
+
+
+def _most_selective(tokens: set[str], count: int) -> list[str]:
+    return sorted(tokens, key=_selectivity, reverse=True)[:count]
 
 
 def best_query_clause(pattern: str, *, fuzzy: bool = False) -> frozenset[str] | None:
     """The clause the translator should send to Firestore: the most selective one.
 
-    Longer tokens are rarer; at equal length a word prefix beats an n-gram.  ``None`` when the
-    pattern cannot use the index.
+    Longer tokens are rarer; at equal length a word prefix beats an n-gram; a clause is as
+    selective as its weakest token.  ``None`` when the pattern cannot use the index.
     """
     clauses = query_tokens(pattern, fuzzy=fuzzy)
     if not clauses:
         return None
-    return max(clauses, key=lambda clause: (min(_selectivity(t) for t in clause), sorted(clause)))
+    return max(clauses, key=lambda clause: min(_selectivity(token) for token in clause))
 
 
 def pn_values(element: Mapping[str, Any] | None) -> list[object]:

@@ -81,7 +81,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Final, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
@@ -128,7 +128,7 @@ DEFAULT_LIMIT: Final = 50
 """Results per response when the request has no ``limit``."""
 
 MAX_LIMIT: Final = 200
-"""The most results BeamIt returns in one response (declared in the conformance statement)."""
+"""The most results BeamIt returns in one response (PS3.18 §10.6.5: the conformance statement declares it)."""
 
 MAX_OFFSET: Final = 2**31 - 1
 """The largest ``offset`` accepted."""
@@ -179,7 +179,7 @@ class SearchQuery:
     limit_clamped: bool = False
     study_uid: str | None = None
     series_uid: str | None = None
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     def default_tags(self) -> frozenset[int]:
         """The attributes returned for every match of this resource (PS3.18 §10.6.3.3)."""
@@ -203,12 +203,10 @@ _RESERVED = ("limit", "offset", "fuzzymatching", "includefield")
 _IGNORED = frozenset({"accept", "charset"})
 _UNSUPPORTED_FLAGS = {
     "emptyvaluematching": (
-        "The emptyvaluematching parameter is not supported. Empty Value Matching has not "
-        "been performed."
+        "The emptyvaluematching parameter is not supported. Empty Value Matching has not been performed."
     ),
     "multiplevaluematching": (
-        "The multiplevaluematching parameter is not supported. Multiple Value Matching has "
-        "not been performed."
+        "The multiplevaluematching parameter is not supported. Multiple Value Matching has not been performed."
     ),
 }
 _COMMA_SEPARATED_VRS = frozenset({"UI", "CS", "DA", "TM", "DT", "IS", "DS", "AS"})
@@ -241,7 +239,8 @@ def _values_of(params: QueryParams) -> list[tuple[str, list[str]]]:
             values = [value if isinstance(value, str) else str(value) for value in raw]
         else:
             values = [str(raw)]
-        items.append((str(name), values))
+        if values:  # a name with no values at all (only possible from a dict) is absent
+            items.append((str(name), values))
     return items
 
 
@@ -281,9 +280,7 @@ def parse_search(
         elif name == "offset":
             offset = _uint(name, values)
             if offset > MAX_OFFSET:
-                raise QueryError(
-                    f"Query parameter 'offset' must be at most {MAX_OFFSET}.", parameter=name
-                )
+                raise QueryError(f"Query parameter 'offset' must be at most {MAX_OFFSET}.", parameter=name)
         elif name == "fuzzymatching":
             fuzzy = _boolean(name, values)
         elif name == "includefield":
@@ -294,7 +291,7 @@ def parse_search(
         elif name in _IGNORED or name.startswith("_"):
             continue
         else:
-            _collect_attribute(name, values, pending, include)
+            _collect_attribute(name, values, pending)
 
     conditions: dict[tuple[int, ...], Condition] = {}
     time_ranges: set[tuple[int, ...]] = set()
@@ -363,8 +360,7 @@ def _uint(name: str, values: list[str]) -> int:
     text = _single(name, values)
     if not _UINT.fullmatch(text):
         raise QueryError(
-            f"Query parameter {name!r} must be a non-negative integer, got "
-            f"{printable_name(text)!r}.",
+            f"Query parameter {name!r} must be a non-negative integer, got '{printable_name(text)}'.",
             parameter=name,
         )
     return int(text) if len(text) <= 18 else 10**18
@@ -374,7 +370,7 @@ def _boolean(name: str, values: list[str]) -> bool:
     text = _single(name, values).casefold()
     if text not in ("true", "false"):
         raise QueryError(
-            f"Query parameter {name!r} must be 'true' or 'false', got {printable_name(text)!r}.",
+            f"Query parameter {name!r} must be 'true' or 'false', got '{printable_name(text)}'.",
             parameter=name,
         )
     return text == "true"
@@ -397,13 +393,11 @@ def _include_fields(values: list[str], include: set[int]) -> bool:
 # --- attribute parameters -------------------------------------------------------------------
 
 
-def _collect_attribute(
-    name: str, values: list[str], pending: dict[tuple[int, ...], _Pending], include: set[int]
-) -> None:
+def _collect_attribute(name: str, values: list[str], pending: dict[tuple[int, ...], _Pending]) -> None:
     if name.casefold() in _RESERVED or name.casefold() in _UNSUPPORTED_FLAGS:
         canonical = name.casefold()
         raise QueryError(
-            f"Unknown query parameter {printable_name(name)!r} (parameter names are "
+            f"Unknown query parameter '{printable_name(name)}' (parameter names are "
             f"case-sensitive: did you mean {canonical!r}?).",
             parameter=name,
         )
@@ -419,7 +413,7 @@ def _collect_attribute(
             item.pieces.append((piece, name))
     if len(item.pieces) > MAX_VALUES:
         raise QueryError(
-            f"Query parameter {printable_name(name)!r}: more than {MAX_VALUES} values.",
+            f"Query parameter '{printable_name(name)}': more than {MAX_VALUES} values.",
             parameter=name,
         )
 
@@ -436,28 +430,25 @@ def _split(value: str, vr: str, name: str) -> list[str]:
             piece = piece[1:-1].strip()
             if not piece:
                 raise QueryError(
-                    f'Query parameter {printable_name(name)!r}: empty value matching ("") '
-                    f"is not supported.",
+                    f"Query parameter '{printable_name(name)}': empty value matching (\"\") is not supported.",
                     parameter=name,
                 )
         if piece:
             pieces.append(piece)
     if not pieces:
         raise QueryError(
-            f"Query parameter {printable_name(name)!r} has separators but no value.",
+            f"Query parameter '{printable_name(name)}' has separators but no value.",
             parameter=name,
         )
     for piece in pieces:
         if len(piece) > MAX_VALUE_LENGTH:
             raise QueryError(
-                f"Query parameter {printable_name(name)!r}: a value is longer than "
-                f"{MAX_VALUE_LENGTH} characters.",
+                f"Query parameter '{printable_name(name)}': a value is longer than {MAX_VALUE_LENGTH} characters.",
                 parameter=name,
             )
         if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in piece):
             raise QueryError(
-                f"Query parameter {printable_name(name)!r}: control characters are not "
-                f"allowed in values.",
+                f"Query parameter '{printable_name(name)}': control characters are not allowed in values.",
                 parameter=name,
             )
     return pieces
@@ -493,12 +484,10 @@ def _unique(items: Iterable[_T]) -> list[_T]:
     return list(dict.fromkeys(items))
 
 
-def _problem(
-    name: str, path: AttributePath, expected: str, reason: str | None = None
-) -> QueryError:
+def _problem(name: str, path: AttributePath, expected: str, reason: str | None = None) -> QueryError:
     detail = f": {reason}" if reason else ""
     return QueryError(
-        f"Query parameter {printable_name(name)!r}: {path} needs {expected}{detail}.",
+        f"Query parameter '{printable_name(name)}': {path} needs {expected}{detail}.",
         parameter=name,
     )
 
@@ -508,8 +497,7 @@ def _uid(piece: str, name: str, path: AttributePath) -> str:
         raise _problem(
             name,
             path,
-            "a UID or a list of UIDs separated by ',' or '\\' (digits and dots, at most 64 "
-            "characters, no wildcards)",
+            "a UID or a list of UIDs separated by ',' or '\\' (digits and dots, at most 64 characters, no wildcards)",
         )
     return piece
 
@@ -559,9 +547,7 @@ _TM_FORM = "a time HH[MM[SS[.FFFFFF]]] or a time range A-B, A- or -B"
 _DT_FORM = "a date-time YYYY[MM[DD[HH[MM[SS[.FFFFFF]]]]]][+/-HHMM] or a range A-B, A- or -B"
 
 
-def _range_bounds(
-    piece: str, name: str, path: AttributePath, form: str
-) -> tuple[str | None, str | None]:
+def _range_bounds(piece: str, name: str, path: AttributePath, form: str) -> tuple[str | None, str | None]:
     if "*" in piece or "?" in piece:
         raise _problem(name, path, form, "wildcards are not allowed for dates and times")
     if piece.count("-") > 1:
@@ -630,9 +616,7 @@ def _date_time_range(piece: str, name: str, path: AttributePath) -> DateTimeRang
     if not readings:
         raise _problem(name, path, _DT_FORM, str(last_error))
     if len(readings) > 1:
-        raise _problem(
-            name, path, _DT_FORM, "the value can be split into a range in more than one way"
-        )
+        raise _problem(name, path, _DT_FORM, "the value can be split into a range in more than one way")
     start, end = readings[0]
     if start is not None and end is not None and start > end:
         raise _problem(name, path, _DT_FORM, "the start of the range is after its end")
@@ -658,22 +642,14 @@ def _combine_date_times(
             time_cond.end is not None and date_cond.end is None
         ):
             continue  # a time bound with no date bound on its side: match each on its own
-        start = (
-            datetime.combine(date_cond.start, time_cond.start or time.min)
-            if date_cond.start is not None
-            else None
-        )
-        end = (
-            datetime.combine(date_cond.end, time_cond.end or time.max)
-            if date_cond.end is not None
-            else None
-        )
+        start = datetime.combine(date_cond.start, time_cond.start or time.min) if date_cond.start is not None else None
+        end = datetime.combine(date_cond.end, time_cond.end or time.max) if date_cond.end is not None else None
         if start is not None and end is not None and start > end:
             date_name = pending[(date_tag,)].pieces[0][1]
             time_name = pending[(time_tag,)].pieces[0][1]
             raise QueryError(
-                f"Query parameters {printable_name(date_name)!r} and "
-                f"{printable_name(time_name)!r}: the combined date-time range starts after it "
+                f"Query parameters '{printable_name(date_name)}' and "
+                f"'{printable_name(time_name)}': the combined date-time range starts after it "
                 f"ends.",
                 parameter=time_name,
             )
@@ -683,9 +659,7 @@ def _combine_date_times(
         del conditions[(time_tag,)]
 
 
-def _check_time_ranges(
-    conditions: Iterable[Condition], pending: Mapping[tuple[int, ...], _Pending]
-) -> None:
+def _check_time_ranges(conditions: Iterable[Condition], pending: Mapping[tuple[int, ...], _Pending]) -> None:
     for condition in conditions:
         parts = condition.alternatives if isinstance(condition, AnyOfCondition) else (condition,)
         for part in parts:

@@ -61,6 +61,7 @@ from beamit.dicomweb.qido.temporal import stored_da, stored_dt, stored_tm
 __all__ = [
     "Record",
     "SearchPage",
+    "condition_matches",
     "matches",
     "search",
     "search_page",
@@ -214,8 +215,10 @@ def _value_matches(condition: Condition, value: Any) -> bool:
     if isinstance(condition, PersonNameCondition):
         return _pn_literal(condition.pattern, value, fuzzy=False)
     if isinstance(condition, PersonNameFuzzyCondition):
-        return _pn_literal(condition.query, value, fuzzy=True) or _pn_word_prefixes(
-            condition.query, value
+        return (
+            _pn_literal(condition.query, value, fuzzy=False)
+            or _pn_literal(condition.query, value, fuzzy=True)
+            or _pn_word_prefixes(condition.query, value)
         )
     if isinstance(condition, AnyOfCondition):
         return any(_value_matches(alternative, value) for alternative in condition.alternatives)
@@ -229,9 +232,7 @@ def _combined(condition: CombinedDateTimeCondition, record: Record) -> bool:
             continue
         for time_value in _values(record, condition.time_path):
             moment = stored_tm(time_value)
-            if moment is not None and _in_range(
-                datetime.combine(day, moment), condition.start, condition.end
-            ):
+            if moment is not None and _in_range(datetime.combine(day, moment), condition.start, condition.end):
                 return True
     return False
 

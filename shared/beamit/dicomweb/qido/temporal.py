@@ -102,8 +102,7 @@ def parse_dt(text: str) -> tuple[datetime, datetime]:
     match = _DT.fullmatch(text)
     if match is None:
         raise TemporalError(
-            "expected a date-time as YYYY[MM[DD[HH[MM[SS[.FFFFFF]]]]]] with an optional "
-            "+HHMM or -HHMM offset"
+            "expected a date-time as YYYY[MM[DD[HH[MM[SS[.FFFFFF]]]]]] with an optional +HHMM or -HHMM offset"
         )
     year_s, month_s, day_s, hh, mm, ss, frac, offset_s = match.groups()
     year = int(year_s)
