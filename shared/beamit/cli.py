@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -24,7 +25,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         except ImportError:
             seed_stack = None
         seed = seed_stack
-    return run(args.port, seed=seed)
+    return run(args.port, seed=seed, state_dir=args.state_dir)
 
 
 def _cmd_tenants_create(args: argparse.Namespace) -> int:
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run the whole product locally on emulators")
     dev.add_argument("--port", type=int, default=int(os.environ.get("BEAMIT_PORT", "8080")))
     dev.add_argument("--no-seed", action="store_true", help="do not load synthetic sandbox studies")
+    dev.add_argument("--state-dir", type=Path, default=None, help="where sandbox.env and logs go (default .beamit)")
     dev.set_defaults(func=_cmd_dev)
 
     tenants = sub.add_parser("tenants").add_subparsers(dest="action", required=True)

@@ -55,8 +55,13 @@ def write_sandbox_env(path: Path, url: str, key: str) -> None:
     os.replace(tmp, path)
 
 
-def run(port: int, seed: Callable[[LocalStack, str], Any] | None = None, tick_seconds: float = 60.0) -> int:
-    state_dir = REPO_ROOT / ".beamit"
+def run(
+    port: int,
+    seed: Callable[[LocalStack, str], Any] | None = None,
+    tick_seconds: float = 60.0,
+    state_dir: Path | None = None,
+) -> int:
+    state_dir = state_dir or REPO_ROOT / ".beamit"
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -75,7 +80,7 @@ def run(port: int, seed: Callable[[LocalStack, str], Any] | None = None, tick_se
         print(f"BeamIt is up at {stack.url} ({time.monotonic() - started:.1f}s): health {health['status']}")
         print(f"  sandbox tenant: {SANDBOX_TENANT}")
         print(f"  API key (all scopes): {key}")
-        print(f"  written to {env_file.relative_to(REPO_ROOT)}; logs in .beamit/logs/")
+        print(f"  written to {env_file}; logs in {state_dir / 'logs'}")
         if seed is not None and not stop.is_set():
             seed(stack, key)
         print("Ctrl-C stops everything.", flush=True)

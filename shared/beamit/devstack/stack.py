@@ -98,6 +98,14 @@ class LocalStack:
         _with_env(self.env, provision.create_kms_keys, settings)
         self._subscribe_triggers(settings)
         self._start_gateway(timeout)
+        self._record_processes()
+
+    def _record_processes(self) -> None:
+        """``processes.json``: what this stack started (for operators and the lifecycle test)."""
+        import json
+
+        pids = {p.name: p.pid for p in self.processes}
+        (self.state_dir / "processes.json").write_text(json.dumps(pids))
 
     def _subscribe_triggers(self, settings: Settings) -> None:
         for spec in load_manifest().functions:
