@@ -8,11 +8,15 @@ the same table. Each entry point only hands the request to the domain package.
 from __future__ import annotations
 
 import functions_framework
+from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from beamit.api import api_keys as api_keys_api
 from beamit.api import dicomweb as dicomweb_api
 from beamit.api import platform as platform_api
+from beamit.api import uploads as uploads_api
+from beamit.ingest.bucket_upload import ingest_finalized
+from beamit.storage import services
 
 
 @functions_framework.http
@@ -31,3 +35,15 @@ def api_keys(request: Request) -> Response:
 def dicomweb(request: Request) -> Response:
     """``/v1/dicomweb``: STOW-RS, QIDO-RS, WADO-RS."""
     return dicomweb_api.router.dispatch(request)
+
+
+@functions_framework.http
+def uploads(request: Request) -> Response:
+    """``/v1/uploads``: resumable uploads into the inbox bucket, and their ingest jobs."""
+    return uploads_api.router.dispatch(request)
+
+
+@functions_framework.cloud_event
+def ingest(event: CloudEvent) -> None:
+    """``google.cloud.storage.object.v1.finalized`` in the inbox bucket: ingest the upload."""
+    ingest_finalized(services(), event.data, event_id=event["id"])

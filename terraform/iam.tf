@@ -77,7 +77,21 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/storage.objectUser", on = "bucket:dicom" },   # store if absent, stat, read, clean up a failed write
       { role = "roles/storage.objectUser", on = "bucket:derived" }, # series metadata JSON, frame offsets: write, list, read
-      { role = "roles/pubsub.publisher", on = "topic:events" },     # domain events (study.stored, ...)
+      { role = "roles/pubsub.publisher", on = "topic:events" },     # domain events (study.received, ...)
+    ]
+    # /v1/uploads: upload records, resumable upload sessions into the inbox.
+    "uploads" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/storage.objectCreator", on = "bucket:inbox" }, # create resumable upload sessions
+    ]
+    # GCS finalize on the inbox: the same ingest core as STOW-RS; refused files to quarantine.
+    "ingest" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/storage.objectUser", on = "bucket:inbox" },      # read the upload, delete it once ingested
+      { role = "roles/storage.objectUser", on = "bucket:quarantine" }, # retries rewrite the same quarantine names
+      { role = "roles/storage.objectUser", on = "bucket:dicom" },
+      { role = "roles/storage.objectUser", on = "bucket:derived" },
+      { role = "roles/pubsub.publisher", on = "topic:events" },
     ]
   }
 

@@ -239,17 +239,17 @@ def test_two_functions_on_one_route_fail(manifest: dict[str, Any], tf: tm.Terraf
 
 def test_event_triggers_match_trigger_types(manifest: dict[str, Any], tf: tm.Terraform) -> None:
     assert tm.check_triggers(manifest, tf) == []
-    changed = with_function(manifest, name="ingest", trigger={"type": "gcs-finalize", "bucket": "inbox"})
+    changed = with_function(manifest, name="ingest-probe", trigger={"type": "gcs-finalize", "bucket": "inbox"})
     changed = with_function(changed, name="webhook-delivery",
                             trigger={"type": "pubsub-push", "topic": "events"})
     changed = with_function(changed, name="share-expiry",
                             trigger={"type": "scheduler", "schedule": "*/5 * * * *"})
     assert tm.check_triggers(changed, tf) == []
-    bad = with_function(manifest, name="ingest", trigger={"type": "gcs-finalize", "bucket": "uploads"})
+    bad = with_function(manifest, name="ingest-probe", trigger={"type": "gcs-finalize", "bucket": "uploads"})
     bad = with_function(bad, name="fanout", trigger={"type": "pubsub-push", "topic": "nope"})
     bad = with_function(bad, name="nightly", trigger={"type": "scheduler"})
     assert tm.check_triggers(bad, tf) == [
-        "function ingest: trigger bucket 'uploads' not declared",
+        "function ingest-probe: trigger bucket 'uploads' not declared",
         "function fanout: trigger topic 'nope' not declared",
         "function nightly: scheduler trigger without a schedule",
     ]
@@ -304,7 +304,7 @@ def test_terraform_derives_routes_and_triggers_like_the_gateway(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
     changed = with_function(manifest, name="viewer", routes=["/s"])
-    changed = with_function(changed, name="ingest", trigger={"type": "gcs-finalize", "bucket": "inbox"})
+    changed = with_function(changed, name="ingest-probe", trigger={"type": "gcs-finalize", "bucket": "inbox"})
     changed = with_function(changed, name="webhook-delivery",
                             trigger={"type": "pubsub-push", "topic": "events"})
     changed = with_function(changed, name="share-expiry",
@@ -318,7 +318,7 @@ def test_terraform_derives_routes_and_triggers_like_the_gateway(
     ))
     assert got["routes"] == tm.expected_route_paths(changed)
     assert got["routes"]["viewer"] == ["/s", "/s/*"]
-    assert got["gcs"] == {"ingest": "inbox"}
+    assert got["gcs"] == {"ingest": "inbox", "ingest-probe": "inbox"}
     assert got["push"] == {"webhook-delivery": "events"}
     assert got["scheduled"] == ["share-expiry"]
     assert set(got["http"]) == {f["name"] for f in changed["functions"] if f["trigger"]["type"] == "http"}

@@ -64,29 +64,35 @@ class IngestSession:
 
     # -- receiving ------------------------------------------------------------------------------
 
-    def add(self, fp: BinaryIO, release: Callable[[], None] = lambda: None) -> None:
-        """Validate one instance and start storing it. ``release`` frees ``fp`` once stored."""
+    def add(self, fp: BinaryIO, release: Callable[[], None] = lambda: None) -> ParsedInstance | FailedInstance:
+        """Validate one instance and start storing it. ``release`` frees ``fp`` once stored.
+
+        Returns the failure if the instance was refused at once, else the parsed instance
+        (its stored/failed outcome is known after :meth:`finish`): callers that track
+        outcomes per file, such as bucket uploads, key them by it.
+        """
         try:
             parsed = parse_instance(fp, expected_study=self._expected_study)
         except InstanceRejected as rejected:
             release()
             self._fail(rejected.failure)
-            return
+            return rejected.failure
         earlier = self._seen.get(parsed.sop_instance_uid)
         if earlier is not None:  # the same instance twice in one request
             release()
             if earlier.md5_b64 != parsed.md5_b64:
-                self._fail(
-                    _failure(
-                        parsed,
-                        DUPLICATE_SOP_INSTANCE,
-                        "the request holds two different instances with this SOPInstanceUID",
-                    )
+                failure = _failure(
+                    parsed,
+                    DUPLICATE_SOP_INSTANCE,
+                    "the request holds two different instances with this SOPInstanceUID",
                 )
-            return
+                self._fail(failure)
+                return failure
+            return earlier
         self._seen[parsed.sop_instance_uid] = parsed
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
+        return parsed
 
     def _store_bytes(self, parsed: ParsedInstance, fp: BinaryIO, release: Callable[[], None]) -> None:
         name = layout.instance_object(

@@ -104,3 +104,21 @@ class GcsBlobStore:
 
     def bucket_exists(self, bucket: str) -> bool:
         return bool(self._client.bucket(bucket).exists())
+
+    def open_reader(
+        self, bucket: str, name: str, *, generation: int | None = None, chunk_size: int = 8 << 20
+    ) -> BinaryIO:
+        blob = self._client.bucket(bucket).blob(name, generation=generation)
+        reader: BinaryIO = blob.open("rb", chunk_size=chunk_size)
+        return reader
+
+    def create_upload_session(
+        self, bucket: str, name: str, *, content_type: str, size: int, metadata: dict[str, str] | None = None
+    ) -> str:
+        blob = self._blob(bucket, name)
+        if metadata:
+            blob.metadata = metadata
+        # Started with the function's own identity: no signing key is involved, the session
+        # URI itself is the capability (https://cloud.google.com/storage/docs/resumable-uploads).
+        url: str = blob.create_resumable_upload_session(content_type=content_type, size=size, if_generation_match=0)
+        return url

@@ -72,6 +72,21 @@ class BlobStore(Protocol):
 
     def bucket_exists(self, bucket: str) -> bool: ...
 
+    def open_reader(
+        self, bucket: str, name: str, *, generation: int | None = None, chunk_size: int = 8 << 20
+    ) -> BinaryIO:
+        """A seekable reader of one object (``generation`` pins the version read): ranged reads
+        of ``chunk_size`` bytes, so a large archive is read without holding it whole."""
+        ...
+
+    def create_upload_session(
+        self, bucket: str, name: str, *, content_type: str, size: int, metadata: dict[str, str] | None = None
+    ) -> str:
+        """Start a resumable upload of a new object ``name`` (``ifGenerationMatch=0``, exactly
+        ``size`` bytes) and return its session URI: whoever holds it can upload the bytes
+        without other credentials until the session completes or expires (GCS: one week)."""
+        ...
+
 
 # --- metadata store (Firestore) -----------------------------------------------------------
 
