@@ -17,14 +17,9 @@ from pathlib import Path
 
 def _cmd_dev(args: argparse.Namespace) -> int:
     from beamit.devstack.dev import run
+    from beamit.sandbox.load import seed_stack
 
-    seed = None
-    if not args.no_seed:
-        try:
-            from beamit.sandbox.load import seed_stack
-        except ImportError:
-            seed_stack = None
-        seed = seed_stack
+    seed = None if args.no_seed else seed_stack
     return run(args.port, seed=seed, state_dir=args.state_dir)
 
 
@@ -84,6 +79,37 @@ def _cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sandbox_seed(args: argparse.Namespace) -> int:
+    from beamit.sandbox.config import SandboxConfig
+    from beamit.sandbox.load import seed_sandbox
+
+    url = args.url or _sandbox_env().get("BEAMIT_URL")
+    key = args.key or _sandbox_env().get("BEAMIT_API_KEY")
+    if not url or not key:
+        print(
+            "no BeamIt to seed: pass --url and --key, or run 'make dev' (it writes .beamit/sandbox.env)",
+            file=sys.stderr,
+        )
+        return 1
+    report = seed_sandbox(url, key, seed=args.seed, count=args.count, config=SandboxConfig(scale=args.scale))
+    print(json.dumps(report.__dict__))
+    return 0 if report.failed_requests == 0 else 1
+
+
+def _sandbox_env() -> dict[str, str]:
+    import os
+
+    from beamit.devstack.emulators import REPO_ROOT
+
+    values = {k: v for k, v in os.environ.items() if k in ("BEAMIT_URL", "BEAMIT_API_KEY")}
+    env_file = REPO_ROOT / ".beamit" / "sandbox.env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            name, _, value = line.partition("=")
+            values.setdefault(name, value)
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     import os
 
@@ -114,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     k_revoke.add_argument("--tenant", required=True)
     k_revoke.add_argument("--id", required=True)
     k_revoke.set_defaults(func=_cmd_keys_revoke)
+    sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
+    seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")
+    seed.add_argument("--url", help="BeamIt base URL (default: BEAMIT_URL or .beamit/sandbox.env)")
+    seed.add_argument("--key", help="API key with studies:write (default: BEAMIT_API_KEY or .beamit/sandbox.env)")
+    seed.add_argument("--seed", type=int, default=20260115)
+    seed.add_argument("--count", type=int, default=10)
+    seed.add_argument("--scale", type=float, default=1.0, help="image size factor (0.125 = 64x64 CT)")
+    seed.set_defaults(func=_cmd_sandbox_seed)
     return parser
 
 
