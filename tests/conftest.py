@@ -26,8 +26,9 @@ from beamit.tenants import create_tenant
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A small STOW limit keeps the over-the-limit tests cheap.
-    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"), extra_env={"BEAMIT_STOW_MAX_BYTES": str(4 << 20)})
+    # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests.
+    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"), extra_env={
+        "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org"})
     local.start()
     saved = dict(os.environ)
     os.environ.update(local.env)

@@ -5,6 +5,8 @@ the scope it needs (or ``public=True``); the router authenticates the caller, ch
 scope, hands the handler a :class:`RequestContext` whose ``tenant`` is the caller's,
 maps :class:`~beamit.errors.BeamItError` to the function's error form, and writes one
 structured access log line (route template, never the query string: QIDO filters are PHI).
+A router that browsers call opts in to CORS with :meth:`Router.enable_cors`
+(see :mod:`beamit.web.cors`); the others send no CORS headers at all.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from werkzeug.routing import Map, Rule
 
 from beamit import logs
 from beamit.auth.credentials import authenticate
-from beamit.auth.principal import Principal
+from beamit.auth.principal import Principal, RejectedCredential
 from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated
 from beamit.ids import new_id
-from beamit.settings import Settings
+from beamit.settings import Settings, get_settings
 from beamit.storage import Services, services
 from beamit.tenancy import TenantScope
+from beamit.web import cors
 from beamit.web.responses import ErrorRenderer, render_json_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -94,6 +97,12 @@ class Router:
         from beamit.audit.calls import audit_call
 
         self.after_request: list[Callable[[RequestContext, Response], None]] = [audit_call]
+        self.cors: cors.CorsPolicy | None = None
+
+    def enable_cors(self, policy: cors.CorsPolicy | None = None) -> None:
+        """Answer CORS preflights (unauthenticated) and add CORS headers to every response;
+        allowed origins are ``settings.cors_allowed_origins`` (``BEAMIT_CORS_ORIGINS``)."""
+        self.cors = policy or cors.CorsPolicy()
 
     def route(
         self, rule: str, *, methods: Iterable[str], scope: str | None = None, public: bool = False
@@ -126,6 +135,11 @@ class Router:
         token = logs.request_id_var.set(request_id)
         ctx: RequestContext | None = None
         route = "-"
+        if self.cors is not None and cors.is_preflight(request):
+            try:
+                return self._preflight(request, request_id, started)
+            finally:
+                logs.request_id_var.reset(token)
         try:
             svc = services()
             try:
@@ -144,6 +158,9 @@ class Router:
             response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)
+            if isinstance(error, RejectedCredential) and ctx is None:  # a revoked/expired credential: audited
+                ctx = RequestContext(request, request_id, route, {}, None, svc,
+                                     audit={"rejected": error.principal, "details": {"authentication": "rejected"}})
         except Exception as exc:
             logs.error(
                 "unhandled error", function=self.name, route=route, error=type(exc).__name__, detail=str(exc)[:500]
@@ -154,10 +171,44 @@ class Router:
         for name, value in self._default_headers.items():
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = request_id
+        if self.cors is not None:
+            cors.decorate(self.cors, request, response, get_settings().cors_allowed_origins)
         if ctx is not None:
             for hook in self.after_request:
                 hook(ctx, response)
         self._log_access(request, route, response, started, ctx, request_id)
+        return response
+
+    def _preflight(self, request: Request, request_id: str, started: float) -> Response:
+        """A CORS preflight: no credential needed; 204 for an allowed origin and an existing
+        route and method, else the error the real request would get (or 403 for the origin)."""
+        assert self.cors is not None
+        route = "-"
+        try:
+            adapter = self._map.bind_to_environ(request.environ)
+            wanted = request.headers["Access-Control-Request-Method"].strip().upper()
+            try:
+                endpoint, _ = adapter.match(request.path, method=wanted)
+            except WzNotFound:
+                raise NotFound("no such resource") from None
+            except WzMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.valid_methods or ()))
+                raise MethodNotAllowed(f"{wanted} is not allowed here", headers={"Allow": allowed}) from None
+            route = endpoint.split(":", 2)[1]
+            origin = request.headers["Origin"]
+            if not cors.origin_allowed(origin, get_settings().cors_allowed_origins):
+                raise Forbidden("this origin may not call the API from a browser (BEAMIT_CORS_ORIGINS)",
+                                code="origin_not_allowed")
+            methods = [m for m in adapter.allowed_methods(request.path) if m != "OPTIONS"]
+            response = Response(status=204, headers=cors.preflight_headers(self.cors, origin, methods))
+        except BeamItError as error:
+            response = self._render_error(error, request_id)
+        response.vary.add("Origin")
+        response.headers.setdefault("Cross-Origin-Resource-Policy", self.cors.resource_policy)
+        for name, value in self._default_headers.items():
+            response.headers.setdefault(name, value)
+        response.headers["X-Request-Id"] = request_id
+        self._log_access(request, route, response, started, None, request_id)
         return response
 
     def _log_access(

@@ -1,0 +1,144 @@
+"""Study, series and instance resources (PS3.18 §10.4.1.1.1-3): the stored instances.
+
+Negotiation (PS3.18 §8.7.3.5, :func:`~beamit.dicomweb.media_types.negotiate`):
+
+- ``transfer-syntax=*`` sends every instance exactly as stored (byte-identical), whatever its
+  Transfer Syntax, each part naming it (``application/dicom; transfer-syntax=...``);
+- no ``transfer-syntax`` (or ``*/*``) means the default, Explicit VR Little Endian: instances
+  stored in it are sent as stored, the others transcoded on the fly
+  (:mod:`~beamit.dicomweb.wado.transcode`);
+- an explicit Transfer Syntax is honoured when every instance is stored in it, or it is
+  Explicit VR Little Endian and every stored syntax can be decoded; otherwise 406.
+
+The body is streamed in catalog order: up to :data:`READ_AHEAD` instances are read (and
+transcoded) in parallel ahead of the one being sent; instances larger than
+:data:`STREAM_THRESHOLD` that need no transcoding are relayed chunk by chunk from Cloud
+Storage. Memory stays bounded by those two numbers, never by the study's size.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from beamit import logs
+from beamit.dicomweb.media_types import (
+    ANY_TRANSFER_SYNTAX,
+    DICOM,
+    FORBIDDEN_TRANSFER_SYNTAXES,
+    Representation,
+    format_media_type,
+    instance_offers,
+    negotiate,
+)
+from beamit.dicomweb.multipart import PartOut
+from beamit.dicomweb.wado.etags import boundary_for, strong_etag
+from beamit.dicomweb.wado.instances import StoredInstance
+from beamit.dicomweb.wado.transcode import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    TranscodeError,
+    can_decode,
+    to_explicit_vr_little_endian,
+)
+from beamit.storage import BlobStore
+
+READ_AHEAD = 4
+STREAM_THRESHOLD = 8 << 20
+
+
+@dataclass(frozen=True)
+class RetrievePlan:
+    """What to send: the negotiated representation of these instances, and its validator."""
+
+    representation: Representation
+    instances: Sequence[StoredInstance]
+    etag: str
+
+    @property
+    def boundary(self) -> str:
+        return boundary_for(self.etag)
+
+    @property
+    def content_type(self) -> str:
+        if self.representation.multipart:
+            return self.representation.content_type(self.boundary)
+        return part_content_type(self.target(self.instances[0]))
+
+    def target(self, instance: StoredInstance) -> str:
+        """The Transfer Syntax ``instance`` is sent in."""
+        wanted = self.representation.transfer_syntax
+        return instance.transfer_syntax if wanted in (None, ANY_TRANSFER_SYNTAX) else wanted
+
+
+def offers_for(instances: Sequence[StoredInstance], *, single_part: bool) -> tuple[Representation, ...]:
+    syntaxes = {i.transfer_syntax for i in instances}
+    transcode_to = (EXPLICIT_VR_LITTLE_ENDIAN,) if all(can_decode(ts) for ts in syntaxes) else ()
+    stored = next(iter(syntaxes)) if len(syntaxes) == 1 else ANY_TRANSFER_SYNTAX
+    if stored in FORBIDDEN_TRANSFER_SYNTAXES:
+        stored = ANY_TRANSFER_SYNTAX  # sent as stored only when asked for with transfer-syntax=*
+    return instance_offers(stored, transcode_to=transcode_to, single_part=single_part)
+
+
+def plan_retrieve(instances: Sequence[StoredInstance], accept: str | None, *,
+                  single_part: bool = False) -> RetrievePlan:
+    """Negotiate; raises :class:`~beamit.dicomweb.media_types.NotAcceptableError` (406)."""
+    representation = negotiate(accept, offers_for(instances, single_part=single_part))
+    etag = strong_etag("instances", (i.md5 for i in instances), str(representation))
+    return RetrievePlan(representation, instances, etag)
+
+
+def part_content_type(transfer_syntax: str) -> str:
+    return format_media_type(DICOM, {"transfer-syntax": transfer_syntax})
+
+
+def read_instance(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str) -> bytes:
+    """The whole instance in ``target``; raises :class:`TranscodeError` if it cannot be."""
+    data = blobs.read(bucket, instance.blob)
+    if target == instance.transfer_syntax:
+        return data
+    if target != EXPLICIT_VR_LITTLE_ENDIAN:
+        raise TranscodeError(f"transcoding to {target} is not supported")
+    return to_explicit_vr_little_endian(data)
+
+
+def _prepared(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str) -> tuple[str, bytes]:
+    try:
+        return part_content_type(target), read_instance(blobs, bucket, instance, target)
+    except TranscodeError as exc:
+        # Headers are long gone: send this instance as stored; its part says which syntax it is in.
+        logs.warning("instance sent as stored: it cannot be transcoded", error=str(exc)[:200],
+                     transferSyntax=instance.transfer_syntax, target=target)
+        return part_content_type(instance.transfer_syntax), blobs.read(bucket, instance.blob)
+
+
+def stream_parts(blobs: BlobStore, bucket: str, plan: RetrievePlan, *, read_ahead: int = READ_AHEAD,
+                 stream_threshold: int = STREAM_THRESHOLD) -> Iterator[PartOut]:
+    """The instances of ``plan`` as multipart parts, in order, read ahead in parallel."""
+    pool = ThreadPoolExecutor(max_workers=read_ahead, thread_name_prefix="wado-read")
+    pending: deque[tuple[StoredInstance, Future[tuple[str, bytes]] | None]] = deque()
+    upcoming = iter(plan.instances)
+
+    def fill() -> None:
+        while len(pending) < read_ahead:
+            instance = next(upcoming, None)
+            if instance is None:
+                return
+            target = plan.target(instance)
+            relay = target == instance.transfer_syntax and instance.size > stream_threshold
+            pending.append((instance, None if relay else pool.submit(_prepared, blobs, bucket, instance, target)))
+
+    try:
+        fill()
+        while pending:
+            instance, future = pending.popleft()
+            fill()
+            if future is None:
+                yield PartOut(part_content_type(instance.transfer_syntax),
+                              blobs.stream(bucket, instance.blob))
+            else:
+                content_type, body = future.result()
+                yield PartOut(content_type, body)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

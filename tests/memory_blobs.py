@@ -1,0 +1,36 @@
+"""An in-memory :class:`beamit.storage.BlobStore` (the operations WADO-RS reading uses) for unit
+tests of pure logic; the integration suite uses Cloud Storage (fake-gcs-server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from beamit.storage import BlobInfo
+
+
+class MemoryBlobs:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.reads: list[tuple[str, int | None, int | None]] = []
+
+    def put(self, bucket: str, name: str, data: bytes, *, content_type: str = "", **_: object) -> BlobInfo:
+        self.objects[(bucket, name)] = data
+        return BlobInfo(bucket, name, len(data), 1, content_type)
+
+    def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
+        self.reads.append((name, start, end))
+        return self.objects[(bucket, name)][start:end]
+
+    def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        data = self.objects[(bucket, name)]
+        for start in range(0, len(data), chunk_size):
+            yield data[start:start + chunk_size]
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        data = self.objects.get((bucket, name))
+        return None if data is None else BlobInfo(bucket, name, len(data), 1, None)
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
+        for (b, name), data in sorted(self.objects.items()):
+            if b == bucket and name.startswith(prefix):
+                yield BlobInfo(b, name, len(data), 1, None)

@@ -1,0 +1,126 @@
+"""Frames by byte range (and by whole-object fallback) on every pydicom sample with pixels."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.encaps import generate_frames
+from pydicom.uid import UID
+
+from beamit.dicomweb.uri import ElementPath
+from beamit.dicomweb.wado.bulkdata import BulkDataNotFound, bulk_value
+from beamit.dicomweb.wado.frames import FrameError, FrameSource, NoPixelData
+from beamit.dicomweb.wado.instances import StoredInstance
+from beamit.ingest.commit import instance_record
+from beamit.ingest.instance import parse_instance
+from tests.dicom_samples import ct_instance, part10_bytes, pixel_sample_paths
+from tests.memory_blobs import MemoryBlobs
+
+
+def store(blobs: MemoryBlobs, raw: bytes) -> StoredInstance:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = parse_instance(io.BytesIO(raw))
+    blob = f"t-unit/{parsed.study_uid}/{parsed.series_uid}/{parsed.sop_instance_uid}.dcm"
+    blobs.put("dicom", blob, raw)
+    return StoredInstance.from_record(instance_record(parsed, blob))
+
+
+def decoded(path: Path) -> tuple[pydicom.Dataset, np.ndarray] | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(path)
+        try:
+            return ds, ds.pixel_array
+        except Exception:
+            return None
+
+
+def frames_of(ds: pydicom.Dataset, pixels: np.ndarray) -> list[np.ndarray]:
+    return list(pixels) if int(ds.get("NumberOfFrames") or 1) > 1 else [pixels]
+
+
+SAMPLES = [p for p in pixel_sample_paths() if decoded(p) is not None]
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_frames_match_pydicom(path):
+    blobs = MemoryBlobs()
+    instance = store(blobs, path.read_bytes())
+    source = FrameSource(blobs, "dicom", instance)
+    ds, pixels = decoded(path)
+    expected = frames_of(ds, pixels)
+    ts = UID(instance.transfer_syntax)
+    stored_frames = list(generate_frames(ds.PixelData, number_of_frames=len(expected))) if ts.is_encapsulated else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert source.number_of_frames == len(expected)
+        for number, want in enumerate(expected, start=1):
+            frame = source.frame(number)
+            assert np.array_equal(source.decode(frame), want)
+            if stored_frames is not None:
+                assert frame.data == stored_frames[number - 1]
+                assert source.octets(frame) == np.ascontiguousarray(want, dtype=want.dtype.newbyteorder("<")).tobytes()
+            elif int(ds.SamplesPerPixel) == 1 and int(ds.BitsAllocated) >= 8:  # native: the stored layout
+                assert source.octets(frame) == np.ascontiguousarray(want, dtype=want.dtype.newbyteorder("<")).tobytes()
+
+
+def test_indexed_frames_are_range_reads():
+    blobs = MemoryBlobs()
+    instance = store(blobs, part10_bytes(ct_instance()))
+    source = FrameSource(blobs, "dicom", instance)
+    source.decode(source.frame(1))
+    assert source.indexed and all(start is not None for _, start, _ in blobs.reads)
+    assert (instance.blob, 0, instance.pixel.value_offset) in blobs.reads  # the header: up to Pixel Data
+
+
+def test_deflated_and_big_endian_fall_back_to_the_whole_object():
+    for name in ("image_dfl.dcm", "MR_small_bigendian.dcm"):
+        path = next(p for p in SAMPLES if p.name == name)
+        blobs = MemoryBlobs()
+        source = FrameSource(blobs, "dicom", store(blobs, path.read_bytes()))
+        source.frame(1)
+        assert not source.indexed and blobs.reads == [(source.instance.blob, None, None)]
+
+
+def test_frame_numbers_are_checked():
+    blobs = MemoryBlobs()
+    path = next(p for p in SAMPLES if p.name == "SC_rgb_rle_2frame.dcm")
+    source = FrameSource(blobs, "dicom", store(blobs, path.read_bytes()))
+    source.check([1, 2])
+    with pytest.raises(FrameError, match="frame 3 does not exist: the instance has 2 frames"):
+        source.check([1, 3])
+
+
+def test_instance_without_pixel_data_has_no_frames():
+    ds = ct_instance()
+    del ds.PixelData
+    blobs = MemoryBlobs()
+    source = FrameSource(blobs, "dicom", store(blobs, part10_bytes(ds)))
+    with pytest.raises(NoPixelData):
+        source.check([1])
+
+
+def test_bulk_values():
+    path = next(p for p in SAMPLES if p.name == "examples_overlay.dcm")
+    blobs = MemoryBlobs()
+    source = FrameSource(blobs, "dicom", store(blobs, path.read_bytes()))
+    ds, _ = decoded(path)
+    assert bulk_value(source, ElementPath(0x60003000)) == ds[0x60003000].value
+    with pytest.raises(BulkDataNotFound):
+        bulk_value(source, ElementPath(0x00100010))  # Patient's Name: not binary
+    with pytest.raises(BulkDataNotFound):
+        bulk_value(source, ElementPath(0x00091001))
+
+
+def test_big_endian_bulk_values_are_little_endian():
+    path = next(p for p in SAMPLES if p.name == "MR_small_bigendian.dcm")
+    blobs = MemoryBlobs()
+    source = FrameSource(blobs, "dicom", store(blobs, path.read_bytes()))
+    ds, pixels = decoded(path)
+    assert bulk_value(source, ElementPath(0x7FE00010)) == pixels.astype("<i2").tobytes()
