@@ -8,9 +8,20 @@ from beamit import logs
 from beamit.audit.trail import APPLICATION_ACTIVITY, AuditEntry, write_entry
 
 if TYPE_CHECKING:
-    from flask import Response
+    from flask import Request, Response
 
     from beamit.web.router import RequestContext
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's IP address. Google's load balancer appends ``<client>, <lb>`` to any
+    ``X-Forwarded-For`` it receives, so with two or more entries the second to last is
+    the one it saw (earlier entries are whatever the client sent); without a proxy it
+    is the socket's peer."""
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    if len(hops) >= 2:
+        return hops[-2]
+    return (hops[0] if hops else request.remote_addr) or None
 
 
 def audit_call(ctx: RequestContext, response: Response) -> None:
@@ -20,7 +31,7 @@ def audit_call(ctx: RequestContext, response: Response) -> None:
     ``phi`` (PHI was read or written), ``resources`` (ids such as StudyInstanceUIDs),
     ``details`` (counts, filter names; never PHI values).
     """
-    principal = ctx.principal
+    principal = ctx.principal or ctx.audit.get("rejected")  # a revoked or expired credential's attempt
     if principal is None:
         return
     request = ctx.request
@@ -35,7 +46,7 @@ def audit_call(ctx: RequestContext, response: Response) -> None:
         phi=bool(ctx.audit.get("phi", False)),
         resources=dict(ctx.audit.get("resources", {})),
         details=dict(ctx.audit.get("details", {})),
-        source_ip=request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip() or None,
+        source_ip=client_ip(request),
         user_agent=request.user_agent.string,
     )
     try:

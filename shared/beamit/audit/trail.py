@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beamit import logs
+from beamit.audit.chain import append, time_key
 from beamit.clock import utcnow
 from beamit.ids import new_id
 from beamit.storage import Services
@@ -52,8 +53,10 @@ def write_entry(svc: Services, entry: AuditEntry) -> str:
         key: (value[:MAX_LISTED_RESOURCES] if isinstance(value, list) else value)
         for key, value in entry.resources.items()
     }
+    now = utcnow()
     record = {
-        "time": utcnow(),
+        "time": now,
+        "sortKey": f"{time_key(now)}|{record_id}",
         "action": entry.action,
         "eventCode": entry.event_code,
         "outcome": entry.outcome,
@@ -66,13 +69,16 @@ def write_entry(svc: Services, entry: AuditEntry) -> str:
         "sourceIp": entry.source_ip,
         "userAgent": (entry.user_agent or "")[:200],
     }
-    svc.metadata.create(TenantScope(entry.tenant_id).document("audit_events", record_id), record)
-    # The same record in Cloud Logging (``audit: true`` routes it to the locked audit log bucket).
+    # Appended to a hash chain of the tenant (beamit.audit.chain): tamper-evident.
+    record = append(svc.metadata, TenantScope(entry.tenant_id), record_id, record,
+                    shard_key=record_id)
+    # The same record in Cloud Logging (``audit: true`` routes it to the locked audit log bucket);
+    # its hash there anchors the chain.
     logs.info(
         "audit",
         audit=True,
         auditId=record_id,
         tenantId=entry.tenant_id,
-        **{k: v for k, v in record.items() if k not in ("time", "userAgent")},
+        **{k: v for k, v in record.items() if k not in ("time", "sortKey", "userAgent")},
     )
     return record_id

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from beamit.auth.principal import Principal
+from beamit.auth.principal import Principal, RejectedCredential
 from beamit.auth.scopes import parse_scopes
 from beamit.clock import utcnow
 from beamit.errors import Forbidden, NotFound, Unauthenticated
@@ -132,14 +132,17 @@ def authenticate_key(store: MetadataStore, token: str) -> Principal:
     # Compare a digest even when the record is missing so timing does not reveal ids.
     expected = data.get("secretSha256", "") if data else "0" * 64
     valid = hmac.compare_digest(_digest(secret), expected)
-    if not data or not valid or data.get("revokedAt") is not None:
+    if not data or not valid:
         raise Unauthenticated("invalid or revoked API key")
-    return Principal(
+    principal = Principal(
         tenant_id=data["tenantId"],
         scopes=frozenset(data.get("scopes", [])),
         kind="api_key",
         credential_id=f"key_{key_id}",
     )
+    if data.get("revokedAt") is not None:
+        raise RejectedCredential("invalid or revoked API key", principal)
+    return principal
 
 
 def list_keys(store: MetadataStore, tenant: TenantScope) -> list[ApiKey]:

@@ -1,7 +1,7 @@
 """Turn a request's ``Authorization`` header into a :class:`Principal`.
 
-API keys (``Bearer bk_...``) are resolved here; OAuth access tokens join in
-:mod:`beamit.auth.oauth` once issued by the authorization server.
+API keys (``Bearer bk_...``) and OAuth access tokens (``Bearer bat_...``, issued by the
+authorization server of :mod:`beamit.auth.oauth`) are resolved here.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from beamit.auth.api_keys import authenticate_key
+from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
 from beamit.storage import MetadataStore
@@ -30,4 +31,6 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str]) -> Principal:
     token = bearer_token(headers)
     if token.startswith("bk_"):
         return authenticate_key(store, token)
+    if token.startswith(ACCESS_PREFIX):
+        return authenticate_access_token(store, token)
     raise Unauthenticated("invalid access token")

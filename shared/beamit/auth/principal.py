@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from beamit.errors import Unauthenticated
+
 CredentialKind = Literal["api_key", "oauth", "share_session"]
 
 
@@ -24,3 +26,12 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class RejectedCredential(Unauthenticated):
+    """A genuine credential that no longer works (revoked, expired): refused like any
+    other, but whose tenant is known, so the router audits the attempt."""
+
+    def __init__(self, message: str, principal: Principal) -> None:
+        super().__init__(message)
+        self.principal = principal

@@ -1,0 +1,212 @@
+"""``/v1/auth``: the OAuth 2.0 authorization server, and its metadata.
+
+- ``GET /v1/auth/authorize``: the sign-in and consent page (RFC 6749 §4.1.1)
+- ``POST /v1/auth/authorize``: that form; redirects with ``code`` and ``state`` (§4.1.2)
+- ``POST /v1/auth/token``: ``authorization_code`` and ``refresh_token`` grants; the body is
+  form-encoded (RFC 6749) or the documented JSON object
+- ``POST /v1/auth/revoke`` (RFC 7009), ``POST /v1/auth/introspect`` (RFC 7662)
+- ``GET /.well-known/oauth-authorization-server`` (RFC 8414)
+
+Errors are RFC 6749's ``{"error", "error_description"}`` (the router's renderer is
+:func:`render_oauth_error`); the user and client administration of
+:mod:`beamit.api.auth_admin` shares the function and keeps the JSON error object. Every
+call that can be tied to a tenant (through its client) is audited by
+:func:`beamit.audit.authentication.audit_authentication_call`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from flask import Request, Response
+
+from beamit.api import auth_admin
+from beamit.audit.authentication import audit_authentication_call
+from beamit.audit.calls import client_ip
+from beamit.audit.trail import APPLICATION_ACTIVITY, USER_AUTHENTICATION
+from beamit.auth.oauth import consent
+from beamit.auth.oauth.clients import OAuthClient, find_client
+from beamit.auth.oauth.requests import BeamItOAuth2Request, bare_request, oauth_request
+from beamit.auth.oauth.server import BeamItAuthorizationServer, server_metadata
+from beamit.auth.oauth.tokens import GrantHolder
+from beamit.auth.users import SignInFailed, sign_in
+from beamit.errors import BeamItError
+from beamit.settings import get_settings
+from beamit.storage import services
+from beamit.tenancy import TenantScope
+from beamit.web import RequestContext, Router
+from beamit.web.responses import json_response
+
+_ERROR_CODES = {"internal_error": "server_error", "unavailable": "temporarily_unavailable"}
+
+
+def render_oauth_error(error: BeamItError, request_id: str) -> Response:
+    """A :class:`BeamItError` (unknown path, wrong method, internal error) in RFC 6749 §5.2 form."""
+    body = {"error": _ERROR_CODES.get(error.code, error.code), "error_description": error.message}
+    return json_response(body, status=error.status, headers={**error.headers, "Pragma": "no-cache"})
+
+
+server = BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url)
+router = Router("auth", error_renderer=render_oauth_error)
+router.after_request.append(audit_authentication_call)
+
+
+def dispatch(request: Request) -> Response:
+    """The ``auth`` function: administration routes, or the authorization server."""
+    if request.path.startswith(auth_admin.PREFIXES):
+        return auth_admin.router.dispatch(request)
+    return router.dispatch(request)
+
+
+def _base(ctx: RequestContext) -> str:
+    return ctx.settings.public_base_url
+
+
+def _attribute(ctx: RequestContext, client: OAuthClient | None, **fields: Any) -> None:
+    """Tie the call to the client's tenant for the audit record."""
+    if client is None:
+        return
+    ctx.audit.update({"tenantId": client.tenant_id, "credentialId": client.client_id,
+                      "principal": client.client_id, **fields})
+
+
+def _claimed_client(req: BeamItOAuth2Request) -> OAuthClient | None:
+    """The client a failed token-endpoint call named (for its audit record)."""
+    client_id, _ = extract_basic_authorization(req.headers)
+    return find_client(server.store(), client_id or req.form.get("client_id"))
+
+
+def _error_code(response: Response) -> str | None:
+    if response.status_code < 400 or response.mimetype != "application/json":
+        return None
+    try:
+        return str(json.loads(response.get_data()).get("error"))
+    except (ValueError, AttributeError):
+        return None
+
+
+# --- authorization endpoint ----------------------------------------------------------------------
+
+
+def _authorization_error(ctx: RequestContext, req: BeamItOAuth2Request, error: OAuth2Error) -> Response:
+    """Redirect the error to the client when its redirect URI is known to be its own
+    (RFC 6749 §4.1.2.1); otherwise tell the user, never redirecting to an unchecked URI."""
+    if error.redirect_uri:
+        _attribute(ctx, find_client(server.store(), req.payload.data.get("client_id")),
+                   eventCode=APPLICATION_ACTIVITY, details={"step": "authorize", "error": error.error})
+        response: Response = server.handle_error_response(req, error)
+        return response
+    return consent.error_page(error.error, error.get_error_description() or "The request is not valid.")
+
+
+def _page(ctx: RequestContext, req: BeamItOAuth2Request, client: OAuthClient, redirect_uri: str,
+          error: str | None = None) -> Response:
+    return consent.sign_in_page(
+        client_name=client.name,
+        scopes=(req.scope or "").split(),
+        parameters={k: str(req.payload.data[k]) for k in consent.FORWARDED_PARAMETERS if req.payload.data.get(k)},
+        redirect_uri=redirect_uri,
+        csrf=consent.csrf_token(ctx.request),
+        secure_cookie=_base(ctx).startswith("https://"),
+        error=error,
+    )
+
+
+def _authorization_request(ctx: RequestContext) -> BeamItOAuth2Request | Response:
+    try:
+        return oauth_request(ctx.request, _base(ctx))
+    except OAuth2Error as error:
+        return consent.error_page(error.error, error.get_error_description() or "The request is not valid.")
+
+
+@router.route("/v1/auth/authorize", methods=["GET"], public=True)
+def authorize_page(ctx: RequestContext) -> Response:
+    req = _authorization_request(ctx)
+    if isinstance(req, Response):
+        return req
+    try:
+        grant = server.get_consent_grant(req)
+    except OAuth2Error as error:
+        return _authorization_error(ctx, req, error)
+    _attribute(ctx, grant.client, eventCode=APPLICATION_ACTIVITY, details={"step": "sign_in_page"})
+    return _page(ctx, req, grant.client, grant.redirect_uri)
+
+
+@router.route("/v1/auth/authorize", methods=["POST"], public=True)
+def authorize_submit(ctx: RequestContext) -> Response:
+    if ctx.request.mimetype != "application/x-www-form-urlencoded":
+        return consent.error_page("invalid_request", "Submit the sign-in form.", 415)
+    if not consent.csrf_valid(ctx.request):
+        return consent.error_page("invalid_request", "The sign-in form expired or did not come from this browser.",
+                                  403)
+    req = _authorization_request(ctx)
+    if isinstance(req, Response):
+        return req
+    try:
+        grant = server.get_consent_grant(req)
+    except OAuth2Error as error:
+        return _authorization_error(ctx, req, error)
+    client: OAuthClient = grant.client
+    decision = req.form.get("decision")
+    if decision == "deny":
+        _attribute(ctx, client, eventCode=APPLICATION_ACTIVITY, details={"step": "consent", "result": "denied"})
+        denied: Response = server.create_authorization_response(req, grant_user=None, grant=grant)
+        return denied
+    if decision != "approve":
+        return consent.error_page("invalid_request", "Choose to allow or deny the request.")
+    try:
+        user = sign_in(server.store(), TenantScope(client.tenant_id), req.form.get("email", ""),
+                       req.form.get("password", ""), ip=client_ip(ctx.request))
+    except SignInFailed as failure:
+        _attribute(ctx, client, eventCode=USER_AUTHENTICATION, outcome=401, principal=failure.user_id,
+                   details={"event": "login", "result": "failure", "reason": failure.reason})
+        return _page(ctx, req, client, grant.redirect_uri, error=consent.SIGN_IN_FAILED)
+    _attribute(ctx, client, eventCode=USER_AUTHENTICATION, principal=user.id,
+               details={"event": "login", "result": "success", "role": user.role})
+    holder = GrantHolder(user.id, user.tenant_id, user.scopes)
+    response: Response = server.create_authorization_response(req, grant_user=holder, grant=grant)
+    return response
+
+
+# --- token, revocation, introspection --------------------------------------------------------------
+
+
+def _token_endpoint_call(ctx: RequestContext, event: str, respond: Any) -> Response:
+    try:
+        req = oauth_request(ctx.request, _base(ctx))
+    except OAuth2Error as error:
+        bad: Response = server.handle_error_response(bare_request(ctx.request, _base(ctx)), error)
+        return bad
+    response: Response = respond(req)
+    holder = req.user if isinstance(req.user, GrantHolder) else None
+    details: dict[str, Any] = {"event": event, "result": _error_code(response) or "ok"}
+    if req.form.get("grant_type"):
+        details["grantType"] = req.form.get("grant_type")
+    _attribute(ctx, req.client or _claimed_client(req), details=details,
+               **({"principal": holder.user_id} if holder else {}))
+    return response
+
+
+@router.route("/v1/auth/token", methods=["POST"], public=True)
+def token(ctx: RequestContext) -> Response:
+    return _token_endpoint_call(ctx, "token", server.create_token_response)
+
+
+@router.route("/v1/auth/revoke", methods=["POST"], public=True)
+def revoke(ctx: RequestContext) -> Response:
+    return _token_endpoint_call(ctx, "revocation", lambda req: server.create_endpoint_response("revocation", req))
+
+
+@router.route("/v1/auth/introspect", methods=["POST"], public=True)
+def introspect(ctx: RequestContext) -> Response:
+    ctx.audit["eventCode"] = APPLICATION_ACTIVITY
+    return _token_endpoint_call(ctx, "introspection",
+                                lambda req: server.create_endpoint_response("introspection", req))
+
+
+@router.route("/.well-known/oauth-authorization-server", methods=["GET"], public=True)
+def metadata(ctx: RequestContext) -> Response:
+    return json_response(server_metadata(_base(ctx)), headers={"Cache-Control": "public, max-age=3600"})
