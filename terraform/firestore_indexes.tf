@@ -16,6 +16,113 @@ locals {
       collection = "api_keys"
       fields     = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"]]
     }
+    # GET /v1/webhooks/{id}/deliveries?status=...: one endpoint's deliveries in one status,
+    # newest first (beamit.webhooks.deliveries.list_deliveries).
+    "deliveries-status-createdAt" = {
+      collection = "deliveries"
+      fields     = [["status", "ASCENDING"], ["createdAt", "DESCENDING"]]
+    }
+    # GET /v1/auth/clients: a tenant's OAuth clients, newest first (beamit.auth.oauth.clients).
+    "oauth_clients-tenantId-createdAt" = {
+      collection = "oauth_clients"
+      fields     = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"]]
+    }
+    # GET /v1/audit (and /export): filters by principal and/or study, newest first; time
+    # ranges are range filters on sortKey itself (beamit.audit.search.search_query).
+    "audit_events-principal-sortKey" = {
+      collection = "audit_events"
+      fields     = [["principal", "ASCENDING"], ["sortKey", "DESCENDING"]]
+    }
+    "audit_events-studies-sortKey" = {
+      collection = "audit_events"
+      fields     = [["resources.studies", "CONTAINS"], ["sortKey", "DESCENDING"]]
+    }
+    "audit_events-principal-studies-sortKey" = {
+      collection = "audit_events"
+      fields     = [["principal", "ASCENDING"], ["resources.studies", "CONTAINS"], ["sortKey", "DESCENDING"]]
+    }
+    # GET /v1/audit/verify: one hash chain in order (beamit.audit.chain.shard_query).
+    "audit_events-shard-seq" = {
+      collection = "audit_events"
+      fields     = [["shard", "ASCENDING"], ["seq", "ASCENDING"]]
+    }
+
+    # QIDO-RS (beamit.dicomweb.qido.firestore_search): every search is ordered by q.sort and
+    # filters on the UID scope (studyUID / seriesUID: == or in) and/or one index clause
+    # (q.keys or q.words: array-contains / array-contains-any). possible_filter_fields() lists
+    # the shapes; tests/unit/qido/test_firestore_search.py checks each has its entry here.
+    "studies-keys-sort" = {
+      collection = "studies"
+      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "studies-words-sort" = {
+      collection = "studies"
+      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "series-keys-sort" = {
+      collection = "series"
+      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "series-words-sort" = {
+      collection = "series"
+      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "series-studyUID-sort" = {
+      collection = "series"
+      fields     = [["studyUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
+    }
+    "series-studyUID-keys-sort" = {
+      collection = "series"
+      fields     = [["studyUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "series-studyUID-words-sort" = {
+      collection = "series"
+      fields     = [["studyUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-keys-sort" = {
+      collection = "instances"
+      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-words-sort" = {
+      collection = "instances"
+      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-keys-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-words-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-seriesUID-sort" = {
+      collection = "instances"
+      fields     = [["seriesUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-seriesUID-keys-sort" = {
+      collection = "instances"
+      fields     = [["seriesUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-seriesUID-words-sort" = {
+      collection = "instances"
+      fields     = [["seriesUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-seriesUID-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-seriesUID-keys-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
+    "instances-studyUID-seriesUID-words-sort" = {
+      collection = "instances"
+      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
+    }
   }
 }
 

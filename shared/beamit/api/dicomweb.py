@@ -115,3 +115,11 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
     return dicom_json_response(
         stow.response_body(result, dicomweb_root(ctx), study), status=stow.response_status(result)
     )
+
+
+# -- WADO-RS (PS3.18 §10.4): handlers in beamit.api.wado, registered on this router -----------------
+
+from beamit.api import wado as _wado  # noqa: E402,F401  (importing it registers the WADO-RS routes)
+from beamit.api import qido as _qido  # noqa: E402,F401  (importing it registers the QIDO-RS routes)
+
+router.enable_cors()  # browser viewers (OHIF, Cornerstone3D) call DICOMweb cross-origin: BEAMIT_CORS_ORIGINS

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from beamit import catalog
+from beamit.dicomweb.qido.attributes import SearchLevel
+from beamit.dicomweb.qido.index import aggregate_terms, index_fields
 from beamit.ingest.instance import ParsedInstance
 from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
 from beamit.tenancy import TenantScope
@@ -51,17 +53,22 @@ def _plan(
     blobs: dict[str, str],
     series_exists: set[str],
     study_exists: set[str],
+    stored_dicom: dict[str, dict[str, Any]] | None = None,
 ) -> list[Write]:
     writes: list[Write] = []
     per_series: dict[str, list[ParsedInstance]] = defaultdict(list)
+    # QIDO-RS index fields (beamit.dicomweb.qido.index) from the parents' DICOM JSON as their
+    # documents hold it: the stored one (``stored_dicom``, by UID), else this batch's first.
+    level_dicom = dict(stored_dicom or {})
     for inst in batch:
-        writes.append(
-            Write(
-                "create",
-                catalog.instance_path(scope, inst.sop_instance_uid),
-                instance_record(inst, blobs[inst.sop_instance_uid]),
-            )
+        level_dicom.setdefault(inst.study_uid, inst.study)
+        level_dicom.setdefault(inst.series_uid, inst.series)
+    for inst in batch:
+        record = instance_record(inst, blobs[inst.sop_instance_uid])
+        record["q"] = index_fields(
+            SearchLevel.INSTANCE, level_dicom[inst.study_uid], level_dicom[inst.series_uid], inst.instance
         )
+        writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid), record))
         per_series[inst.series_uid].append(inst)
     new_series_per_study: dict[str, int] = defaultdict(int)
     per_study: dict[str, list[ParsedInstance]] = defaultdict(list)
@@ -95,6 +102,7 @@ def _plan(
                         "dicom": first.series,
                         "instanceCount": len(items),
                         "sopClasses": list(sop_classes),
+                        "q": index_fields(SearchLevel.SERIES, level_dicom[first.study_uid], level_dicom[series_uid]),
                         "createdAt": ServerTimestamp(),
                         "updatedAt": ServerTimestamp(),
                     },
@@ -115,6 +123,7 @@ def _plan(
                         "seriesCount": Increment(new_series_per_study[study_uid]),
                         "modalities": ArrayUnion(modalities),
                         "sopClasses": ArrayUnion(sop_classes),
+                        "q": {"keys": ArrayUnion(tuple(aggregate_terms(modalities, sop_classes)))},
                         "updatedAt": ServerTimestamp(),
                     },
                 )
@@ -131,6 +140,9 @@ def _plan(
                         "seriesCount": new_series_per_study[study_uid],
                         "modalities": list(modalities),
                         "sopClasses": list(sop_classes),
+                        "q": index_fields(
+                            SearchLevel.STUDY, level_dicom[study_uid], modalities=modalities, sop_classes=sop_classes
+                        ),
                         "createdAt": ServerTimestamp(),
                         "updatedAt": ServerTimestamp(),
                     },
@@ -165,8 +177,13 @@ def commit_instances(
             study_docs = store.get_many([catalog.study_path(scope, s) for s in study_uids])
             series_exists = {s for s, d in zip(series_uids, series_docs) if d is not None}
             study_exists = {s for s, d in zip(study_uids, study_docs) if d is not None}
+            stored_dicom = {
+                uid: doc["dicom"]
+                for uid, doc in zip([*series_uids, *study_uids], [*series_docs, *study_docs])
+                if doc is not None and doc.get("dicom")
+            }
             try:
-                store.commit(_plan(scope, batch, blobs, series_exists, study_exists))
+                store.commit(_plan(scope, batch, blobs, series_exists, study_exists, stored_dicom))
                 created += batch
             except AlreadyExists:
                 retry += batch  # a concurrent store created one of these documents: re-plan

@@ -61,6 +61,7 @@ from beamit.dicomweb.qido.temporal import stored_da, stored_dt, stored_tm
 __all__ = [
     "Record",
     "SearchPage",
+    "attribute_values",
     "condition_matches",
     "matches",
     "search",
@@ -86,8 +87,8 @@ _SORT_KEYS = {
 # --- values ---------------------------------------------------------------------------------
 
 
-def _values(record: Record, path: AttributePath) -> list[Any]:
-    """All values at ``path``; through a sequence, the values of every item."""
+def attribute_values(record: Record, path: AttributePath) -> list[Any]:
+    """All non-empty values at ``path``; through a sequence, the values of every item."""
     datasets: list[Mapping[str, Any]] = [record]
     for tag in path.tags[:-1]:
         items: list[Mapping[str, Any]] = []
@@ -226,11 +227,11 @@ def _value_matches(condition: Condition, value: Any) -> bool:
 
 
 def _combined(condition: CombinedDateTimeCondition, record: Record) -> bool:
-    for date_value in _values(record, condition.date_path):
+    for date_value in attribute_values(record, condition.date_path):
         day = stored_da(date_value)
         if day is None:
             continue
-        for time_value in _values(record, condition.time_path):
+        for time_value in attribute_values(record, condition.time_path):
             moment = stored_tm(time_value)
             if moment is not None and _in_range(datetime.combine(day, moment), condition.start, condition.end):
                 return True
@@ -241,7 +242,7 @@ def condition_matches(condition: Condition, record: Record) -> bool:
     """Whether ``record`` satisfies one condition: any stored value matching is enough."""
     if isinstance(condition, CombinedDateTimeCondition):
         return _combined(condition, record)
-    return any(_value_matches(condition, value) for value in _values(record, condition.path))
+    return any(_value_matches(condition, value) for value in attribute_values(record, condition.path))
 
 
 def matches(query: SearchQuery, record: Record) -> bool:

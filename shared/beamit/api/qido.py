@@ -1,0 +1,128 @@
+"""QIDO-RS (PS3.18 §10.6): the search resources of ``/v1/dicomweb``, on the DICOMweb router.
+
+Parameters -> :func:`~beamit.dicomweb.qido.query.parse_search` -> the Firestore translator
+(:mod:`beamit.dicomweb.qido.firestore_search`) -> DICOM JSON.  Responses:
+
+* 200 with a JSON array of results (``application/dicom+json``, or ``application/json`` when
+  only that is acceptable); 406 for any other ``Accept``.
+* 204 (No Content, no payload) when the page is empty: PS3.18 §8.3.4.4.1 "If (results <= 0)
+  ... a 204 (No Content) response shall be returned" (CP-2473 would make it 200 with an empty
+  payload; dicomweb-client and OHIF read both as no results).
+* ``Warning: 299 <host> "<text>"`` (RFC 7234 §5.5) for each warning of the query (a clamped
+  ``limit``, an unsupported matching flag), when more matches exist after the page
+  (§8.3.4.4.1; BeamIt does not count them, so the text carries no number), and when the scan
+  cap stopped a too broad search.
+* 400 with the :class:`~beamit.dicomweb.qido.errors.QueryError` message for a bad parameter.
+
+Each search is audited as a PHI query (PS3.15 §A.5 Query, 110112) with the *names* of the
+matching parameters, never their values.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response
+
+from beamit.api.dicomweb import dicom_json_response, dicomweb_root, router
+from beamit.audit.trail import QUERY
+from beamit.auth.scopes import STUDIES_READ
+from beamit.dicomweb.media_types import DICOM_JSON, NotAcceptableError, Representation, metadata_offers, negotiate
+from beamit.dicomweb.qido import SearchLevel, parse_search
+from beamit.dicomweb.qido.firestore_search import SCAN_CAP, search_catalog
+from beamit.errors import NotAcceptable
+from beamit.web import RequestContext
+
+STUDIES = "/v1/dicomweb/studies"
+
+MORE_RESULTS = "There are additional results that can be requested"
+TOO_BROAD = (
+    f"The query is too broad: the search stopped after examining {SCAN_CAP} candidates, so "
+    "results may be missing. Add a more selective matching key (PatientID, AccessionNumber, "
+    "PatientName, StudyDate)."
+)
+_NOT_FILTERS = frozenset(
+    {"limit", "offset", "fuzzymatching", "includefield", "accept", "charset", "emptyvaluematching",
+     "multiplevaluematching"}
+)
+
+
+@router.route(STUDIES, methods=["GET"], scope=STUDIES_READ)
+def search_for_studies(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.STUDY)
+
+
+@router.route("/v1/dicomweb/series", methods=["GET"], scope=STUDIES_READ)
+def search_for_series(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.SERIES)
+
+
+@router.route("/v1/dicomweb/instances", methods=["GET"], scope=STUDIES_READ)
+def search_for_instances(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.INSTANCE)
+
+
+@router.route(f"{STUDIES}/<study>/series", methods=["GET"], scope=STUDIES_READ)
+def search_for_study_series(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.SERIES)
+
+
+@router.route(f"{STUDIES}/<study>/instances", methods=["GET"], scope=STUDIES_READ)
+def search_for_study_instances(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.INSTANCE)
+
+
+@router.route(f"{STUDIES}/<study>/series/<series>/instances", methods=["GET"], scope=STUDIES_READ)
+def search_for_series_instances(ctx: RequestContext) -> Response:
+    return _search(ctx, SearchLevel.INSTANCE)
+
+
+def _negotiate(ctx: RequestContext) -> Representation:
+    """The ``accept`` query parameter overrides the header (PS3.18 §8.3.3.1)."""
+    accept = ctx.request.args.get("accept") or ctx.request.headers.get("Accept")
+    try:
+        return negotiate(accept, metadata_offers())
+    except NotAcceptableError as exc:
+        raise NotAcceptable(str(exc)) from None
+
+
+def warning_header(agent: str, text: str) -> str:
+    """``299 <agent> "<text>"``: a Warning field value (RFC 7234 §5.5, warn-text a quoted-string)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 {agent} "{quoted}"'
+
+
+def _search(ctx: RequestContext, level: SearchLevel) -> Response:
+    representation = _negotiate(ctx)
+    args = ctx.request.args
+    query = parse_search(level, args, study_uid=ctx.args.get("study"), series_uid=ctx.args.get("series"))
+    outcome = search_catalog(ctx.services.metadata, ctx.tenant, query, dicomweb_root(ctx))
+    ctx.audit.update(
+        {
+            "eventCode": QUERY,
+            "phi": True,
+            "resources": {"studies": outcome.studies},
+            "details": {
+                "level": level.value,
+                "filters": sorted({name for name in args if name not in _NOT_FILTERS and not name.startswith("_")}),
+                "results": len(outcome.results),
+            },
+        }
+    )
+    if outcome.results:
+        response = dicom_json_response(outcome.results)
+        if representation.media_type != DICOM_JSON:
+            response.headers["Content-Type"] = representation.media_type  # exactly application/json
+    else:
+        response = Response(status=204)
+        del response.headers["Content-Type"]
+    warnings = list(query.warnings)
+    if outcome.more:
+        warnings.append(MORE_RESULTS)
+    if outcome.truncated:
+        warnings.append(TOO_BROAD)
+    agent = urlsplit(ctx.settings.public_base_url).netloc or "beamit"
+    for text in warnings:
+        response.headers.add("Warning", warning_header(agent, text))
+    response.vary.add("Accept")
+    return response

@@ -1,0 +1,414 @@
+"""QIDO-RS searches answered from the Firestore catalog: the store-specific translator.
+
+A :class:`~beamit.dicomweb.qido.query.SearchQuery` (the parser never touches the store) becomes
+a :class:`SearchPlan`: which documents to read, through which index, in which order.  The
+translator never parses HTTP; :func:`search_catalog` runs a plan and returns the page.
+
+Plans (:func:`plan_search`)
+---------------------------
+1. A condition on the level's own UID (``StudyInstanceUID`` in a study search, ...): the
+   documents are read by id (``get_all``; at most 1000 UIDs, the parser's limit).
+2. Otherwise one Firestore query over the level's collection, ordered by ``q.sort`` (the
+   result order), with
+
+   * the UID scope: the study and series of the request path, else a
+     ``StudyInstanceUID``/``SeriesInstanceUID`` condition of a series or instance search:
+     ``studyUID``/``seriesUID`` equality, or ``in`` for a list of at most 30 UIDs;
+   * and, unless a UID filter is an ``in`` (Firestore caps the disjunctions of one query), the
+     most selective condition that has an index clause
+     (:func:`~beamit.dicomweb.qido.index.condition_clause`): ``array-contains`` one term, or
+     ``array-contains-any`` up to 30 terms, of ``q.keys`` or ``q.words``.  Selectivity is a fixed estimate
+     (:func:`clause_rank`): identifiers (PatientID, AccessionNumber) over single dates over
+     long name prefixes over descriptions over short tokens over modalities, sex and wide
+     date ranges.
+
+   With neither, the query scans the collection in result order.
+
+Execution (:func:`search_catalog`)
+----------------------------------
+Candidates are read page by page in result order; each becomes the record of
+:mod:`beamit.dicomweb.qido.records` (the parents' documents are read with ``get_all`` and
+cached) and is post-filtered with :func:`beamit.dicomweb.qido.reference.matches`, which
+checks *every* condition and the scope.  Reading stops after ``offset + limit`` matches plus
+one more (so the response can say that more exist).  When every condition is enforced
+exactly by the query's filters (``SearchPlan.exact``, e.g. no condition at all, or
+``ModalitiesInStudy=CT``), ``offset`` is handed to Firestore instead of being counted here.
+
+At most :data:`SCAN_CAP` candidate documents are read per request.  When the cap stops a search
+before it has found its page, the outcome is ``truncated``: the response holds the matches
+found so far and a Warning says the query was too broad (narrow it with a more selective
+key: PatientID, AccessionNumber, a name, a date).
+
+Documents written before the ``q`` map existed are not found by these queries (Firestore
+leaves documents without the ``orderBy`` field out); they need the index fields written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from beamit import catalog
+from beamit.dicomweb.qido.attributes import SearchLevel
+from beamit.dicomweb.qido.conditions import Condition, SingleValueCondition, UidListCondition
+from beamit.dicomweb.qido.index import (
+    MAX_CLAUSE_TERMS,
+    SORT_FIELD,
+    TERM_FIELDS,
+    IndexClause,
+    condition_clause,
+)
+from beamit.dicomweb.qido.query import SearchQuery
+from beamit.dicomweb.qido.records import instance_record, series_record, study_record
+from beamit.dicomweb.qido.reference import matches, shape_result, sort_key
+from beamit.dicomweb.uri import DicomwebRoot
+from beamit.storage import Filter, MetadataStore, Query
+from beamit.tenancy import TenantScope
+
+__all__ = [
+    "SCAN_CAP",
+    "SearchOutcome",
+    "SearchPlan",
+    "clause_rank",
+    "plan_search",
+    "possible_filter_fields",
+    "search_catalog",
+]
+
+SCAN_CAP = 5000
+"""Most candidate documents one search request reads."""
+
+FIRST_PAGE_MIN = 20
+PAGE_MAX = 1000
+
+COLLECTIONS = {
+    SearchLevel.STUDY: catalog.STUDIES,
+    SearchLevel.SERIES: catalog.SERIES,
+    SearchLevel.INSTANCE: catalog.INSTANCES,
+}
+STUDY_FIELD = "studyUID"
+SERIES_FIELD = "seriesUID"
+
+_STUDY_UID, _SERIES_UID, _SOP_UID = 0x0020000D, 0x0020000E, 0x00080018
+_OWN_UID = {SearchLevel.STUDY: _STUDY_UID, SearchLevel.SERIES: _SERIES_UID, SearchLevel.INSTANCE: _SOP_UID}
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How one search reads the catalog (see the module docstring)."""
+
+    level: SearchLevel
+    documents: tuple[str, ...] | None = None
+    """Own-level UIDs to read by id; ``None`` for a query."""
+    filters: tuple[Filter, ...] = ()
+    """UID filters (``studyUID``, then ``seriesUID``), then the ``q.keys``/``q.words`` filter."""
+    driver: Condition | None = None
+    """The condition whose index clause is the ``q.keys``/``q.words`` filter."""
+    exact: bool = False
+    """The filters select exactly the matches: ``offset`` can be left to Firestore."""
+
+    def store_query(
+        self, scope: TenantScope, *, limit: int | None = None, offset: int = 0, after: str | None = None
+    ) -> Query:
+        """The Firestore query of this plan (a query plan only), one page of it."""
+        return Query(
+            collection=scope.collection(COLLECTIONS[self.level]),
+            filters=self.filters,
+            order_by=((SORT_FIELD, "asc"),),
+            limit=limit,
+            offset=offset,
+            start_after=None if after is None else (after,),
+        )
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _uids(condition: Condition | None) -> tuple[str, ...] | None:
+    if isinstance(condition, SingleValueCondition) and isinstance(condition.value, str):
+        return (condition.value,)
+    if isinstance(condition, UidListCondition):
+        return condition.uids
+    return None
+
+
+def _condition_on(query: SearchQuery, tag: int) -> Condition | None:
+    for condition in query.conditions:
+        if not isinstance(condition, SingleValueCondition | UidListCondition):
+            continue
+        if condition.path.tags == (tag,):
+            return condition
+    return None
+
+
+def _uid_filter(name: str, uids: Sequence[str]) -> Filter:
+    return Filter(name, "==", uids[0]) if len(uids) == 1 else Filter(name, "in", list(uids))
+
+
+def _scope_filters(query: SearchQuery) -> tuple[list[Filter], set[Condition]]:
+    """UID filters of the path scope or of parent-UID conditions, and the conditions they enforce."""
+    enforced: set[Condition] = set()
+    study: Filter | None = None
+    series: Filter | None = None
+    if query.study_uid is not None:
+        study = Filter(STUDY_FIELD, "==", query.study_uid)
+    elif query.level is not SearchLevel.STUDY:
+        condition = _condition_on(query, _STUDY_UID)
+        uids = _uids(condition)
+        if condition is not None and uids and len(uids) <= MAX_CLAUSE_TERMS:
+            study = _uid_filter(STUDY_FIELD, uids)
+            enforced.add(condition)
+    if query.series_uid is not None:
+        series = Filter(SERIES_FIELD, "==", query.series_uid)
+    elif query.level is SearchLevel.INSTANCE:
+        condition = _condition_on(query, _SERIES_UID)
+        uids = _uids(condition)
+        if condition is not None and uids and len(uids) <= MAX_CLAUSE_TERMS:
+            series = _uid_filter(SERIES_FIELD, uids)
+            enforced.add(condition)
+    if study is not None and series is not None and study.op == "in" and series.op == "in":
+        # One "in" per query: keep the series list, post-filter the study list.
+        enforced.discard(_condition_on(query, _STUDY_UID))
+        study = None
+    return [f for f in (study, series) if f is not None], enforced
+
+
+_EXACT_RANK = {
+    "PatientID": 100,
+    "AccessionNumber": 100,
+    "StudyID": 90,
+    "RequestAttributesSequence.RequestedProcedureID": 90,
+    "RequestAttributesSequence.ScheduledProcedureStepID": 90,
+    "SOPClassUID": 30,
+    "SOPClassesInStudy": 30,
+    "IssuerOfPatientID": 20,
+    "SeriesNumber": 20,
+    "InstanceNumber": 20,
+    "Modality": 15,
+    "ModalitiesInStudy": 15,
+    "BodyPartExamined": 15,
+    "PatientSex": 5,
+}
+_DEFAULT_EXACT_RANK = 60  # descriptions, institution
+_DATE_RANK = {8: 80, 6: 50, 4: 30, 3: 12, 2: 4, 1: 1}
+
+
+def _term_rank(term: str) -> int:
+    cut = next(i for i, ch in enumerate(term) if ch in "=:~")
+    name, kind, rest = term[:cut], term[cut], term[cut + 1 :]
+    if kind == "=":
+        return _EXACT_RANK.get(name, _DEFAULT_EXACT_RANK)
+    if kind == "~":
+        return _DATE_RANK[len(rest)]
+    token_kind, _, text = rest.partition(":")
+    return min(90, 10 + 15 * len(text)) + (5 if token_kind.endswith("p") else 0)
+
+
+def clause_rank(clause: IndexClause) -> int:
+    """Estimated selectivity of a clause (higher: fewer candidates): its weakest term, less a
+    little per alternative."""
+    return min(_term_rank(term) for term in clause.terms) - 2 * (len(clause.terms) - 1)
+
+
+def _best_clause(query: SearchQuery) -> tuple[Condition, IndexClause] | None:
+    best: tuple[int, Condition, IndexClause] | None = None
+    for condition in query.conditions:
+        clause = condition_clause(condition, query.level)
+        if clause is None:
+            continue
+        rank = clause_rank(clause)
+        if best is None or rank > best[0]:
+            best = (rank, condition, clause)
+    return None if best is None else (best[1], best[2])
+
+
+def _terms_filter(clause: IndexClause) -> Filter:
+    terms = sorted(clause.terms)
+    if len(terms) == 1:
+        return Filter(clause.field, "array_contains", terms[0])
+    return Filter(clause.field, "array_contains_any", terms)
+
+
+def plan_search(query: SearchQuery) -> SearchPlan:
+    """Choose how to read the catalog for ``query`` (see the module docstring)."""
+    own = _uids(_condition_on(query, _OWN_UID[query.level]))
+    if own is not None:
+        return SearchPlan(query.level, documents=tuple(own))
+    filters, enforced = _scope_filters(query)
+    driver: Condition | None = None
+    if not any(f.op == "in" for f in filters):
+        best = _best_clause(query)
+        if best is not None:
+            driver, clause = best
+            filters.append(_terms_filter(clause))
+            if clause.exact:
+                enforced.add(driver)
+    exact = all(condition in enforced for condition in query.conditions)
+    return SearchPlan(query.level, filters=tuple(filters), driver=driver, exact=exact)
+
+
+def possible_filter_fields(level: SearchLevel) -> set[tuple[str, ...]]:
+    """Every sequence of filtered fields :func:`plan_search` can produce at ``level``.
+
+    The index test declares a composite index for each (with ``q.sort``); a plan outside this
+    set fails that test, so a new kind of driver cannot ship without its index.
+    """
+    uid_sets: list[tuple[str, ...]] = [()]
+    if level is not SearchLevel.STUDY:
+        uid_sets.append((STUDY_FIELD,))
+    if level is SearchLevel.INSTANCE:
+        uid_sets += [(SERIES_FIELD,), (STUDY_FIELD, SERIES_FIELD)]
+    return {fields + terms for fields in uid_sets for terms in ((), *((name,) for name in TERM_FIELDS))}
+
+
+# --- execution ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """One response's worth of a search."""
+
+    results: list[dict[str, Any]]
+    """Shaped results (PS3.18 §10.6.3.3), in result order."""
+    more: bool
+    """Matches exist after this page."""
+    truncated: bool
+    """:data:`SCAN_CAP` stopped the search: there may be matches it did not reach."""
+    scanned: int
+    """Candidate documents read."""
+    studies: list[str] = field(default_factory=list)
+    """Study Instance UIDs of the results (for the audit record)."""
+
+
+@dataclass
+class _Parents:
+    """Study and series documents of candidates, read in batches and kept for the request."""
+
+    store: MetadataStore
+    scope: TenantScope
+    studies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    series: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def load(self, docs: Sequence[Mapping[str, Any]], level: SearchLevel) -> None:
+        if level is SearchLevel.STUDY:
+            return
+        self._fill(self.studies, {str(d.get(STUDY_FIELD)) for d in docs}, catalog.study_path)
+        if level is SearchLevel.INSTANCE:
+            self._fill(self.series, {str(d.get(SERIES_FIELD)) for d in docs}, catalog.series_path)
+
+    def _fill(
+        self, cache: dict[str, Mapping[str, Any]], uids: set[str], path: Callable[[TenantScope, str], str]
+    ) -> None:
+        missing = sorted(uid for uid in uids if uid not in cache)
+        if missing:
+            for uid, found in zip(missing, self.store.get_many([path(self.scope, uid) for uid in missing])):
+                cache[uid] = found or {}
+
+    def record(self, doc: Mapping[str, Any], level: SearchLevel, root: DicomwebRoot) -> dict[str, Any]:
+        if level is SearchLevel.STUDY:
+            return study_record(doc, root)
+        study = self.studies.get(str(doc.get(STUDY_FIELD)), {})
+        if level is SearchLevel.SERIES:
+            return series_record(study, doc, root)
+        return instance_record(study, self.series.get(str(doc.get(SERIES_FIELD)), {}), doc, root)
+
+
+@dataclass
+class _Reader:
+    """Candidates of a query plan in result order, page by page, under the scan cap."""
+
+    store: MetadataStore
+    scope: TenantScope
+    plan: SearchPlan
+    budget: int
+    page_size: int
+    offset: int = 0
+    truncated: bool = False
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        after: str | None = None
+        offset = self.offset
+        while True:
+            size = min(self.page_size, self.budget)
+            if size <= 0:
+                self.truncated = True
+                return
+            docs = self.store.query(self.plan.store_query(self.scope, limit=size, offset=offset, after=after))
+            offset = 0
+            self.budget -= len(docs)
+            if docs:
+                yield [doc.data for doc in docs]
+            if len(docs) < size:
+                return
+            after = str(docs[-1].data.get("q", {}).get("sort", ""))
+            self.page_size = min(self.page_size * 2, PAGE_MAX)
+
+
+def _by_id(
+    store: MetadataStore, scope: TenantScope, level: SearchLevel, uids: Sequence[str]
+) -> list[dict[str, Any]]:
+    path = {
+        SearchLevel.STUDY: catalog.study_path,
+        SearchLevel.SERIES: catalog.series_path,
+        SearchLevel.INSTANCE: catalog.instance_path,
+    }[level]
+    found = store.get_many([path(scope, uid) for uid in dict.fromkeys(uids)])
+    return [doc for doc in found if doc is not None]
+
+
+def search_catalog(
+    store: MetadataStore,
+    scope: TenantScope,
+    query: SearchQuery,
+    root: DicomwebRoot,
+    *,
+    scan_cap: int = SCAN_CAP,
+) -> SearchOutcome:
+    """Run ``query`` over the tenant's catalog: the page ``offset``..``offset + limit``."""
+    plan = plan_search(query)
+    level = query.level
+    parents = _Parents(store, scope)
+    reader: _Reader | None = None
+    skip = query.offset
+    if plan.documents is not None:
+        docs = _by_id(store, scope, level, plan.documents)
+        parents.load(docs, level)
+        records = sorted((parents.record(doc, level, root) for doc in docs), key=lambda r: sort_key(level, r))
+        batches: Iterator[list[dict[str, Any]]] = iter([records])
+        scanned = len(docs)
+    else:
+        pushed = query.offset if plan.exact else 0
+        skip -= pushed
+        first = min(max(skip + query.limit + 1, FIRST_PAGE_MIN), PAGE_MAX)
+        reader = _Reader(store, scope, plan, budget=scan_cap, page_size=first, offset=pushed)
+        batches = _records(reader, parents, level, root)
+        scanned = 0
+    page: list[dict[str, Any]] = []
+    more = False
+    for batch in batches:
+        for record in batch:
+            if not matches(query, record):
+                continue
+            if skip > 0:
+                skip -= 1
+            elif len(page) < query.limit:
+                page.append(record)
+            else:
+                more = True
+                break
+        if more:
+            break
+    if reader is not None:
+        scanned = scan_cap - reader.budget
+    truncated = reader is not None and reader.truncated and not more
+    studies = sorted({sort_key(SearchLevel.STUDY, record)[0] for record in page})
+    return SearchOutcome([shape_result(query, record) for record in page], more, truncated, scanned, studies)
+
+
+def _records(
+    reader: _Reader, parents: _Parents, level: SearchLevel, root: DicomwebRoot
+) -> Iterator[list[dict[str, Any]]]:
+    for docs in reader.pages():
+        parents.load(docs, level)
+        yield [parents.record(doc, level, root) for doc in docs]

@@ -1,0 +1,306 @@
+"""The Firestore translator: driver choice, index coverage of every query shape, paging and the
+scan cap (against an in-memory catalog that answers queries the way Firestore does)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from beamit import catalog
+from beamit.dicomweb.qido.attributes import SearchLevel
+from beamit.dicomweb.qido.firestore_search import (
+    SearchPlan,
+    plan_search,
+    possible_filter_fields,
+    search_catalog,
+)
+from beamit.dicomweb.qido.index import KEYS_FIELD, SORT_FIELD, WORDS_FIELD, index_fields
+from beamit.dicomweb.qido.query import parse_search
+from beamit.dicomweb.qido.records import instance_record, series_record, study_record
+from beamit.dicomweb.qido.reference import search
+from beamit.dicomweb.uri import DicomwebRoot
+from beamit.storage import Document, Filter, Query
+from beamit.storage.firestore import index_shape
+from beamit.tenancy import TenantScope
+from tests.infra.indexes import declared_indexes, uncovered
+from tests.unit.qido.test_reference import record
+
+STUDY, SERIES, INSTANCE = SearchLevel.STUDY, SearchLevel.SERIES, SearchLevel.INSTANCE
+SCOPE = TenantScope("t-unit")
+ROOT = DicomwebRoot("https://api.example.org/v1/dicomweb")
+
+
+def plan(level: SearchLevel, params: dict[str, str], **scope: str) -> SearchPlan:
+    return plan_search(parse_search(level, params, **scope))
+
+
+def filters(p: SearchPlan) -> list[tuple[str, str, Any]]:
+    return [(f.field, f.op, f.value) for f in p.filters]
+
+
+# --- driver choice ----------------------------------------------------------------------------
+
+
+def test_own_uids_are_read_by_id() -> None:
+    p = plan(STUDY, {"StudyInstanceUID": "1.2\\1.3", "PatientName": "DOE*"})
+    assert p.documents == ("1.2", "1.3") and p.filters == ()
+    p = plan(INSTANCE, {"SOPInstanceUID": "1.2.3.4"}, study_uid="1.2", series_uid="1.2.3")
+    assert p.documents == ("1.2.3.4",)
+
+
+def test_path_scope_filters_and_combines_with_a_clause() -> None:
+    assert filters(plan(SERIES, {}, study_uid="1.2")) == [("studyUID", "==", "1.2")]
+    p = plan(INSTANCE, {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"}, study_uid="1.2", series_uid="1.2.3")
+    assert filters(p) == [("studyUID", "==", "1.2"), ("seriesUID", "==", "1.2.3"),
+                          (KEYS_FIELD, "array_contains", "SOPClassUID=1.2.840.10008.5.1.4.1.1.2")]
+    assert p.exact
+
+
+def test_parent_uid_conditions_filter_by_field() -> None:
+    assert filters(plan(SERIES, {"StudyInstanceUID": "1.2"})) == [("studyUID", "==", "1.2")]
+    p = plan(INSTANCE, {"StudyInstanceUID": "1.2\\1.3", "SeriesInstanceUID": "1.2.3,1.2.4", "Modality": "CT"})
+    assert filters(p) == [("seriesUID", "in", ["1.2.3", "1.2.4"])]  # one "in" per query, no clause beside it
+    assert not p.exact
+    many = "\\".join(f"1.2.{n}" for n in range(31))
+    assert filters(plan(SERIES, {"StudyInstanceUID": many})) == []  # more than 30: post-filter
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"PatientID": "ID1", "PatientName": "DOE^JOHN"}, (KEYS_FIELD, "array_contains", "PatientID=ID1")),
+        ({"PatientName": "DOE^JOHN", "ModalitiesInStudy": "CT"}, (WORDS_FIELD, "array_contains", "PatientName:p:john")),
+        ({"StudyDate": "20200115", "PatientName": "D*"}, (KEYS_FIELD, "array_contains", "StudyDate~20200115")),
+        ({"StudyDate": "20200101-", "PatientName": "DOE*"}, (WORDS_FIELD, "array_contains", "PatientName:p:doe")),
+        ({"PatientSex": "F", "StudyDescription": "*brain*"}, (WORDS_FIELD, "array_contains", None)),
+        ({"PatientName": "joh", "fuzzymatching": "true"}, (WORDS_FIELD, "array_contains_any", None)),
+        ({"ModalitiesInStudy": "CT\\MR"}, (KEYS_FIELD, "array_contains_any", ["ModalitiesInStudy=CT",
+                                                                          "ModalitiesInStudy=MR"])),
+    ],
+)
+def test_the_most_selective_clause_drives(params: dict[str, str], expected: tuple[str, str, Any]) -> None:
+    [(name, op, value)] = filters(plan(STUDY, params))
+    assert (name, op) == expected[:2]
+    if expected[2] is not None:
+        assert value == expected[2]
+
+
+def test_a_series_search_never_drives_by_study_aggregates() -> None:
+    assert filters(plan(SERIES, {"ModalitiesInStudy": "CT"})) == []
+    assert filters(plan(SERIES, {"ModalitiesInStudy": "CT", "Modality": "MR"})) == [
+        (KEYS_FIELD, "array_contains", "Modality=MR")]
+
+
+def test_scans_and_exactness() -> None:
+    p = plan(STUDY, {"StudyTime": "10-12"})
+    assert p.filters == () and p.documents is None and not p.exact
+    assert plan(STUDY, {}).exact and plan(STUDY, {"ModalitiesInStudy": "CT"}).exact
+    assert plan(STUDY, {"StudyDate": "20190101-20201231"}).exact
+    assert not plan(STUDY, {"ModalitiesInStudy": "CT", "PatientSex": "F"}).exact
+    assert not plan(STUDY, {"PatientName": "DOE"}).exact
+
+
+# --- every query shape has its composite index ------------------------------------------------
+
+
+def test_every_possible_query_shape_is_covered_by_a_declared_index() -> None:
+    declared = declared_indexes()
+    shapes = []
+    for level in SearchLevel:
+        for fields in possible_filter_fields(level):
+            for uid_op, term_op in (("==", "array_contains"), ("in", "array_contains_any")):
+                flts = tuple(Filter(f, term_op if f.startswith("q.") else uid_op, "x") for f in fields)
+                shapes.append(index_shape(SearchPlan(level, filters=flts).store_query(SCOPE, limit=10)))
+    assert len(set(shapes)) == 3 + 6 + 12  # studies, series, instances (the 3 scans need no composite index)
+    assert uncovered(shapes, declared) == []
+
+
+SWEEP = [
+    {}, {"PatientName": "DOE*"}, {"PatientName": "jo", "fuzzymatching": "true"}, {"PatientID": "X"},
+    {"StudyDate": "20200101-"}, {"StudyTime": "10-"}, {"ModalitiesInStudy": "CT"}, {"StudyDescription": "*x*"},
+    {"StudyInstanceUID": "1.2"}, {"StudyInstanceUID": "1.2\\1.3"}, {"Modality": "CT"}, {"SeriesDescription": "a*"},
+    {"SeriesInstanceUID": "1.2.3"}, {"SeriesInstanceUID": "1.2.3\\1.2.4"}, {"SOPClassUID": "1.2"},
+    {"SOPInstanceUID": "1.2.3.4"}, {"InstanceNumber": "1"}, {"StudyInstanceUID": "1.2", "SeriesInstanceUID": "1.2.3"},
+    {"StudyInstanceUID": "1.2\\1.5", "SeriesInstanceUID": "1.2.3", "Modality": "CT"},
+    {"StudyInstanceUID": "1.2", "SeriesInstanceUID": "1.2.3\\1.2.4", "PatientName": "A*"},
+]
+RESOURCES = [(STUDY, {}), (SERIES, {}), (INSTANCE, {}), (SERIES, {"study_uid": "1.2"}),
+             (INSTANCE, {"study_uid": "1.2"}), (INSTANCE, {"study_uid": "1.2", "series_uid": "1.2.3"})]
+
+
+def test_the_planner_only_builds_declared_shapes() -> None:
+    declared = declared_indexes()
+    seen = set()
+    for level, scope in RESOURCES:
+        for params in SWEEP:
+            try:
+                p = plan(level, params, **scope)
+            except ValueError:
+                continue  # a key this resource cannot match
+            if p.documents is not None:
+                continue
+            fields = tuple(f.field for f in p.filters)
+            assert fields in possible_filter_fields(level), (level, scope, params)
+            assert sum(f.op in ("in", "array_contains_any") for f in p.filters) <= 1
+            seen.add((level, fields))
+            assert uncovered([index_shape(p.store_query(SCOPE, limit=5))], declared) == []
+    assert len(seen) >= 15  # the sweep reaches most shapes
+
+
+# --- execution against an in-memory Firestore -------------------------------------------------
+
+
+def _field(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class MemoryCatalog:
+    """The subset of MetadataStore the translator uses, with Firestore's query semantics."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.queries: list[Query] = []
+
+    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+        return [self.docs.get(p) for p in paths]
+
+    def query(self, query: Query) -> list[Document]:
+        self.queries.append(query)
+        prefix = query.collection + "/"
+        rows = [(p, d) for p, d in self.docs.items() if p.startswith(prefix) and "/" not in p[len(prefix):]]
+        for flt in query.filters:
+            def keep(data: dict[str, Any], flt: Filter = flt) -> bool:
+                value = _field(data, flt.field)
+                if flt.op == "==":
+                    return bool(value == flt.value)
+                if flt.op == "in":
+                    return value in flt.value
+                if flt.op == "array_contains":
+                    return isinstance(value, list) and flt.value in value
+                if flt.op == "array_contains_any":
+                    return isinstance(value, list) and bool(set(value) & set(flt.value))
+                raise AssertionError(flt.op)
+            rows = [(p, d) for p, d in rows if keep(d)]
+        [(name, _)] = query.order_by
+        rows = sorted((r for r in rows if _field(r[1], name) is not None), key=lambda r: _field(r[1], name))
+        if query.start_after is not None:
+            rows = [r for r in rows if _field(r[1], name) > query.start_after[0]]
+        rows = rows[query.offset:]
+        if query.limit is not None:
+            rows = rows[: query.limit]
+        return [Document(p, d) for p, d in rows]
+
+
+def build_catalog(seed: int = 7, studies: int = 14) -> tuple[MemoryCatalog, dict[SearchLevel, list[dict[str, Any]]]]:
+    rng = random.Random(seed)
+    store = MemoryCatalog()
+    records: dict[SearchLevel, list[dict[str, Any]]] = {level: [] for level in SearchLevel}
+    names = ["Doe^John", "Doe^Jane", "Müller^Jürgen", "Yamada^Tarou=山田^太郎=やまだ^たろう", "Smith^Anna"]
+    for s in range(studies):
+        study_uid = f"1.2.{rng.randint(1, 99)}.{s}"
+        study = record(StudyInstanceUID=study_uid, PatientName=rng.choice(names), PatientID=f"P{s % 5}",
+                       StudyDate=f"20{rng.randint(10, 24)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}",
+                       StudyDescription=rng.choice(["CT chest", "MR brain", "XR hand"]),
+                       StudyTime=rng.choice(["0830", "1015", "1400", "2300"]))
+        modalities, classes, instances_total, series_docs = set(), set(), 0, []
+        for n in range(rng.randint(1, 3)):
+            series_uid = f"{study_uid}.{n + 1}"
+            modality = rng.choice(["CT", "MR", "SR"])
+            series = record(SeriesInstanceUID=series_uid, Modality=modality, SeriesNumber=n + 1)
+            count = rng.randint(1, 4)
+            for i in range(count):
+                sop = f"{series_uid}.{i + 1}"
+                instance = record(SOPInstanceUID=sop, SOPClassUID=f"1.2.840.{n}", InstanceNumber=i + 1)
+                store.docs[catalog.instance_path(SCOPE, sop)] = {
+                    "studyUID": study_uid, "seriesUID": series_uid, "sopInstanceUID": sop, "dicom": instance,
+                    "q": index_fields(INSTANCE, study, series, instance)}
+                classes.add(f"1.2.840.{n}")
+            modalities.add(modality)
+            instances_total += count
+            series_docs.append(series_uid)
+            store.docs[catalog.series_path(SCOPE, series_uid)] = {
+                "studyUID": study_uid, "seriesUID": series_uid, "dicom": series, "instanceCount": count,
+                "q": index_fields(SERIES, study, series)}
+        store.docs[catalog.study_path(SCOPE, study_uid)] = {
+            "studyUID": study_uid, "dicom": study, "modalities": sorted(modalities), "sopClasses": sorted(classes),
+            "seriesCount": len(series_docs), "instanceCount": instances_total,
+            "q": index_fields(STUDY, study, modalities=modalities, sop_classes=classes)}
+    docs = store.docs
+    for path, doc in docs.items():
+        if path.startswith(SCOPE.collection("studies") + "/"):
+            records[STUDY].append(study_record(doc, ROOT))
+        elif path.startswith(SCOPE.collection("series") + "/"):
+            records[SERIES].append(series_record(docs[catalog.study_path(SCOPE, doc["studyUID"])], doc, ROOT))
+        else:
+            records[INSTANCE].append(instance_record(docs[catalog.study_path(SCOPE, doc["studyUID"])],
+                                                     docs[catalog.series_path(SCOPE, doc["seriesUID"])], doc, ROOT))
+    return store, records
+
+
+STORE, RECORDS = build_catalog()
+PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "PatientName": st.sampled_from(["doe*", "*a*", "Doe^Jane", "山田*", "jo", "mull"]),
+        "PatientID": st.sampled_from(["P1", "P3", "P*"]),
+        "StudyDate": st.sampled_from(["20150101-", "-20180101", "20120101-20201231", "20140315"]),
+        "ModalitiesInStudy": st.sampled_from(["CT", "MR\\SR"]),
+        "StudyDescription": st.sampled_from(["*ch*", "ct chest", "MR*"]),
+        "StudyTime": st.sampled_from(["0800-1100", "2200-"]),
+        "fuzzymatching": st.sampled_from(["true", "false"]),
+        "limit": st.sampled_from(["0", "1", "2", "5", "200"]),
+        "offset": st.sampled_from(["0", "1", "3", "10"]),
+    },
+)
+
+
+@given(PARAMS, st.sampled_from([STUDY, SERIES, INSTANCE]), st.sampled_from([3, 10, 10_000]))
+@settings(max_examples=250, deadline=None)
+def test_pages_equal_the_reference_search(params: dict[str, str], level: SearchLevel, cap: int) -> None:
+    query = parse_search(level, params)
+    outcome = search_catalog(STORE, SCOPE, query, ROOT, scan_cap=cap)  # type: ignore[arg-type]
+    expected = search(query, RECORDS[level])
+    everything = search(replace(query, offset=0, limit=10**6), RECORDS[level])
+    if outcome.truncated:
+        assert outcome.scanned >= cap and outcome.results == expected[: len(outcome.results)]
+    else:
+        assert outcome.results == expected
+        assert outcome.more == (len(everything) > query.offset + query.limit)
+    assert outcome.scanned <= max(cap, 1000)
+
+
+def test_a_scan_stops_at_the_cap_and_says_so() -> None:
+    query = parse_search(INSTANCE, {"StudyTime": "1000-1100", "limit": "50"})  # no clause drives it: a scan
+    outcome = search_catalog(STORE, SCOPE, query, ROOT, scan_cap=5)  # type: ignore[arg-type]
+    assert outcome.truncated and outcome.scanned == 5
+    full = search_catalog(STORE, SCOPE, query, ROOT)  # type: ignore[arg-type]
+    assert not full.truncated and full.results == search(query, RECORDS[INSTANCE])
+
+
+def test_an_exact_plan_hands_the_offset_to_firestore() -> None:
+    STORE.queries.clear()
+    query = parse_search(STUDY, {"ModalitiesInStudy": "CT", "offset": "3", "limit": "2"})
+    outcome = search_catalog(STORE, SCOPE, query, ROOT, scan_cap=3)  # type: ignore[arg-type]
+    assert outcome.results == search(query, RECORDS[STUDY]) and not outcome.truncated
+    assert STORE.queries[0].offset == 3 and STORE.queries[0].order_by == ((SORT_FIELD, "asc"),)
+
+
+def test_pages_are_read_in_sort_order_with_cursors() -> None:
+    STORE.queries.clear()
+    query = parse_search(INSTANCE, {"StudyTime": "0800-0900", "limit": "25"})  # a scan (TM is not indexed)
+    outcome = search_catalog(STORE, SCOPE, query, ROOT)  # type: ignore[arg-type]
+    assert outcome.results == search(query, RECORDS[INSTANCE]) and outcome.more
+    first, second = STORE.queries[:2]  # pages of limit + 1, then twice as many, after the last sort value
+    assert (first.limit, first.start_after) == (26, None)
+    assert second.limit == 52 and second.start_after is not None and second.start_after[0] > ""
