@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH ?= full
 
-.PHONY: dev test test-unit lint bench bench-quick package clean venv
+.PHONY: dev test test-unit lint lint-python lint-infra bench bench-quick package clean venv
 
 venv: $(STAMP)
 
@@ -28,12 +29,24 @@ test: venv
 test-unit: venv
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-## Static checks: ruff, mypy --strict, terraform fmt, checkov.
-lint: venv
+## Static checks: ruff, mypy --strict (lint-python), terraform fmt and checkov (lint-infra, run in CI).
+lint: lint-python lint-infra
+
+lint-python: venv
 	$(BIN)/ruff check shared functions emulators tests
 	$(BIN)/mypy
+
+lint-infra:
 	terraform fmt -check -recursive terraform
 	bash scripts/checkov.sh
+
+## Side-by-side benchmark with Orthanc (installed from Debian if missing): table + docs/benchmarks.md.
+## Full run under 15 minutes on 2 cores; BENCH=quick (or `make bench-quick`) runs a subset in about 3.
+bench: venv
+	$(BIN)/python -m beamit.bench --mode $(BENCH)
+
+bench-quick: venv
+	$(BIN)/python -m beamit.bench --mode quick
 
 ## The Cloud Functions source archive Terraform deploys: build/functions.zip
 package: venv

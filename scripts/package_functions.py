@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Local-only tooling is not deployed.
-EXCLUDED = ("beamit/devstack/",)
+EXCLUDED = ("beamit/devstack/", "beamit/bench/")
 
 
 def main() -> int:

@@ -1,0 +1,54 @@
+"""What the phases share: the mode, the two peers, the deadline, and what they found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from beamit.bench.budget import Deadline
+from beamit.bench.modes import BenchMode
+from beamit.bench.orthanc import OrthancPeer
+from beamit.bench.peers import Peer
+from beamit.bench.report import Row
+from beamit.devstack.stack import LocalStack
+
+MAX_NOTE = 400
+
+
+@dataclass
+class Findings:
+    """Rows of the main table, a second table per QIDO query kind, facts and notes for the doc."""
+
+    rows: list[Row] = field(default_factory=list)
+    qido_rows: list[Row] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Record a one-line note (a multi-line error keeps its first and last lines)."""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        short = " ".join([lines[0], "...", lines[-1]]) if len(lines) > 1 else (lines[0] if lines else "")
+        short = short if len(short) <= MAX_NOTE else short[: MAX_NOTE - 3] + "..."
+        print(f"  note: {short}", flush=True)
+        self.notes.append(short)
+
+
+@dataclass
+class BenchContext:
+    mode: BenchMode
+    stack: LocalStack
+    beamit: Peer
+    orthanc: Peer
+    api_key: str
+    orthanc_server: OrthancPeer
+    deadline: Deadline
+    findings: Findings = field(default_factory=Findings)
+    ct_study_uid: str = ""
+    ct_series_uid: str = ""
+    ct_instance_uids: list[str] = field(default_factory=list)
+    ct_bytes: int = 0
+    beamit_qido: bool = False
+    """Set by the QIDO phase when BeamIt answered a search (the cold start then uses one)."""
+
+    @property
+    def peers(self) -> tuple[Peer, Peer]:
+        return (self.beamit, self.orthanc)

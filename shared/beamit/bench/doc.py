@@ -1,0 +1,118 @@
+"""``docs/benchmarks.md``: the result of one run, rendered from what the phases found."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from beamit.bench.report import RATIO_NOTE, Row, render_markdown
+
+LOCAL_CAVEAT = (
+    "These are local numbers, not production: BeamIt runs on the Google Cloud SDK Firestore and Pub/Sub "
+    "emulators, fake-gcs-server (in memory) and the project's KMS emulator, behind the gunicorn dev gateway "
+    "(2 workers x 8 threads); Orthanc runs from Debian with its SQLite index; the client and every server "
+    "share the same {nproc} cores. The table compares the two on one machine; Cloud Functions, Firestore "
+    "and Cloud Storage have other latencies and limits (e.g. 32 MB per request)."
+)
+
+METHOD = (
+    "Each operation runs on both servers in the same run, through the same `dicomweb_client.DICOMwebClient` "
+    "(HTTP retries off), on 127.0.0.1 only; every loop is bounded in count and time.",
+    "STOW-RS: the CT series (built before the clock starts) stored in batches, one request at a time; "
+    "MB/s counts Part 10 bytes.",
+    "Single large STOW-RS requests: the body is generated while it is sent (chunked), never held whole; "
+    "peak RSS growth is the peak resident memory during the request minus the resident memory before it, "
+    "of the busiest gunicorn worker of the BeamIt gateway, and of the Orthanc process "
+    "(`VmHWM` after a `clear_refs` reset, and `VmRSS` sampled every 20 ms).",
+    "WADO-RS: study metadata; study retrieve with `transfer-syntax=*` (MB/s of stored bytes, median run); "
+    "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances; "
+    "time to first frame: from the end of the STOW-RS response of a new 20-slice study to the arrival "
+    "of its first frame (polled every 10 ms).",
+    "QIDO-RS: the tenant is filled with one metadata-only instance per study (no Pixel Data) from the "
+    "sandbox generator, 8 requests of 25 instances in flight, BeamIt then Orthanc, chunk by chunk; the "
+    "query mix (PatientName `Family*` wildcard, StudyDate year range + ModalitiesInStudy, StudyInstanceUID, "
+    "series of a study, instances of a series; limit 100 on the study searches) runs in the same seeded "
+    "order on both.",
+    "Cold start: for each HTTP function of `platform.json`, a fresh `functions-framework --target <entryPoint> "
+    "--source functions/main.py` on a free port with the stack's environment, timed from process start to "
+    "the first successful answer to a representative request. Orthanc (dicomweb row): process start, with "
+    "its data, to the first QIDO-RS answer.",
+)
+
+WORKAROUNDS = (
+    "Orthanc 1.10's DICOMweb plugin (1.7) does not percent-decode QIDO-RS values: `PatientName=Smith%2A` "
+    "matches nothing. dicomweb-client percent-encodes every value, so Orthanc's client sends `* ? - , .` "
+    "unencoded (a `DICOMwebClient` subclass); PatientName queries use ASCII family names only.",
+    "Orthanc 1.10 answers dicomweb-client's default frame Accept (`multipart/related; type=\"*/*\"`) with 400: "
+    "both servers are asked for `multipart/related; type=\"application/octet-stream\"; transfer-syntax=*`.",
+    "dicomweb-client writes each data set with `pydicom.dcmwrite` as it is; a data set built in memory has no "
+    "preamble and is sent without the PS3.10 preamble and `DICM` prefix. BeamIt refuses such parts (0xC000 "
+    "Cannot understand), Orthanc accepts them: the benchmark gives every generated data set a 128-byte "
+    "preamble.",
+    "Orthanc 1.10 has no option for the listening address: it listens on every interface, and "
+    "`\"RemoteAccessAllowed\": false` refuses every client not on loopback. It runs from a generated "
+    "configuration (DICOM server off, authentication off, storage and index in a temporary directory), "
+    "never as the system service; everything else is Orthanc's default (e.g. `StorageAccessOnFind: Always`).",
+    "BeamIt runs with `BEAMIT_STOW_MAX_BYTES` = 2 GiB so that a ~1 GB STOW-RS request is accepted "
+    "(production keeps the 32 MB HTTP limit and sends large studies through resumable uploads).",
+)
+
+PEER_REFERENCE = (
+    "DESIGN.md's reference for Orthanc on a machine of this kind: 200 synthetic 512x512 CT slices (101 MB) "
+    "stored through dicomweb-client in batches of 20 at 132 instances/s (67 MB/s), study metadata in 74 ms, "
+    "study retrieve at 65 MB/s."
+)
+
+
+@dataclass(frozen=True)
+class BenchRecord:
+    mode: str
+    started: datetime.datetime
+    seconds: float
+    machine: Mapping[str, str]
+    versions: Mapping[str, str]
+    facts: Mapping[str, str]
+    rows: Sequence[Row]
+    qido_rows: Sequence[Row]
+    notes: Sequence[str]
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
+
+
+def _pairs(title: str, values: Mapping[str, str]) -> list[str]:
+    lines = [f"## {title}", "", "| | |", "|---|---|"]
+    lines += [f"| {key} | {_escape(value)} |" for key, value in values.items()]
+    return [*lines, ""]
+
+
+def render_document(record: BenchRecord) -> str:
+    nproc = record.machine.get("nproc", "?")
+    when = record.started.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmarks: BeamIt beside Orthanc",
+        "",
+        f"Generated by `make bench` (`python -m beamit.bench --mode {record.mode}`) on {when}: "
+        f"mode **{record.mode}**, {record.seconds / 60:.1f} minutes. Do not edit; run it again "
+        "(`make bench` for the full run, `make bench-quick` for the quick subset).",
+        "",
+        "> " + LOCAL_CAVEAT.format(nproc=nproc),
+        "",
+        *_pairs("Machine", record.machine),
+        *_pairs("Versions", record.versions),
+        *_pairs("Data", {"mode": record.mode, **record.facts}),
+        "## Results",
+        "",
+        RATIO_NOTE,
+        "",
+        render_markdown(record.rows),
+        "",
+    ]
+    if record.qido_rows:
+        lines += ["### QIDO-RS by query kind", "", render_markdown(record.qido_rows), ""]
+    lines += ["## How it was measured", "", *[f"- {item}" for item in METHOD], "", PEER_REFERENCE, ""]
+    lines += ["## Workarounds and limits", "", *[f"- {item}" for item in WORKAROUNDS]]
+    lines += [f"- {note}" for note in record.notes]
+    return "\n".join(lines) + "\n"

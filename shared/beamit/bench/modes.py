@@ -1,0 +1,81 @@
+"""What each mode measures and how long each phase may take (seconds, on 2 cores).
+
+``full`` (``make bench``) stays under 15 minutes; ``quick`` (``make bench-quick``) runs a
+subset in about 3. A phase that reaches its budget stops its loops and says so; the QIDO
+phase loads the larger tenant size only as far as its budget allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BenchMode:
+    name: str
+    total_seconds: float
+    ct_slices: int
+    """Slices of the 512x512 16-bit CT series stored in batches of :attr:`stow_batch`."""
+    stow_batch: int
+    big_stow_slices: tuple[int, ...]
+    """Single STOW requests for the memory measurement: ~0.53 MB per slice (200 ~ 100 MB, 2000 ~ 1 GB)."""
+    metadata_calls: int
+    retrieve_calls: int
+    frame_calls: int
+    rendered_calls: int
+    first_frame_trials: int
+    qido_sizes: tuple[int, int]
+    """Tenant sizes (studies) of the QIDO measurement; the second is loaded as far as the budget allows."""
+    qido_queries_per_kind: int
+    qido_seconds: float
+    """Bound of one query mix on one server at one size."""
+    load_concurrency: int
+    load_batch: int
+    load_chunk: int
+    phase_seconds: dict[str, float]
+    """Nominal budget of each phase; a phase may also use what the phases before it left unused."""
+
+
+PHASES = ("start", "stow", "retrieve", "search", "memory", "cold-start")
+
+FULL = BenchMode(
+    name="full",
+    total_seconds=810,
+    ct_slices=300,
+    stow_batch=20,
+    big_stow_slices=(200, 2000),
+    metadata_calls=30,
+    retrieve_calls=3,
+    frame_calls=100,
+    rendered_calls=40,
+    first_frame_trials=3,
+    qido_sizes=(1_000, 50_000),
+    qido_queries_per_kind=20,
+    qido_seconds=60,
+    load_concurrency=8,
+    load_batch=25,
+    load_chunk=500,
+    phase_seconds={"start": 120, "stow": 60, "retrieve": 90, "search": 360, "memory": 150, "cold-start": 60},
+)
+
+QUICK = BenchMode(
+    name="quick",
+    total_seconds=195,
+    ct_slices=300,
+    stow_batch=20,
+    big_stow_slices=(200,),
+    metadata_calls=10,
+    retrieve_calls=1,
+    frame_calls=30,
+    rendered_calls=10,
+    first_frame_trials=2,
+    qido_sizes=(1_000, 5_000),
+    qido_queries_per_kind=8,
+    qido_seconds=15,
+    load_concurrency=8,
+    load_batch=25,
+    load_chunk=250,
+    phase_seconds={"start": 60, "stow": 40, "retrieve": 30, "search": 110, "memory": 20, "cold-start": 30},
+)
+
+MODES = {mode.name: mode for mode in (FULL, QUICK)}

@@ -1,0 +1,185 @@
+"""One benchmark run: start both servers, run the phases within their budgets, report.
+
+Every process started here (the local stack's emulators and gateway, Orthanc, the
+cold-start function processes) runs in its own process group and is stopped at the end,
+also on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from beamit.bench.budget import Deadline
+from beamit.bench.coldstart import phase_cold_start
+from beamit.bench.context import BenchContext, Findings
+from beamit.bench.doc import BenchRecord, render_document
+from beamit.bench.machine import machine_facts, software_versions
+from beamit.bench.memory import children
+from beamit.bench.modes import BenchMode
+from beamit.bench.orthanc import OrthancPeer, ensure_installed
+from beamit.bench.peers import Peer
+from beamit.bench.report import RATIO_NOTE, render_text
+from beamit.bench.retrieve import phase_retrieve
+from beamit.bench.search import phase_search
+from beamit.bench.stow import phase_memory, phase_stow
+from beamit.devstack.stack import LocalStack
+
+BENCH_TENANT = "bench"
+STOW_MAX_BYTES = 2 << 30
+"""2 GiB: room for the ~1 GB single STOW-RS request."""
+
+Phase = Callable[[BenchContext, float], None]
+PHASES: tuple[tuple[str, Phase], ...] = (
+    ("stow", phase_stow),
+    ("retrieve", phase_retrieve),
+    ("search", phase_search),
+    ("memory", phase_memory),
+    ("cold-start", phase_cold_start),
+)
+
+
+def create_bench_tenant(stack: LocalStack) -> str:
+    """The ``bench`` tenant and an API key with every scope; returns the key."""
+    from beamit.auth.api_keys import create_key
+    from beamit.auth.scopes import ALL_SCOPES
+    from beamit.settings import reset_settings
+    from beamit.storage import reset_services, services
+    from beamit.tenancy import TenantScope
+    from beamit.tenants import create_tenant
+
+    saved = dict(os.environ)
+    os.environ.update(stack.env)
+    reset_settings()
+    reset_services()
+    try:
+        svc = services()
+        create_tenant(svc.metadata, BENCH_TENANT, "BeamIt benchmark")
+        issued = create_key(
+            svc.metadata,
+            env_prefix=svc.settings.api_key_prefix,
+            tenant=TenantScope(BENCH_TENANT),
+            name="make bench",
+            scopes=ALL_SCOPES,
+            created_by="make-bench",
+        )
+        return issued.token
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
+        reset_services()
+
+
+def _gateway_workers(stack: LocalStack) -> list[int]:
+    for process in stack.processes:
+        if process.name == "gateway" and process.pid is not None:
+            return children(process.pid)
+    return []
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def phase_budget(nominal: dict[str, float], name: str, remaining: float) -> float:
+    """The phase's nominal budget, or more: what is left of the run after reserving the later phases'."""
+    names = [phase for phase, _ in PHASES]
+    later = sum(nominal[phase] for phase in names[names.index(name) + 1 :])
+    return max(nominal[name], remaining - later)
+
+
+def _run_phases(ctx: BenchContext) -> None:
+    for name, phase in PHASES:
+        budget = phase_budget(ctx.mode.phase_seconds, name, ctx.deadline.remaining())
+        if ctx.deadline.expired():
+            ctx.findings.note(f"phase {name} skipped: the run's {ctx.mode.total_seconds:.0f} s budget is spent")
+            continue
+        print(f"== {name} (budget {budget:.0f} s)", flush=True)
+        started = time.monotonic()
+        try:
+            phase(ctx, budget)
+        except Exception as exc:  # one failing phase must not lose the others' numbers
+            ctx.findings.note(f"phase {name} failed: {type(exc).__name__}: {exc}")
+        print(f"   {name} took {time.monotonic() - started:.0f} s", flush=True)
+
+
+def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None) -> int:
+    if large_studies is not None:
+        mode = BenchMode(**{**mode.__dict__, "qido_sizes": (mode.qido_sizes[0], large_studies)})
+    started_at = datetime.datetime.now(datetime.UTC)
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    state_dir = Path(tempfile.mkdtemp(prefix="beamit-bench-"))
+    log_dir = state_dir / "logs"
+    log_dir.mkdir(parents=True)
+    print(f"BeamIt benchmark, {mode.name} mode (budget {mode.total_seconds / 60:.0f} min); logs in {log_dir}",
+          flush=True)
+    machine = machine_facts()
+    findings = Findings()
+    ensure_installed(log_dir / "apt.log")
+    orthanc_server = OrthancPeer(log_dir)
+    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES)})
+    orthanc_version = None
+    try:
+        print("== start", flush=True)
+        orthanc_first = orthanc_server.start()
+        orthanc_version = orthanc_server.version()
+        stack_started = time.monotonic()
+        stack.start(timeout=mode.phase_seconds["start"])
+        findings.facts["start"] = (
+            f"local stack ready in {time.monotonic() - stack_started:.1f} s; "
+            f"Orthanc (empty) answered in {orthanc_first * 1000:.0f} ms"
+        )
+        print(f"   {findings.facts['start']}", flush=True)
+        key = create_bench_tenant(stack)
+        ctx = BenchContext(
+            mode=mode,
+            stack=stack,
+            beamit=Peer("BeamIt", f"{stack.url}/v1/dicomweb", {"Authorization": f"Bearer {key}"},
+                        memory_pids=lambda: _gateway_workers(stack)),
+            orthanc=Peer("Orthanc", orthanc_server.dicomweb_url, unencoded_queries=True,
+                         memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None]),
+            api_key=key,
+            orthanc_server=orthanc_server,
+            deadline=Deadline(mode.total_seconds - (time.monotonic() - started)),
+            findings=findings,
+        )
+        _run_phases(ctx)
+    finally:
+        print("== stopping the stack and Orthanc", flush=True)
+        stack.stop()
+        orthanc_server.cleanup()
+        signal.signal(signal.SIGTERM, previous)
+    seconds = time.monotonic() - started
+    print()
+    print(render_text(findings.rows))
+    if findings.qido_rows:
+        print()
+        print(render_text(findings.qido_rows))
+    print()
+    print(RATIO_NOTE)
+    for note in findings.notes:
+        print(f"note: {note}")
+    record = BenchRecord(
+        mode=mode.name,
+        started=started_at,
+        seconds=seconds,
+        machine=machine,
+        versions=software_versions(orthanc_version),
+        facts=findings.facts,
+        rows=findings.rows,
+        qido_rows=findings.qido_rows,
+        notes=findings.notes,
+    )
+    if doc_path is not None:
+        doc_path.write_text(render_document(record))
+        print(f"wrote {doc_path}")
+    print(f"bench ({mode.name}) took {seconds:.0f} s ({seconds / 60:.1f} min)")
+    return 0

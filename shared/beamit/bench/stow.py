@@ -1,0 +1,123 @@
+"""STOW-RS (PS3.18 §10.5): throughput of a CT series in batches, and memory of single large requests.
+
+Throughput: the same data sets (built before the clock starts) stored into each server by
+``DICOMwebClient.store_instances``, :attr:`~beamit.bench.modes.BenchMode.stow_batch` per
+request, one request at a time; instances/s and MB/s of Part 10 bytes.
+
+Memory: one STOW-RS request of ~100 MB and one of ~1 GB, the body made while it is sent
+(chunked transfer coding, never held whole by the client); the peak resident memory of the
+BeamIt gateway's gunicorn workers (children of the ``gateway`` process) and of the Orthanc
+process during the request. The goal for BeamIt is flat memory: the same peak for both sizes.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import requests
+
+from beamit.bench import workload
+from beamit.bench.context import BenchContext
+from beamit.bench.memory import PeakRss, measure_peak_rss
+from beamit.bench.peers import Peer, call, failure_cell
+from beamit.bench.report import Better, Cell, Measure, Row
+from beamit.bench.stats import rate
+
+MB = 1e6
+
+
+def phase_stow(ctx: BenchContext, seconds: float) -> None:
+    mode = ctx.mode
+    deadline = ctx.deadline.within(seconds)
+    datasets = workload.ct_datasets(workload.SERIES_STUDY, mode.ct_slices)
+    sizes = [workload.encoded_size(ds) for ds in datasets]
+    ctx.ct_study_uid = str(datasets[0].StudyInstanceUID)
+    ctx.ct_series_uid = str(datasets[0].SeriesInstanceUID)
+    ctx.ct_instance_uids = [str(ds.SOPInstanceUID) for ds in datasets]
+    ctx.ct_bytes = sum(sizes)
+    ctx.findings.facts["CT series"] = (
+        f"{len(datasets)} slices of 512x512 16-bit CT, {ctx.ct_bytes / MB:.0f} MB, "
+        f"STOW-RS in batches of {mode.stow_batch}"
+    )
+    per_second: dict[str, Cell] = {}
+    mb_per_second: dict[str, Cell] = {}
+    for peer in ctx.peers:
+        client = peer.client()
+        stored = stored_bytes = 0
+        started = time.perf_counter()
+        try:
+            for first in range(0, len(datasets), mode.stow_batch):
+                if deadline.expired():
+                    ctx.findings.note(f"{peer.name}: STOW of the CT series stopped by its time budget")
+                    break
+                batch = datasets[first : first + mode.stow_batch]
+                call(partial(client.store_instances, batch))
+                stored += len(batch)
+                stored_bytes += sum(sizes[first : first + mode.stow_batch])
+        except Exception as exc:
+            per_second[peer.name] = mb_per_second[peer.name] = failure_cell(exc)
+            ctx.findings.note(f"{peer.name}: STOW of the CT series failed: {exc}")
+            continue
+        elapsed = time.perf_counter() - started
+        per_second[peer.name] = Measure(rate(stored, elapsed), "inst/s", f"{stored} in {elapsed:.1f} s")
+        mb_per_second[peer.name] = Measure(rate(stored_bytes / MB, elapsed), "MB/s")
+        print(f"  {peer.name}: {stored} instances in {elapsed:.1f} s", flush=True)
+    label = f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}"
+    ctx.findings.rows.append(Row(f"{label}: instances/s", per_second["BeamIt"], per_second["Orthanc"], Better.HIGHER))
+    ctx.findings.rows.append(Row(f"{label}: MB/s", mb_per_second["BeamIt"], mb_per_second["Orthanc"], Better.HIGHER))
+
+
+def _stow_streamed(peer: Peer, body: workload.StreamedStow, timeout: float) -> requests.Response:
+    response = requests.post(
+        peer.dicomweb_url + "/studies",
+        data=body.body(),
+        headers={**peer.headers, "Content-Type": body.content_type},
+        timeout=timeout,
+    )
+    response.raise_for_status()
+    return response
+
+
+def _memory_cell(peaks: list[PeakRss]) -> Cell:
+    if not peaks:
+        return "no process to read"
+    worst = max(peaks, key=lambda p: p.growth_mib)
+    return Measure(worst.growth_mib, "MiB", f"{worst.before_mib:.0f} -> {worst.peak_mib:.0f} MiB")
+
+
+def phase_memory(ctx: BenchContext, seconds: float) -> None:
+    deadline = ctx.deadline.within(seconds)
+    seconds_per_slice = 0.0
+    for number, slices in enumerate(ctx.mode.big_stow_slices):
+        needed = seconds_per_slice * slices * 1.2
+        if deadline.expired() or needed > deadline.remaining():
+            ctx.findings.note(f"memory: the {slices}-slice STOW was skipped: it needs about {needed:.0f} s "
+                              f"and {deadline.remaining():.0f} s of the budget were left")
+            break
+        growth: dict[str, Cell] = {}
+        throughput: dict[str, Cell] = {}
+        size = f"~{slices * 0.526:.0f} MB"
+        for peer in ctx.peers:
+            study = workload.ct_study(workload.BIG_STOW_STUDIES + number, slices)
+            body = workload.StreamedStow(study)
+            pids = peer.memory_pids()
+            started = time.perf_counter()
+            try:
+                send = partial(_stow_streamed, peer, body, max(60.0, deadline.remaining()))
+                _, peaks = measure_peak_rss(pids, partial(call, send))
+            except Exception as exc:
+                growth[peer.name] = throughput[peer.name] = failure_cell(exc)
+                ctx.findings.note(f"{peer.name}: the {slices}-slice STOW failed: {exc}")
+                continue
+            elapsed = time.perf_counter() - started
+            seconds_per_slice += elapsed / slices
+            size = f"{body.bytes_sent / MB:.0f} MB"
+            growth[peer.name] = _memory_cell(peaks)
+            throughput[peer.name] = Measure(rate(body.bytes_sent / MB, elapsed), "MB/s")
+            print(f"  {peer.name}: {body.instances} instances, {size} in one request, {elapsed:.1f} s; RSS "
+                  + ", ".join(f"pid {p.pid} {p.before_mib:.0f} -> {p.peak_mib:.0f} MiB" for p in peaks), flush=True)
+        ctx.findings.rows.append(Row(f"STOW one {size} request ({slices} inst.): MB/s",
+                                     throughput["BeamIt"], throughput["Orthanc"], Better.HIGHER))
+        ctx.findings.rows.append(Row(f"STOW one {size} request: peak RSS growth of server",
+                                     growth["BeamIt"], growth["Orthanc"], Better.LOWER, comparable=False))
