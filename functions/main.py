@@ -12,9 +12,13 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from beamit.api import api_keys as api_keys_api
+from beamit.api import audit as audit_api
+from beamit.api import auth as auth_api
 from beamit.api import dicomweb as dicomweb_api
 from beamit.api import platform as platform_api
 from beamit.api import uploads as uploads_api
+from beamit.api import webhook_delivery as webhook_delivery_api
+from beamit.api import webhooks as webhooks_api
 from beamit.ingest.bucket_upload import ingest_finalized
 from beamit.storage import services
 
@@ -29,6 +33,18 @@ def platform(request: Request) -> Response:
 def api_keys(request: Request) -> Response:
     """``/v1/api-keys``."""
     return api_keys_api.router.dispatch(request)
+
+
+@functions_framework.http
+def auth(request: Request) -> Response:
+    """``/v1/auth``: OAuth 2.0 authorization server, users and clients; RFC 8414 metadata."""
+    return auth_api.dispatch(request)
+
+
+@functions_framework.http
+def audit(request: Request) -> Response:
+    """``/v1/audit``: the audit trail, its FHIR export and its chain check."""
+    return audit_api.router.dispatch(request)
 
 
 @functions_framework.http
@@ -47,3 +63,21 @@ def uploads(request: Request) -> Response:
 def ingest(event: CloudEvent) -> None:
     """``google.cloud.storage.object.v1.finalized`` in the inbox bucket: ingest the upload."""
     ingest_finalized(services(), event.data, event_id=event["id"])
+
+
+@functions_framework.http
+def webhooks(request: Request) -> Response:
+    """``/v1/webhooks``: webhook endpoints, secrets, delivery logs, redelivery."""
+    return webhooks_api.router.dispatch(request)
+
+
+@functions_framework.http
+def webhook_delivery(request: Request) -> Response:
+    """Pub/Sub push of the events topic: fan each event out to the tenant's webhook endpoints."""
+    return webhook_delivery_api.delivery_router.dispatch(request)
+
+
+@functions_framework.http
+def webhook_retry(request: Request) -> Response:
+    """Cloud Scheduler, every minute: attempt the webhook deliveries whose retry is due."""
+    return webhook_delivery_api.retry_router.dispatch(request)

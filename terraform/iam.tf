@@ -72,6 +72,14 @@ locals {
     "api-keys" = [
       { role = "roles/datastore.user", on = "project" },
     ]
+    # /v1/auth: OAuth clients, users, codes, grants and tokens (hashed) in Firestore; audit records.
+    "auth" = [
+      { role = "roles/datastore.user", on = "project" },
+    ]
+    # /v1/audit: reads the trail and its chain heads; writes the audit record of each call.
+    "audit" = [
+      { role = "roles/datastore.user", on = "project" },
+    ]
     # /v1/dicomweb: STOW-RS ingest (instances, catalog, audit), QIDO-RS, WADO-RS.
     "dicomweb" = [
       { role = "roles/datastore.user", on = "project" },
@@ -92,6 +100,21 @@ locals {
       { role = "roles/storage.objectUser", on = "bucket:dicom" },
       { role = "roles/storage.objectUser", on = "bucket:derived" },
       { role = "roles/pubsub.publisher", on = "topic:events" },
+    ]
+    # /v1/webhooks: endpoints and delivery logs; encrypts new signing secrets, decrypts them to redeliver.
+    "webhooks" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/cloudkms.cryptoKeyEncrypterDecrypter", on = "kms:secrets" },
+    ]
+    # Pub/Sub push of the events topic: delivery records; decrypts signing secrets to sign deliveries.
+    "webhook-delivery" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/cloudkms.cryptoKeyDecrypter", on = "kms:secrets" },
+    ]
+    # Scheduled every minute: due retries (the webhook_retries queue and delivery records); signs them.
+    "webhook-retry" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/cloudkms.cryptoKeyDecrypter", on = "kms:secrets" },
     ]
   }
 

@@ -4,6 +4,8 @@ beamit dev [--port 8080]
 beamit tenants create --id acme --name "Acme Health"
 beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAME]
 beamit keys revoke --tenant acme --id key_...
+beamit users create --tenant acme --email ana@acme.example --role clinician   (password: stdin or prompt)
+beamit clients create --tenant acme --name "Acme EHR" --redirect-uri https://ehr.acme.example/cb [--public]
 """
 
 from __future__ import annotations
@@ -110,6 +112,71 @@ def _sandbox_env() -> dict[str, str]:
     return values
 
 
+def _read_password() -> str:
+    """The new user's password: the first line of stdin when it is piped, else prompted twice."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise ValueError("the passwords do not match")
+    return first
+
+
+def _cmd_users_create(args: argparse.Namespace) -> int:
+    from beamit.auth.passwords import WeakPassword
+    from beamit.auth.roles import UnknownRole
+    from beamit.auth.users import InvalidEmail, create_user
+    from beamit.errors import Conflict
+    from beamit.storage import services
+    from beamit.tenancy import TenantScope
+    from beamit.tenants import get_tenant
+
+    svc = services()
+    if get_tenant(svc.metadata, args.tenant) is None:
+        print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
+        return 1
+    try:
+        password = _read_password()
+        user = create_user(svc.metadata, TenantScope(args.tenant), email=args.email, role=args.role,
+                           password=password, created_by="cli")
+    except (InvalidEmail, UnknownRole, WeakPassword, ValueError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Conflict as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(json.dumps(user.to_json()))
+    return 0
+
+
+def _cmd_clients_create(args: argparse.Namespace) -> int:
+    from beamit.auth.oauth.clients import InvalidClientSpec, create_client
+    from beamit.auth.scopes import UnknownScope
+    from beamit.storage import services
+    from beamit.tenancy import TenantScope
+    from beamit.tenants import get_tenant
+
+    svc = services()
+    if get_tenant(svc.metadata, args.tenant) is None:
+        print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
+        return 1
+    try:
+        issued = create_client(svc.metadata, TenantScope(args.tenant), name=args.name,
+                               redirect_uris=args.redirect_uri, public=args.public, scopes=args.scopes,
+                               created_by="cli")
+    except (InvalidClientSpec, UnknownScope) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    out = {**issued.client.to_json(), "client_id": issued.client.client_id}
+    if issued.client_secret:
+        out["client_secret"] = issued.client_secret
+        print("Store the client secret now: it is shown only once.", file=sys.stderr)
+    print(json.dumps(out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import os
 
@@ -140,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     k_revoke.add_argument("--tenant", required=True)
     k_revoke.add_argument("--id", required=True)
     k_revoke.set_defaults(func=_cmd_keys_revoke)
+
+    users = sub.add_parser("users").add_subparsers(dest="action", required=True)
+    u_create = users.add_parser("create", help="add a user who can sign in to authorize OAuth clients")
+    u_create.add_argument("--tenant", required=True)
+    u_create.add_argument("--email", required=True)
+    u_create.add_argument("--role", required=True, help="admin, clinician, integration or auditor")
+    u_create.set_defaults(func=_cmd_users_create)
+
+    oauth_clients = sub.add_parser("clients").add_subparsers(dest="action", required=True)
+    c_create = oauth_clients.add_parser("create", help="register an OAuth client (secret printed once)")
+    c_create.add_argument("--tenant", required=True)
+    c_create.add_argument("--name", required=True)
+    c_create.add_argument("--redirect-uri", required=True, action="append", help="exact URI; repeat for several")
+    c_create.add_argument("--public", action="store_true", help="a browser or native app: no secret, PKCE required")
+    c_create.add_argument("--scopes", default=None, help="scopes it may request (default: all)")
+    c_create.set_defaults(func=_cmd_clients_create)
     sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
     seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")
     seed.add_argument("--url", help="BeamIt base URL (default: BEAMIT_URL or .beamit/sandbox.env)")

@@ -130,11 +130,11 @@ def test_every_manifest_function_has_least_privilege_grants(
 def test_a_new_function_without_grants_fails(
     manifest: dict[str, Any], tf: tm.Terraform, tmp_path: Path
 ) -> None:
-    path = write_manifest(tmp_path, with_function(manifest, name="audit", routes=["/v1/audit"]))
+    path = write_manifest(tmp_path, with_function(manifest, name="reports", routes=["/v1/reports"]))
     changed = tm.load_manifest_json(path)
     problems = tm.check_function_roles(changed, tf)
     assert problems == [
-        "function audit of platform.json has no entry in local.function_roles (terraform/iam.tf)"
+        "function reports of platform.json has no entry in local.function_roles (terraform/iam.tf)"
     ]
     # Everything else follows the manifest by itself: for_each, URL map, triggers.
     assert tm.check_functions(changed, tf) == []
@@ -305,9 +305,9 @@ def test_terraform_derives_routes_and_triggers_like_the_gateway(
 ) -> None:
     changed = with_function(manifest, name="viewer", routes=["/s"])
     changed = with_function(changed, name="ingest-probe", trigger={"type": "gcs-finalize", "bucket": "inbox"})
-    changed = with_function(changed, name="webhook-delivery",
+    changed = with_function(changed, name="events-probe",
                             trigger={"type": "pubsub-push", "topic": "events"})
-    changed = with_function(changed, name="share-expiry",
+    changed = with_function(changed, name="nightly-probe",
                             trigger={"type": "scheduler", "schedule": "*/5 * * * *"})
     changed["kmsKeys"]["token-signing"] = {"purpose": "ASYMMETRIC_SIGN", "use": "JWT signing"}
     got = terraform_console(tmp_path, changed, (
@@ -319,8 +319,11 @@ def test_terraform_derives_routes_and_triggers_like_the_gateway(
     assert got["routes"] == tm.expected_route_paths(changed)
     assert got["routes"]["viewer"] == ["/s", "/s/*"]
     assert got["gcs"] == {"ingest": "inbox", "ingest-probe": "inbox"}
-    assert got["push"] == {"webhook-delivery": "events"}
-    assert got["scheduled"] == ["share-expiry"]
+    declared = {f["name"]: f["trigger"] for f in manifest["functions"]}
+    assert got["push"] == {**{n: t["topic"] for n, t in declared.items() if t["type"] == "pubsub-push"},
+                           "events-probe": "events"}
+    assert sorted(got["scheduled"]) == sorted([n for n, t in declared.items() if t["type"] == "scheduler"]
+                                              + ["nightly-probe"])
     assert set(got["http"]) == {f["name"] for f in changed["functions"] if f["trigger"]["type"] == "http"}
     assert got["signing"] == ["token-signing"]
     assert set(got["symmetric"]) == set(manifest["kmsKeys"])
