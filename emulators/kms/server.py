@@ -307,7 +307,7 @@ class KmsEmulator:
         except HTTPException:
             status, result = 501, ApiError("UNIMPLEMENTED", f"The KMS emulator does not "
                                            f"implement {request.method} {request.path}.").to_json()
-        except Exception as exc:  # noqa: BLE001 - answered as INTERNAL, like the real API
+        except Exception as exc:
             status, result = 500, ApiError("INTERNAL", f"{type(exc).__name__}: {exc}").to_json()
         response = Response(json.dumps(result), status=status, mimetype="application/json")
         return response(environ, start_response)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import BinaryIO, cast
 
 from flask import Response
 
@@ -89,7 +90,7 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
                     FailedInstance(CANNOT_UNDERSTAND, f"part {part.index + 1} is {part.content_type!r}, not {DICOM}")
                 )
                 continue
-            session.add(part.body, part.close)
+            session.add(cast(BinaryIO, part.body), part.close)
     except MultipartError as exc:
         session.abort()
         if exc.reason == "part_too_large":
@@ -119,7 +120,7 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
 
 # -- WADO-RS (PS3.18 §10.4): handlers in beamit.api.wado, registered on this router -----------------
 
-from beamit.api import wado as _wado  # noqa: E402,F401  (importing it registers the WADO-RS routes)
 from beamit.api import qido as _qido  # noqa: E402,F401  (importing it registers the QIDO-RS routes)
+from beamit.api import wado as _wado  # noqa: E402,F401  (importing it registers the WADO-RS routes)
 
 router.enable_cors()  # browser viewers (OHIF, Cornerstone3D) call DICOMweb cross-origin: BEAMIT_CORS_ORIGINS

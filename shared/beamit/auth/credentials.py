@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from werkzeug.datastructures import Headers
+
 from beamit.auth.api_keys import authenticate_key
 from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
@@ -15,7 +17,7 @@ from beamit.errors import Unauthenticated
 from beamit.storage import MetadataStore
 
 
-def bearer_token(headers: Mapping[str, str]) -> str:
+def bearer_token(headers: Mapping[str, str] | Headers) -> str:
     """The token of an RFC 6750 ``Authorization: Bearer`` header, or raise."""
     header = headers.get("Authorization", "")
     if not header:
@@ -27,7 +29,7 @@ def bearer_token(headers: Mapping[str, str]) -> str:
     return token
 
 
-def authenticate(store: MetadataStore, headers: Mapping[str, str]) -> Principal:
+def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> Principal:
     token = bearer_token(headers)
     if token.startswith("bk_"):
         return authenticate_key(store, token)

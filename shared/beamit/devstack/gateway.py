@@ -86,7 +86,7 @@ class Gateway:
             "ce-time": obj.get("updated") or obj.get("timeCreated") or message.get("publishTime", ""),
         }
         event_env = EnvironBuilder(
-            path="/", method="POST", headers=headers, data=data, content_type="application/json"
+            path="/", method="POST", headers=list(headers.items()), data=data, content_type="application/json"
         ).get_environ()
         body, status, response_headers = run_wsgi_app(self.apps[spec.name], event_env)
         return Response(b"".join(body), status=status, headers=response_headers)(environ, start_response)

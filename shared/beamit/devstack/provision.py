@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import kms_v1, pubsub_v1, storage
+from google.cloud import kms_v1, pubsub_v1, storage  # type: ignore[attr-defined]
 
 from beamit.deployment import load_manifest
 from beamit.settings import Settings

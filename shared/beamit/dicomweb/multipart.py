@@ -304,7 +304,8 @@ def iter_parts(
 
     Each part is complete (read up to its closing delimiter) when yielded; the caller owns it
     and must close it.  A body whose first boundary line is the close delimiter yields no parts
-    (RFC 2046 requires one; the caller decides whether that is an error).  Errors are :class:`MultipartError` with ``reason`` one of
+    (RFC 2046 requires one; the caller decides whether that is an error).  Errors are
+    :class:`MultipartError` with ``reason`` one of
     ``missing_boundary``, ``invalid_boundary``, ``no_opening_boundary``, ``truncated``,
     ``part_too_large`` and ``malformed_part_headers``.
     """
@@ -319,7 +320,7 @@ def iter_parts(
     while True:
         headers, body_skip = _read_headers(buf, index, max_header_bytes)
         # owned by the yielded Part, hence no `with`
-        spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(
             max_size=spool_bytes
         )
         try:

@@ -85,12 +85,13 @@ def build_pixel_index(ds: Dataset, fp: BinaryIO) -> PixelIndex | None:
         return None
     raw = ds.get_item(PIXEL_DATA, keep_deferred=True)
     value_tell = getattr(raw, "value_tell", None)
-    if value_tell is None:
+    length = getattr(raw, "length", None)  # a RawDataElement: the value was not read
+    if value_tell is None or length is None:
         return None
     frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if raw.length != UNDEFINED_LENGTH:
+    if length != UNDEFINED_LENGTH:
         frame_length = native_frame_length(ds)
-        if frame_length * frames > raw.length or int(ds.BitsAllocated) == 1 and frames > 1:
+        if frame_length * frames > length or int(ds.BitsAllocated) == 1 and frames > 1:
             return None  # malformed or bit-packed across frames: decode from the whole object
         fragments: list[int] = []
         for i in range(frames):

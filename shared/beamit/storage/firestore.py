@@ -56,6 +56,8 @@ def to_firestore_query(client: firestore.Client, query: Query) -> Any:
         q = q.offset(query.offset)
     if query.limit is not None:
         q = q.limit(query.limit)
+    if query.select is not None:
+        q = q.select(list(query.select))
     return q
 
 
@@ -171,7 +173,7 @@ class FirestoreMetadataStore:
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
         client = self._client
 
-        @firestore.transactional  # type: ignore[misc]
+        @firestore.transactional
         def _run(txn: Any) -> T:
             return fn(_FirestoreTransaction(client, txn))
 

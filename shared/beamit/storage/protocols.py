@@ -110,6 +110,8 @@ class Query:
     limit: int | None = None
     offset: int = 0
     start_after: tuple[Any, ...] | None = None
+    select: tuple[str, ...] | None = None
+    """Field paths to return (a projection); ``None`` returns whole documents."""
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _firestore(settings: Settings) -> FirestoreMetadataStore:
 
 
 def _gcs(settings: Settings) -> GcsBlobStore:
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]
 
     if settings.storage_emulator_host:
         host = settings.storage_emulator_host
@@ -56,7 +56,7 @@ def _gcs(settings: Settings) -> GcsBlobStore:
 
 
 def _pubsub(settings: Settings) -> PubSubEventBus:
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     if settings.pubsub_emulator_host:
         publisher = pubsub_v1.PublisherClient(credentials=AnonymousCredentials())

@@ -154,7 +154,7 @@ class Router:
             principal = None if spec.public else self._authenticate(svc, request)
             if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
                 raise Forbidden(f"this request needs the '{spec.scope}' scope")
-            ctx = RequestContext(request, request_id, route, args, principal, svc)
+            ctx = RequestContext(request, request_id, route, dict(args), principal, svc)
             response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)

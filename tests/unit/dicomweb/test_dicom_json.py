@@ -8,6 +8,12 @@ from typing import Any
 
 import pydicom
 import pytest
+from pydicom import config
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.sequence import Sequence
+
 from beamit.dicomweb.dicom_json import (
     DicomJSONError,
     ElementNotFoundError,
@@ -16,11 +22,6 @@ from beamit.dicomweb.dicom_json import (
     instance_metadata,
 )
 from beamit.dicomweb.uri import DicomwebRoot, ElementPath, InvalidUIDError, ResourceRef
-from pydicom import config
-from pydicom.data import get_testdata_file
-from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset, FileDataset
-from pydicom.sequence import Sequence
 
 ROOT = DicomwebRoot("https://api.beamit.health/v1/dicomweb")
 PIXEL_DATA = "7FE00010"

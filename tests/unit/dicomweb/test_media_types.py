@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from beamit.dicomweb.media_types import (
     ANY_TRANSFER_SYNTAX,
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -23,8 +26,6 @@ from beamit.dicomweb.media_types import (
     pixel_data_offers,
     rendered_offers,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"

@@ -12,6 +12,11 @@ from pathlib import Path
 import pydicom
 import pytest
 import requests
+from dicomweb_client.web import DICOMwebClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.data import get_testdata_file
+
 from beamit.dicomweb.media_types import EXPLICIT_VR_LITTLE_ENDIAN, Representation
 from beamit.dicomweb.multipart import (
     MultipartError,
@@ -24,10 +29,6 @@ from beamit.dicomweb.multipart import (
     multipart_content_type,
     new_boundary,
 )
-from dicomweb_client.web import DICOMwebClient
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pydicom.data import get_testdata_file
 
 Parsed = list[tuple[tuple[tuple[str, str], ...], bytes]]
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from beamit.dicomweb.uri import (
     DicomwebPath,
     DicomwebRoot,
@@ -14,8 +17,6 @@ from beamit.dicomweb.uri import (
     parse_frame_list,
     validate_uid,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 ROOT = DicomwebRoot("https://api.beamit.health/v1/dicomweb")
 STUDY = "1.2.840.113619.2.55.3.604688119.969.1268071029.320"
