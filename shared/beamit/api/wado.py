@@ -100,18 +100,27 @@ def _source(ctx: RequestContext, instance: StoredInstance) -> FrameSource:
 
 
 def _audit(ctx: RequestContext, event_code: str, instances: Sequence[StoredInstance], **details: object) -> None:
-    _audit_ids(ctx, event_code, sorted({i.study for i in instances}), sorted({i.series for i in instances}),
-               [i.sop_instance for i in instances], **details)
+    _audit_ids(
+        ctx,
+        event_code,
+        sorted({i.study for i in instances}),
+        sorted({i.series for i in instances}),
+        [i.sop_instance for i in instances],
+        **details,
+    )
 
 
-def _audit_ids(ctx: RequestContext, event_code: str, studies: list[str], series: list[str], instances: list[str],
-               **details: object) -> None:
-    ctx.audit.update({
-        "eventCode": event_code,
-        "phi": True,
-        "resources": {"studies": studies, "series": series, "instances": instances},
-        "details": {key: value for key, value in details.items() if value is not None},
-    })
+def _audit_ids(
+    ctx: RequestContext, event_code: str, studies: list[str], series: list[str], instances: list[str], **details: object
+) -> None:
+    ctx.audit.update(
+        {
+            "eventCode": event_code,
+            "phi": True,
+            "resources": {"studies": studies, "series": series, "instances": instances},
+            "details": {key: value for key, value in details.items() if value is not None},
+        }
+    )
 
 
 # -- responses ---------------------------------------------------------------------------------------
@@ -138,8 +147,9 @@ def _respond(body: bytes | Iterable[bytes], content_type: str, etag: str, warnin
     return response
 
 
-def _send(representation: Representation, parts: Iterable[PartOut], etag: str,
-          warnings: Iterable[str] = ()) -> Response:
+def _send(
+    representation: Representation, parts: Iterable[PartOut], etag: str, warnings: Iterable[str] = ()
+) -> Response:
     """One part as the body (single part representation) or all of them as multipart/related."""
     if not representation.multipart:
         part = next(iter(parts))
@@ -173,8 +183,14 @@ def _retrieve(ctx: RequestContext) -> Response:
         plan = plan_retrieve(instances, _accept(ctx), single_part=ref.level == "instance")
     except NotAcceptableError as exc:
         raise NotAcceptable(str(exc)) from None
-    _audit(ctx, INSTANCES_TRANSFERRED, instances, resource=ref.level, instanceCount=len(instances),
-           transferSyntax=plan.representation.transfer_syntax)
+    _audit(
+        ctx,
+        INSTANCES_TRANSFERRED,
+        instances,
+        resource=ref.level,
+        instanceCount=len(instances),
+        transferSyntax=plan.representation.transfer_syntax,
+    )
     if _fresh(ctx, plan.etag):
         return _not_modified(plan.etag)
     blobs, bucket = ctx.services.blobs, ctx.settings.bucket("dicom")
@@ -189,7 +205,8 @@ def _retrieve(ctx: RequestContext) -> Response:
             except TranscodeError as exc:
                 raise NotAcceptable(
                     f"the instance (stored as {instance.transfer_syntax}) cannot be converted to {target}: "
-                    f"{exc}; ask for transfer-syntax=* to receive it as stored") from None
+                    f"{exc}; ask for transfer-syntax=* to receive it as stored"
+                ) from None
         return _send(plan.representation, [PartOut(part_content_type(target), body)], plan.etag)
     return _send(plan.representation, stream_parts(blobs, bucket, plan), plan.etag)
 
@@ -234,8 +251,15 @@ def _metadata(ctx: RequestContext) -> Response:
         reader.shutdown(wait=False, cancel_futures=True)
     response = dicom_json_response(items)
     etag = metadata_etag(response.get_data(), representation.media_type)
-    _audit_ids(ctx, INSTANCES_ACCESSED, [ref.study], sorted({series_of(i) for i in items}), [sop_of(i) for i in items],
-               resource=f"{ref.level}/metadata", instanceCount=len(items))
+    _audit_ids(
+        ctx,
+        INSTANCES_ACCESSED,
+        [ref.study],
+        sorted({series_of(i) for i in items}),
+        [sop_of(i) for i in items],
+        resource=f"{ref.level}/metadata",
+        instanceCount=len(items),
+    )
     if _fresh(ctx, etag):
         return _not_modified(etag)
     response.headers.update(_validators(etag))
@@ -255,11 +279,18 @@ def retrieve_frames(ctx: RequestContext) -> Response:
     source = _source(ctx, instance)
     _check_frames(source, numbers)
     stored = instance.transfer_syntax
-    representation = _negotiate(ctx, pixel_data_offers(stored, decompress=can_decode(stored),
-                                                       single_part=len(numbers) == 1))
+    representation = _negotiate(
+        ctx, pixel_data_offers(stored, decompress=can_decode(stored), single_part=len(numbers) == 1)
+    )
     etag = strong_etag("frames", [instance.md5], str(representation), ",".join(map(str, numbers)))
-    _audit(ctx, INSTANCES_ACCESSED, [instance], resource="frames", frames=list(numbers[:1000]),
-           transferSyntax=representation.transfer_syntax)
+    _audit(
+        ctx,
+        INSTANCES_ACCESSED,
+        [instance],
+        resource="frames",
+        frames=list(numbers[:1000]),
+        transferSyntax=representation.transfer_syntax,
+    )
     if _fresh(ctx, etag):
         return _not_modified(etag)
     bodies = _frame_bodies(source, numbers, uncompressed=representation.transfer_syntax == EXPLICIT_VR_LITTLE_ENDIAN)
@@ -328,8 +359,14 @@ def _pixel_data(ctx: RequestContext, instance: StoredInstance, source: FrameSour
         offers = tuple(o for o in offers if o.multipart or o.transfer_syntax == EXPLICIT_VR_LITTLE_ENDIAN)
     representation = _negotiate(ctx, offers)
     etag = strong_etag("bulkdata", [instance.md5], "7FE00010", str(representation))
-    _audit(ctx, INSTANCES_ACCESSED, [instance], resource="bulkdata", element="7FE00010",
-           transferSyntax=representation.transfer_syntax)
+    _audit(
+        ctx,
+        INSTANCES_ACCESSED,
+        [instance],
+        resource="bulkdata",
+        element="7FE00010",
+        transferSyntax=representation.transfer_syntax,
+    )
     if _fresh(ctx, etag):
         return _not_modified(etag)
     numbers = range(1, count + 1)
@@ -382,10 +419,21 @@ def _rendered(ctx: RequestContext, numbers: tuple[int, ...] | None) -> Response:
     if numbers is not None:
         _check_frames(sources[0], numbers)
     media_type = representation.media_type
-    etag = strong_etag("rendered", (i.md5 for i in selected), str(representation), params.canonical(media_type),
-                       ",".join(map(str, wanted)))
-    _audit(ctx, INSTANCES_ACCESSED, selected, resource=f"{ref.level}/rendered", mediaType=media_type,
-           frames=list(numbers[:1000]) if numbers else None)
+    etag = strong_etag(
+        "rendered",
+        (i.md5 for i in selected),
+        str(representation),
+        params.canonical(media_type),
+        ",".join(map(str, wanted)),
+    )
+    _audit(
+        ctx,
+        INSTANCES_ACCESSED,
+        selected,
+        resource=f"{ref.level}/rendered",
+        mediaType=media_type,
+        frames=list(numbers[:1000]) if numbers else None,
+    )
     if _fresh(ctx, etag):
         return _not_modified(etag)
     strict = not representation.multipart or numbers is not None
@@ -397,8 +445,9 @@ def _rendered(ctx: RequestContext, numbers: tuple[int, ...] | None) -> Response:
     return _send(representation, parts, etag, _ignored(params))
 
 
-def _rendered_images(sources: Sequence[FrameSource], wanted: Sequence[int], params: RenderParams, media_type: str,
-                     *, strict: bool) -> Iterator[bytes]:
+def _rendered_images(
+    sources: Sequence[FrameSource], wanted: Sequence[int], params: RenderParams, media_type: str, *, strict: bool
+) -> Iterator[bytes]:
     """Each rendered frame (``wanted`` frames, or all when empty). ``strict``: a frame that
     cannot be decoded is an error (406); otherwise it is skipped (study/series multipart)."""
     for source in sources:
@@ -409,7 +458,7 @@ def _rendered_images(sources: Sequence[FrameSource], wanted: Sequence[int], para
         except (FrameDecodeError, FrameError) as exc:
             if strict:
                 raise NotAcceptable(f"{exc}: it cannot be rendered") from None
-            logs.warning("frame skipped in a rendered multipart response", error=str(exc)[:200])
+            logs.warning("frame skipped in a rendered multipart response", error=type(exc).__name__)
 
 
 def _render(source: FrameSource, frame: Frame, params: RenderParams, media_type: str) -> bytes:
@@ -456,8 +505,10 @@ def _thumbnail(ctx: RequestContext, number: int | None) -> Response:
     128x128), cached in the derived bucket."""
     ref = _ref(ctx)
     requested = _render_params(ctx)
-    params = RenderParams(viewport=requested.viewport or Viewport(thumbnails.THUMBNAIL_SIZE, thumbnails.THUMBNAIL_SIZE),
-                          quality=requested.quality)
+    params = RenderParams(
+        viewport=requested.viewport or Viewport(thumbnails.THUMBNAIL_SIZE, thumbnails.THUMBNAIL_SIZE),
+        quality=requested.quality,
+    )
     instances = find_instances(ctx.services.metadata, ctx.tenant, ref)
     representation = _negotiate(ctx, rendered_offers())
     instance = thumbnails.representative(instances)
@@ -472,8 +523,13 @@ def _thumbnail(ctx: RequestContext, number: int | None) -> Response:
     if _fresh(ctx, etag):
         return _not_modified(etag)
     blobs, derived = ctx.services.blobs, ctx.settings.bucket("derived")
-    name = thumbnails.cache_object(ctx.tenant.tenant_id, instance, frame_number, etag.strip('"')[:24],
-                                   "jpg" if media_type == rendering.JPEG else "png")
+    name = thumbnails.cache_object(
+        ctx.tenant.tenant_id,
+        instance,
+        frame_number,
+        etag.strip('"')[:24],
+        "jpg" if media_type == rendering.JPEG else "png",
+    )
     if blobs.stat(derived, name) is not None:
         image = blobs.read(derived, name)
     else:

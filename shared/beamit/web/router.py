@@ -159,12 +159,17 @@ class Router:
         except BeamItError as error:
             response = self._render_error(error, request_id)
             if isinstance(error, RejectedCredential) and ctx is None:  # a revoked/expired credential: audited
-                ctx = RequestContext(request, request_id, route, {}, None, svc,
-                                     audit={"rejected": error.principal, "details": {"authentication": "rejected"}})
+                ctx = RequestContext(
+                    request,
+                    request_id,
+                    route,
+                    {},
+                    None,
+                    svc,
+                    audit={"rejected": error.principal, "details": {"authentication": "rejected"}},
+                )
         except Exception as exc:
-            logs.error(
-                "unhandled error", function=self.name, route=route, error=type(exc).__name__, detail=str(exc)[:500]
-            )
+            logs.error("unhandled error", function=self.name, route=route, error=type(exc).__name__)
             response = self._render_error(BeamItError("internal error"), request_id)
         finally:
             logs.request_id_var.reset(token)
@@ -197,8 +202,9 @@ class Router:
             route = endpoint.split(":", 2)[1]
             origin = request.headers["Origin"]
             if not cors.origin_allowed(origin, get_settings().cors_allowed_origins):
-                raise Forbidden("this origin may not call the API from a browser (BEAMIT_CORS_ORIGINS)",
-                                code="origin_not_allowed")
+                raise Forbidden(
+                    "this origin may not call the API from a browser (BEAMIT_CORS_ORIGINS)", code="origin_not_allowed"
+                )
             methods = [m for m in adapter.allowed_methods(request.path) if m != "OPTIONS"]
             response = Response(status=204, headers=cors.preflight_headers(self.cors, origin, methods))
         except BeamItError as error:

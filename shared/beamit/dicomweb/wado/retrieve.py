@@ -81,8 +81,9 @@ def offers_for(instances: Sequence[StoredInstance], *, single_part: bool) -> tup
     return instance_offers(stored, transcode_to=transcode_to, single_part=single_part)
 
 
-def plan_retrieve(instances: Sequence[StoredInstance], accept: str | None, *,
-                  single_part: bool = False) -> RetrievePlan:
+def plan_retrieve(
+    instances: Sequence[StoredInstance], accept: str | None, *, single_part: bool = False
+) -> RetrievePlan:
     """Negotiate; raises :class:`~beamit.dicomweb.media_types.NotAcceptableError` (406)."""
     representation = negotiate(accept, offers_for(instances, single_part=single_part))
     etag = strong_etag("instances", (i.md5 for i in instances), str(representation))
@@ -108,13 +109,23 @@ def _prepared(blobs: BlobStore, bucket: str, instance: StoredInstance, target: s
         return part_content_type(target), read_instance(blobs, bucket, instance, target)
     except TranscodeError as exc:
         # Headers are long gone: send this instance as stored; its part says which syntax it is in.
-        logs.warning("instance sent as stored: it cannot be transcoded", error=str(exc)[:200],
-                     transferSyntax=instance.transfer_syntax, target=target)
+        logs.warning(
+            "instance sent as stored: it cannot be transcoded",
+            error=type(exc).__name__,
+            transferSyntax=instance.transfer_syntax,
+            target=target,
+        )
         return part_content_type(instance.transfer_syntax), blobs.read(bucket, instance.blob)
 
 
-def stream_parts(blobs: BlobStore, bucket: str, plan: RetrievePlan, *, read_ahead: int = READ_AHEAD,
-                 stream_threshold: int = STREAM_THRESHOLD) -> Iterator[PartOut]:
+def stream_parts(
+    blobs: BlobStore,
+    bucket: str,
+    plan: RetrievePlan,
+    *,
+    read_ahead: int = READ_AHEAD,
+    stream_threshold: int = STREAM_THRESHOLD,
+) -> Iterator[PartOut]:
     """The instances of ``plan`` as multipart parts, in order, read ahead in parallel."""
     pool = ThreadPoolExecutor(max_workers=read_ahead, thread_name_prefix="wado-read")
     pending: deque[tuple[StoredInstance, Future[tuple[str, bytes]] | None]] = deque()
@@ -135,8 +146,7 @@ def stream_parts(blobs: BlobStore, bucket: str, plan: RetrievePlan, *, read_ahea
             instance, future = pending.popleft()
             fill()
             if future is None:
-                yield PartOut(part_content_type(instance.transfer_syntax),
-                              blobs.stream(bucket, instance.blob))
+                yield PartOut(part_content_type(instance.transfer_syntax), blobs.stream(bucket, instance.blob))
             else:
                 content_type, body = future.result()
                 yield PartOut(content_type, body)
