@@ -433,7 +433,6 @@ def test_random_searches_equal_the_reference_search(api, stack, loaded):
         started = time.monotonic()
         got, response = http_results(api, loaded.tenant, search_)
         latencies.append(time.monotonic() - started)
-        print(f"DBG {latencies[-1]:.2f} {search_.path[:40]} {search_.params} {query.conditions and type(query.conditions[0]).__name__}")
         assert got == page.results, (search_, len(got), len(page.results))
         assert (MORE in " ".join(warning_texts(response))) == (page.remaining > 0), search_
         if checked % 2 == 0:
@@ -629,3 +628,15 @@ def test_every_search_route_is_served(api, loaded):
                  f"/studies/{study}/series/{series}/instances"):
         response = api.get(f"{ROOT}{path}?limit=1", headers=loaded.tenant.headers)
         assert response.status_code == 200 and len(response.json()) == 1, path
+
+
+def test_every_search_route_is_documented(api):
+    from beamit.api.qido import router
+
+    paths = api.get("/v1/openapi.json").json()["paths"]
+    searches = [rule for rule, methods, _ in router.rules()
+                if methods == ("GET",) and rule.endswith(("/studies", "/series", "/instances"))]
+    assert len(searches) == 6
+    for rule in searches:
+        documented = rule.replace("<study>", "{study}").replace("<series>", "{series}")
+        assert "get" in paths[documented], rule

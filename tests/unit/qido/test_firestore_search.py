@@ -100,6 +100,9 @@ def test_a_series_search_never_drives_by_study_aggregates() -> None:
 def test_scans_and_exactness() -> None:
     p = plan(STUDY, {"StudyTime": "10-12"})
     assert p.filters == () and p.documents is None and not p.exact
+    assert plan(STUDY, {"PatientName": "*x*"}).filters == ()  # a one-letter n-gram selects little: scan
+    assert filters(plan(STUDY, {"PatientName": "x*"})) == [(WORDS_FIELD, "array_contains", "PatientName:p:x")]
+    assert filters(plan(STUDY, {"PatientSex": "F"})) == [(KEYS_FIELD, "array_contains", "PatientSex=F")]  # exact
     assert plan(STUDY, {}).exact and plan(STUDY, {"ModalitiesInStudy": "CT"}).exact
     assert plan(STUDY, {"StudyDate": "20190101-20201231"}).exact
     assert not plan(STUDY, {"ModalitiesInStudy": "CT", "PatientSex": "F"}).exact
@@ -199,7 +202,22 @@ class MemoryCatalog:
         rows = rows[query.offset:]
         if query.limit is not None:
             rows = rows[: query.limit]
-        return [Document(p, d) for p, d in rows]
+        return [Document(p, _project(d, query.select)) for p, d in rows]
+
+
+def _project(data: dict[str, Any], paths: tuple[str, ...] | None) -> dict[str, Any]:
+    if paths is None:
+        return data
+    out: dict[str, Any] = {}
+    for path in paths:
+        value = _field(data, path)
+        if value is not None:
+            *parents, leaf = path.split(".")
+            target = out
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[leaf] = value
+    return out
 
 
 def build_catalog(seed: int = 7, studies: int = 14) -> tuple[MemoryCatalog, dict[SearchLevel, list[dict[str, Any]]]]:

@@ -20,7 +20,8 @@ Plans (:func:`plan_search`)
      ``array-contains-any`` up to 30 terms, of ``q.keys`` or ``q.words``.  Selectivity is a fixed estimate
      (:func:`clause_rank`): identifiers (PatientID, AccessionNumber) over single dates over
      long name prefixes over descriptions over short tokens over modalities, sex and wide
-     date ranges.
+     date ranges.  A one-character token (``PatientName=*x*``) does not drive: it would select
+     about as much as a scan.
 
    With neither, the query scans the collection in result order.
 
@@ -60,7 +61,7 @@ from beamit.dicomweb.qido.index import (
     condition_clause,
 )
 from beamit.dicomweb.qido.query import SearchQuery
-from beamit.dicomweb.qido.records import instance_record, series_record, study_record
+from beamit.dicomweb.qido.records import DOCUMENT_FIELDS, instance_record, series_record, study_record
 from beamit.dicomweb.qido.reference import matches, shape_result, sort_key
 from beamit.dicomweb.uri import DicomwebRoot
 from beamit.storage import Filter, MetadataStore, Query
@@ -111,7 +112,8 @@ class SearchPlan:
     def store_query(
         self, scope: TenantScope, *, limit: int | None = None, offset: int = 0, after: str | None = None
     ) -> Query:
-        """The Firestore query of this plan (a query plan only), one page of it."""
+        """The Firestore query of this plan (a query plan only), one page of it: only the fields
+        the result records read, not the (long) index arrays."""
         return Query(
             collection=scope.collection(COLLECTIONS[self.level]),
             filters=self.filters,
@@ -119,6 +121,7 @@ class SearchPlan:
             limit=limit,
             offset=offset,
             start_after=None if after is None else (after,),
+            select=(*DOCUMENT_FIELDS[self.level], SORT_FIELD),
         )
 
 
@@ -191,6 +194,9 @@ _EXACT_RANK = {
     "PatientSex": 5,
 }
 _DEFAULT_EXACT_RANK = 60  # descriptions, institution
+MIN_INEXACT_RANK = 30
+"""An inexact clause weaker than this (a one-character token such as ``*x*`` gives) finds about
+as many candidates as a scan, which reads no index: such a search scans."""
 _DATE_RANK = {8: 80, 6: 50, 4: 30, 3: 12, 2: 4, 1: 1}
 
 
@@ -215,7 +221,7 @@ def _best_clause(query: SearchQuery) -> tuple[Condition, IndexClause] | None:
     best: tuple[int, Condition, IndexClause] | None = None
     for condition in query.conditions:
         clause = condition_clause(condition, query.level)
-        if clause is None:
+        if clause is None or (not clause.exact and clause_rank(clause) < MIN_INEXACT_RANK):
             continue
         rank = clause_rank(clause)
         if best is None or rank > best[0]:

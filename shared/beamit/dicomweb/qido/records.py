@@ -21,12 +21,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import merge_levels
 from beamit.dicomweb.uri import DicomwebRoot
 
-__all__ = ["instance_record", "series_record", "study_record"]
+__all__ = ["DOCUMENT_FIELDS", "instance_record", "series_record", "study_record"]
 
 Document = Mapping[str, Any]
+
+DOCUMENT_FIELDS: Mapping[SearchLevel, tuple[str, ...]] = {
+    SearchLevel.STUDY: ("studyUID", "dicom", "modalities", "sopClasses", "seriesCount", "instanceCount"),
+    SearchLevel.SERIES: ("studyUID", "seriesUID", "dicom", "instanceCount"),
+    SearchLevel.INSTANCE: ("studyUID", "seriesUID", "sopInstanceUID", "dicom"),
+}
+"""The catalog document fields the record of a result at each level reads (a query's projection)."""
 
 _SPECIFIC_CHARACTER_SET = "00080005"
 _INSTANCE_AVAILABILITY = "00080056"
