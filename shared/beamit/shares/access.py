@@ -1,0 +1,220 @@
+"""The recipient's side of a share: resolve the code, prove the phone, open a session.
+
+1. ``/s/{code}`` resolves the code through ``share_codes/{hmac(code)}``. Unknown codes count
+   against the client's IP (:data:`CODE_LOOKUP_POLICY`: after 10 misses an exponential delay,
+   429 with ``Retry-After``; after 30 an hour's lockout). Counters are Firestore documents
+   (``login_throttle``, keyed by a digest of the IP), shared by every instance of the function.
+2. Before any image, a one-time code (6 digits, 10 minutes, kept as an HMAC under the
+   share-code key) is texted to the share's phone: one per 30 seconds per share.
+3. The answer is checked in a transaction with the share: a wrong one counts on the share
+   (5 wrong answers lock it: status ``locked``, which GET /v1/shares/{id} shows) and on the
+   client's IP (:data:`OTP_IP_POLICY`). The right one opens a viewer session, counts the
+   view (count, first and last access; ``maxViews``) and publishes ``share.accessed``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from beamit import events, logs
+from beamit.auth.throttle import LoginThrottle, ThrottlePolicy, throttle_key
+from beamit.clock import rfc3339, utcnow
+from beamit.errors import BadRequest, Gone, NotFound, RateLimited, Unauthenticated
+from beamit.ids import new_id
+from beamit.shares import codes
+from beamit.shares.records import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    MAX_VERIFICATION_FAILURES,
+    REVOKED,
+    Share,
+    code_path,
+    event_data,
+    share_path,
+)
+from beamit.shares.sessions import IssuedSession, new_session
+from beamit.sms import SmsError, sms_sender
+from beamit.storage import Services, Transaction, Write
+from beamit.tenancy import TenantScope
+
+CHALLENGES = "share_challenges"
+OTP_LIFETIME = timedelta(minutes=10)
+OTP_RESEND_AFTER = timedelta(seconds=30)
+
+CODE_LOOKUP_POLICY = ThrottlePolicy(
+    free_attempts=10, base_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5),
+    lockout_after=30, lockout=timedelta(hours=1), window=timedelta(hours=1),
+)
+OTP_IP_POLICY = ThrottlePolicy(
+    free_attempts=10, base_delay=timedelta(seconds=2), max_delay=timedelta(minutes=5),
+    lockout_after=30, lockout=timedelta(hours=1), window=timedelta(hours=1),
+)
+
+GONE_MESSAGES = {
+    EXPIRED: ("share_expired", "This link has expired."),
+    REVOKED: ("share_revoked", "This link has been withdrawn by its sender."),
+    LOCKED: ("share_locked", "This link is locked after too many wrong verification codes."),
+}
+
+
+class WrongCode(Unauthenticated):
+    code = "wrong_code"
+
+
+def _retry_after(until: datetime) -> dict[str, str]:
+    return {"Retry-After": str(max(1, int((until - utcnow()).total_seconds() + 0.999)))}
+
+
+def _counter(policy: ThrottlePolicy, kind: str, ip: str | None) -> tuple[ThrottlePolicy, str]:
+    return policy, throttle_key(kind, ip or "unknown")
+
+
+def resolve_code(svc: Services, raw_code: str, ip: str | None) -> Share:
+    """The share a code names, throttled per client; :class:`NotFound` for unknown codes."""
+    throttle = LoginThrottle(svc.metadata)
+    counter = _counter(CODE_LOOKUP_POLICY, "share-code-ip", ip)
+    blocked = throttle.blocked([counter])
+    if blocked is not None:
+        raise RateLimited("too many share codes tried; wait and try again", headers=_retry_after(blocked))
+    code = codes.normalize_share_code(raw_code)
+    entry = svc.metadata.get(code_path(codes.share_code_digest(svc.settings, code))) if code else None
+    record = None
+    if entry is not None:
+        record = svc.metadata.get(share_path(TenantScope(entry["tenantId"]), entry["shareId"]))
+    if record is None:
+        throttle.record_failure([counter])
+        raise NotFound("this link is not valid", code="share_not_found")
+    return Share.from_record(record)
+
+
+def require_viewable(share: Share, now: datetime | None = None) -> None:
+    """410 with a reason the viewer page shows, unless the share may be opened."""
+    status = share.effective_status(now)
+    if status != ACTIVE:
+        code, message = GONE_MESSAGES[status]
+        raise Gone(message, code=code)
+    if share.views_exhausted:
+        raise Gone("This link has been opened as many times as its sender allowed.", code="share_view_limit")
+
+
+def phone_hint(share: Share) -> str:
+    return "•••• " + share.recipient_phone[-2:]
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: str
+    expires_at: datetime
+    phone_hint: str
+
+
+def start_verification(svc: Services, share: Share) -> Challenge:
+    """Text a fresh one-time code to the share's phone (at most one per 30 s per share)."""
+    require_viewable(share)
+    now = utcnow()
+    path = share_path(TenantScope(share.tenant_id), share.id)
+
+    def claim(txn: Transaction) -> None:
+        record = txn.get(path) or {}
+        last = (record.get("verification") or {}).get("lastSentAt")
+        if last is not None and now - last < OTP_RESEND_AFTER:
+            raise RateLimited("a code was just sent; wait a moment before asking for another",
+                              headers=_retry_after(last + OTP_RESEND_AFTER))
+        txn.write(Write("merge", path, {"verification": {"lastSentAt": now}}))
+
+    svc.metadata.run_transaction(claim)
+    otp = f"{secrets.randbelow(1_000_000):06d}"
+    challenge_id = new_id("chl", 24)
+    expires_at = now + OTP_LIFETIME
+    svc.metadata.create(f"{CHALLENGES}/{challenge_id}", {
+        "tenantId": share.tenant_id,
+        "shareId": share.id,
+        "otpDigest": codes.keyed_digest(svc.settings, "otp", challenge_id, otp),
+        "createdAt": now,
+        "expiresAt": expires_at,
+        "used": False,
+    })
+    try:
+        text = f"Your BeamIt verification code is {otp}. It expires in 10 minutes."
+        sms_sender(svc).send(share.recipient_phone, text, tenant_id=share.tenant_id, purpose="verification")
+    except SmsError as exc:
+        logs.warning("verification SMS not sent", tenantId=share.tenant_id, shareId=share.id, error=str(exc)[:200])
+        raise Gone("The verification code could not be sent; try again later.", code="sms_failed") from None
+    return Challenge(challenge_id, expires_at, phone_hint(share))
+
+
+@dataclass(frozen=True)
+class Verified:
+    share: Share
+    session: IssuedSession
+
+
+def verify(svc: Services, share: Share, challenge_id: str, otp: str, ip: str | None) -> Verified:
+    """Check the one-time code; open a session, or count the failure (lock at 5)."""
+    throttle = LoginThrottle(svc.metadata)
+    counter = _counter(OTP_IP_POLICY, "share-otp-ip", ip)
+    blocked = throttle.blocked([counter])
+    if blocked is not None:
+        raise RateLimited("too many verification attempts; wait and try again", headers=_retry_after(blocked))
+    require_viewable(share)
+    if not isinstance(challenge_id, str) or not challenge_id.startswith("chl_") or len(challenge_id) > 40:
+        raise BadRequest("'challengeId' is missing or malformed")
+    if not isinstance(otp, str) or not otp.strip().isdigit() or len(otp.strip()) != 6:
+        raise BadRequest("the code is the 6 digits of the text message")
+    scope = TenantScope(share.tenant_id)
+    path = share_path(scope, share.id)
+    challenge_path = f"{CHALLENGES}/{challenge_id}"
+    digest = codes.keyed_digest(svc.settings, "otp", challenge_id, otp.strip())
+    now = utcnow()
+
+    def check(txn: Transaction) -> tuple[str, dict[str, Any], IssuedSession | None]:
+        record = txn.get(path)
+        challenge = txn.get(challenge_path)
+        if record is None:
+            raise NotFound("this link is not valid", code="share_not_found")
+        current = Share.from_record(record)
+        require_viewable(current, now)
+        if (challenge is None or challenge.get("shareId") != share.id or challenge.get("used")
+                or challenge["expiresAt"] <= now):
+            return "stale", record, None
+        if not hmac.compare_digest(challenge["otpDigest"], digest):
+            failures = current.verification_failures + 1
+            update: dict[str, Any] = {"verification": {"failures": failures}}
+            if failures >= MAX_VERIFICATION_FAILURES:
+                update = {"status": LOCKED, "verification": {"failures": failures, "lockedAt": now}}
+                txn.write(Write("merge", code_path(current.code_digest), {"state": LOCKED}))
+            txn.write(Write("merge", path, update))
+            return ("locked" if failures >= MAX_VERIFICATION_FAILURES else "wrong"), {
+                **record, "verification": {"failures": failures}}, None
+        session = new_session(svc, current, now)
+        views = {"count": current.view_count + 1, "firstAccessAt": current.first_access_at or now,
+                 "lastAccessAt": now}
+        txn.write(Write("update", challenge_path, {"used": True}))
+        txn.write(Write("merge", path, {"views": views, "verification": {"failures": 0}}))
+        txn.write(Write("create", session.path, session.record))
+        return "ok", {**record, "views": views}, session
+
+    outcome, record, session = svc.metadata.run_transaction(check)
+    if outcome == "stale":
+        raise Gone("This code has expired or was already used; ask for a new one.", code="code_expired")
+    if outcome in ("wrong", "locked"):
+        throttle.record_failure([counter])
+        if outcome == "locked":
+            logs.info("share locked after wrong verification codes", tenantId=share.tenant_id, shareId=share.id)
+            code, message = GONE_MESSAGES[LOCKED]
+            raise Gone(message, code=code)
+        left = MAX_VERIFICATION_FAILURES - int(record["verification"]["failures"])
+        raise WrongCode(f"That code is not right. {left} attempt{'s' if left != 1 else ''} left.")
+    assert session is not None
+    opened = Share.from_record(record)
+    events.publish_event(svc, share.tenant_id, events.SHARE_ACCESSED, {
+        **event_data(opened),
+        "accessedAt": rfc3339(now),
+        "viewCount": opened.view_count,
+    })
+    return Verified(opened, session)

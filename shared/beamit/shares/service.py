@@ -1,0 +1,263 @@
+"""Creating and managing shares (the integrator's side, ``/v1/shares``).
+
+Create checks every study exists in the caller's tenant (404 otherwise: another tenant's
+UIDs are simply not found), draws a code, claims its digest in ``share_codes`` with a
+``create`` (a collision draws again), writes the share, texts the recipient the link and
+the integrator's message, and publishes ``study.shared``.
+
+``Idempotency-Key`` (Stripe style): the first request with a key claims
+``tenants/{t}/share_requests/{sha256(key)}``; its response is stored there encrypted with
+Cloud KMS (it holds the code), for 24 hours. The same key with the same body replays that
+response; with another body it is a 409, as is a request while the first is in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from beamit import catalog, events, logs
+from beamit.clock import rfc3339, utcnow
+from beamit.errors import BadRequest, Conflict, NotFound
+from beamit.ids import new_id
+from beamit.shares import codes
+from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
+from beamit.shares.qr import qr_data_url
+from beamit.shares.records import ACTIVE, LOCKED, REVOKED, STATUSES, Share, code_path, event_data, share_path
+from beamit.sms import SmsError, sms_sender
+from beamit.storage import AlreadyExists, Filter, Query, Services, Transaction, Write
+from beamit.tenancy import TenantScope
+
+IDEMPOTENCY = "share_requests"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+SECRETS_KEY = "secrets"
+DEFAULT_PAGE, MAX_PAGE = 20, 100
+CODE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Created:
+    status: int
+    body: dict[str, Any]
+
+
+def share_url(svc: Services, code: str) -> str:
+    return f"{svc.settings.share_base_url}/s/{code}"
+
+
+def sms_body(url: str, message: str) -> str:
+    """The text: the integrator's message and the link; nothing else (no PHI added here)."""
+    return f"{message}\n{url}" if message else f"Your images are ready to view: {url}"
+
+
+# -- create ---------------------------------------------------------------------------------------
+
+
+def create_share(
+    svc: Services, scope: TenantScope, request: ShareRequest, *, created_by: str, idempotency_key: str | None
+) -> Created:
+    if idempotency_key is None:
+        return _create(svc, scope, request, created_by)
+    if not 1 <= len(idempotency_key) <= 255:
+        raise BadRequest("Idempotency-Key must be 1-255 characters")
+    path = scope.document(IDEMPOTENCY, hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest())
+    fingerprint = _fingerprint(request)
+    now = utcnow()
+    aad = path.encode("utf-8")
+    try:
+        svc.metadata.create(path, {"fingerprint": fingerprint, "state": "pending", "createdAt": now,
+                                   "expiresAt": now + IDEMPOTENCY_TTL})
+    except AlreadyExists:
+        record = svc.metadata.get(path) or {}
+        if record.get("expiresAt") and record["expiresAt"] <= now:
+            svc.metadata.delete(path)
+            return create_share(svc, scope, request, created_by=created_by, idempotency_key=idempotency_key)
+        if record.get("fingerprint") != fingerprint:
+            raise Conflict("this Idempotency-Key was used with a different request body",
+                           code="idempotency_key_reused") from None
+        if record.get("state") != "done":
+            raise Conflict("a request with this Idempotency-Key is in progress",
+                           code="idempotency_in_progress") from None
+        body = json.loads(svc.keys.decrypt(SECRETS_KEY, record["response"], aad=aad))
+        return Created(int(record["status"]), body)
+    try:
+        created = _create(svc, scope, request, created_by)
+    except BaseException:
+        svc.metadata.delete(path)  # a failed request leaves the key free for a corrected retry
+        raise
+    plaintext = json.dumps(created.body, separators=(",", ":")).encode("utf-8")
+    svc.metadata.update(path, {"state": "done", "status": created.status,
+                               "response": svc.keys.encrypt(SECRETS_KEY, plaintext, aad=aad)})
+    return created
+
+
+def _fingerprint(request: ShareRequest) -> str:
+    canonical = {
+        "studies": list(request.studies),
+        "recipientPhone": request.recipient_phone,
+        "message": request.message,
+        "expiresIn": request.expires_in.total_seconds(),
+        "allowDownload": request.allow_download,
+        "maxViews": request.max_views,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by: str) -> Created:
+    store = svc.metadata
+    found = store.get_many([catalog.study_path(scope, uid) for uid in request.studies])
+    if any(record is None for record in found):
+        raise NotFound("no such study")
+    now = utcnow()
+    share_id = new_id("share", 20)
+    expires_at = now + request.expires_in
+    code, digest = _claim_code(svc, scope, share_id, expires_at)
+    record = {
+        "id": share_id,
+        "tenantId": scope.tenant_id,
+        "studies": list(request.studies),
+        "recipientPhone": request.recipient_phone,
+        "message": request.message,
+        "codeDigest": digest,
+        "status": ACTIVE,
+        "createdAt": now,
+        "expiresAt": expires_at,
+        "allowDownload": request.allow_download,
+        "maxViews": request.max_views,
+        "views": {"count": 0, "firstAccessAt": None, "lastAccessAt": None},
+        "verification": {"failures": 0, "lockedAt": None},
+        "createdBy": created_by,
+    }
+    try:
+        store.create(share_path(scope, share_id), record)
+    except BaseException:
+        store.delete(code_path(digest))
+        raise
+    share = Share.from_record(record)
+    url = share_url(svc, code)
+    sms_id = None
+    try:
+        sms_id = sms_sender(svc).send(request.recipient_phone, sms_body(url, request.message),
+                                      tenant_id=scope.tenant_id, purpose="share_link")
+    except SmsError as exc:  # the share stands; the integrator sees smsStatus and may resend the link itself
+        logs.warning("share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id, error=str(exc)[:200])
+    events.publish_event(svc, scope.tenant_id, events.STUDY_SHARED, {
+        **event_data(share),
+        "recipientPhone": mask_phone(request.recipient_phone),
+        "allowDownload": request.allow_download,
+        "maxViews": request.max_views,
+    })
+    body = {
+        "id": share_id,
+        "shareCode": code,
+        "shareUrl": url,
+        "expiresAt": rfc3339(expires_at),
+        "status": ACTIVE,
+        "studyIds": list(request.studies),
+        "allowDownload": request.allow_download,
+        "maxViews": request.max_views,
+        "smsStatus": "sent" if sms_id else "failed",
+        "qrCode": qr_data_url(url),
+    }
+    return Created(201, body)
+
+
+def _claim_code(svc: Services, scope: TenantScope, share_id: str, expires_at: Any) -> tuple[str, str]:
+    """A fresh code whose digest this share now owns in ``share_codes`` (collisions retried)."""
+    for _ in range(CODE_ATTEMPTS):
+        code = codes.new_share_code()
+        digest = codes.share_code_digest(svc.settings, code)
+        try:
+            svc.metadata.create(code_path(digest), {
+                "tenantId": scope.tenant_id, "shareId": share_id, "state": ACTIVE, "expiresAt": expires_at,
+            })
+        except AlreadyExists:
+            logs.info("share code collision; drawing again")
+            continue
+        return code, digest
+    raise Conflict("no free share code could be drawn; try again", code="share_code_unavailable")
+
+
+# -- read --------------------------------------------------------------------------------------------
+
+
+def get_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
+    record = svc.metadata.get(share_path(scope, share_id))
+    if record is None:
+        raise NotFound("no such share")
+    return Share.from_record(record)
+
+
+def list_shares(
+    svc: Services, scope: TenantScope, *, limit: int, starting_after: str | None, status: str | None, study: str | None
+) -> tuple[list[Share], bool]:
+    """A tenant's shares, newest first, with cursor paging (``startingAfter`` a share id)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_PAGE}")
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"'status' must be one of {', '.join(STATUSES)}")
+    filters: list[Filter] = []
+    if status is not None:
+        filters.append(Filter("status", "==", status))
+    if study is not None:
+        filters.append(Filter("studies", "array_contains", study))
+    cursor = None
+    if starting_after:
+        after = get_share(svc, scope, starting_after)
+        cursor = (after.created_at,)
+    docs = svc.metadata.query(Query(
+        scope.collection("shares"),
+        filters=tuple(filters),
+        order_by=(("createdAt", "desc"),),
+        start_after=cursor,
+        limit=limit + 1,
+    ))
+    shares = [Share.from_record(doc.data) for doc in docs]
+    return shares[:limit], len(shares) > limit
+
+
+# -- change ------------------------------------------------------------------------------------------
+
+
+def revoke_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
+    """Revoke at once: the code stops resolving and every viewer session of it ends."""
+    path = share_path(scope, share_id)
+    now = utcnow()
+
+    def revoke(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        if record["status"] in (ACTIVE, LOCKED):
+            record = {**record, "status": REVOKED, "revokedAt": now}
+            txn.write(Write("update", path, {"status": REVOKED, "revokedAt": now}))
+            txn.write(Write("merge", code_path(record["codeDigest"]), {"state": REVOKED}))
+        return record
+
+    return Share.from_record(svc.metadata.run_transaction(revoke))
+
+
+def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timedelta) -> Share:
+    """Move the expiry ``extra`` later, at most 30 days from now; only an active share."""
+    path = share_path(scope, share_id)
+    now = utcnow()
+
+    def extend(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        share = Share.from_record(record)
+        if share.effective_status(now) != ACTIVE:
+            raise Conflict(f"only an active share can be extended; this one is {share.effective_status(now)}",
+                           code="share_not_active")
+        expires_at = share.expires_at + extra
+        if expires_at > now + MAX_EXPIRY:
+            raise BadRequest("a share can expire at most 30 days from now")
+        txn.write(Write("update", path, {"expiresAt": expires_at}))
+        txn.write(Write("merge", code_path(share.code_digest), {"expiresAt": expires_at}))
+        return {**record, "expiresAt": expires_at}
+
+    return Share.from_record(svc.metadata.run_transaction(extend))

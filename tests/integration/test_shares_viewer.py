@@ -1,0 +1,274 @@
+"""The recipient's side: ``/s/{code}``, the SMS one-time code, the share-scoped session and its
+WADO-RS reads, throttling, lockout, revocation, expiry (and ``share.expired``), downloads."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pydicom
+import pytest
+from PIL import Image
+
+from beamit.devstack.scheduler import tick
+from beamit.shares.sessions import COOKIE, session_path
+from tests.share_flow import (
+    SHARE_URL,
+    EventSink,
+    Recipient,
+    client_ip_headers,
+    create_share,
+    outbox,
+    plain_firestore,
+    random_phone,
+    store_ct,
+)
+
+
+@pytest.fixture(scope="module")
+def db(stack):
+    return plain_firestore(stack.settings.project_id)
+
+
+@pytest.fixture(scope="module")
+def owner(svc):
+    from tests.integration.test_wado import new_tenant
+
+    return new_tenant(svc)
+
+
+@pytest.fixture(scope="module")
+def ct(api, owner):
+    return store_ct(api, owner, seed=21, slices=10)
+
+
+@pytest.fixture
+def sink(api, owner):
+    made = EventSink(api, owner, ["study.shared", "share.accessed", "share.expired"])
+    yield made
+    made.close()
+
+
+def open_share(api, db, owner, study, **fields):
+    phone = random_phone()
+    share = create_share(api, owner, study, phone=phone, **fields)
+    link = outbox(db, phone, "share_link")[-1]["body"]
+    code = SHARE_URL.search(link).group(1)
+    assert code == share["shareCode"]
+    return share, Recipient(api, db, code, phone)
+
+
+def image_of(response) -> Image.Image:
+    assert response.status_code == 200, response.text
+    return Image.open(io.BytesIO(response.content))
+
+
+def test_the_whole_recipient_flow(api, stack, db, owner, ct, sink):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "no-store" in page.headers["Cache-Control"]
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert recipient.code not in page.text  # the page carries no data
+    for asset in ("viewer.js", "viewer.css"):
+        response = api.get(f"/s/assets/{asset}")
+        assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
+        assert "localStorage" not in response.text and "indexedDB" not in response.text
+    # Nothing before the phone is proven.
+    assert recipient.get("/s/api/session").status_code == 401
+    assert recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 401
+    started = recipient.request_code()
+    assert started.status_code == 201
+    assert started.json()["phoneHint"].endswith(recipient.phone[-2:])
+    sms = outbox(db, recipient.phone, "verification")[-1]["body"]
+    assert recipient.code not in sms and "CT" not in sms
+    opened = recipient.answer(started.json()["challengeId"], recipient.last_otp())
+    assert opened.status_code == 201, opened.text
+    cookie = opened.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
+        assert attribute in cookie
+    assert "Domain" not in cookie
+    manifest = recipient.get("/s/api/session")
+    assert manifest.status_code == 200 and "no-store" in manifest.headers["Cache-Control"]
+    studies = manifest.json()["studies"]
+    assert len(studies) == 1 and studies[0]["modalities"] == ["CT"]
+    images = studies[0]["series"][0]["images"]
+    assert [i["uid"] for i in images] == list(ct.instances)
+    base = f"/s/api/studies/0/series/{ct.series}/instances/{images[0]['uid']}"
+    rendered = recipient.get(f"{base}/frames/1/rendered", headers={"Accept": "image/jpeg"})
+    assert rendered.headers["Content-Type"] == "image/jpeg" and "no-store" in rendered.headers["Cache-Control"]
+    assert image_of(rendered).size == (128, 128)
+    windowed = recipient.get(f"{base}/frames/1/rendered?window=-600,1500", headers={"Accept": "image/jpeg"})
+    assert windowed.content != rendered.content
+    assert image_of(recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")).size[0] <= 128
+    metadata = recipient.get("/s/api/studies/0/metadata")
+    assert metadata.status_code == 200 and len(metadata.json()) == 10
+    assert recipient.get(f"{base}/frames/1").status_code == 200
+    # The owner sees the view, and gets share.accessed.
+    got = api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()
+    assert got["views"]["count"] == 1 and got["views"]["firstAccessAt"] and got["views"]["lastAccessAt"]
+    event = sink.wait_for("share.accessed")
+    assert event["data"]["shareId"] == share["id"] and event["data"]["studyInstanceUID"] == ct.uid
+    assert event["data"]["viewCount"] == 1 and "recipientPhone" not in event["data"]
+    # Views are audited under the tenant, naming the share.
+    records = api.get(f"/v1/audit?principal={share['id']}&limit=100", headers=owner.headers).json()["data"]
+    codes = {(r["eventCode"], r["action"].split(" ")[1]) for r in records}
+    assert ("110103", "/s/api/studies/<index>/series/<series>/instances/<instance>/frames/<frames>/rendered") in codes
+    assert ("110114", "/s/api/session") in codes
+    assert all(r["principal"] == share["id"] for r in records)
+
+
+def test_the_session_reads_only_the_shared_studies(api, db, owner, ct):
+    other = store_ct(api, owner, seed=22, slices=2)
+    _, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    assert recipient.get("/s/api/studies/1/metadata").status_code == 404
+    # Another study's series or instances under the shared study's index are not found.
+    assert recipient.get(f"/s/api/studies/0/series/{other.series}/thumbnail").status_code == 404
+    path = f"/s/api/studies/0/series/{other.series}/instances/{other.instances[0]}/frames/1/rendered"
+    assert recipient.get(path).status_code == 404
+    path = f"/s/api/studies/0/series/{ct.series}/instances/{other.instances[0]}/frames/1/rendered"
+    assert recipient.get(path).status_code == 404
+    # The session cookie is no credential for the DICOMweb API.
+    assert recipient.get(f"/v1/dicomweb/studies/{ct.uid}/metadata").status_code == 401
+    assert recipient.get(f"/v1/shares/{ct.uid}").status_code == 401
+
+
+def test_guessing_codes_is_throttled(api, db, owner, ct):
+    headers = client_ip_headers()
+    page = api.get("/s/BM-ZZZZZZ", headers=headers)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "not valid" in page.text and "Traceback" not in page.text
+    for n in range(9):
+        assert api.post("/s/api/verification", json={"code": f"BM-ZZZZ{n + 2}Z"}, headers=headers).status_code == 404
+    limited = api.post("/s/api/verification", json={"code": "BM-ZZZZZY"}, headers=headers)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    share, _ = open_share(api, db, owner, ct.uid)  # while throttled, even a valid code is refused
+    assert api.post("/s/api/verification", json={"code": share["shareCode"]}, headers=headers).status_code == 429
+    assert api.get(f"/s/{share['shareCode']}", headers=headers).status_code == 429
+    # Another client is not affected.
+    assert api.get(f"/s/{share['shareCode']}", headers=client_ip_headers()).status_code == 200
+
+
+def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    challenge = recipient.request_code().json()["challengeId"]
+    right = recipient.last_otp()
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for left in (4, 3, 2, 1):
+        answer = recipient.answer(challenge, wrong)
+        assert answer.status_code == 401 and f"{left} attempt" in answer.json()["error"]["message"]
+    locked = recipient.answer(challenge, wrong)
+    assert locked.status_code == 410 and locked.json()["error"]["type"] == "share_locked"
+    assert recipient.answer(challenge, right).status_code == 410
+    got = api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()
+    assert got["status"] == "locked" and got["verification"]["failures"] == 5 and got["verification"]["lockedAt"]
+    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    assert page.status_code == 410 and "locked" in page.text
+    assert recipient.request_code().status_code == 410
+
+
+def test_revocation_ends_sessions_at_once(api, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    assert recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 200
+    api.post(f"/v1/shares/{share['id']}/revoke", headers=owner.headers)
+    ended = recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")
+    assert ended.status_code == 401 and ended.json()["error"]["type"] == "session_ended"
+    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    assert page.status_code == 410 and "withdrawn" in page.text
+    assert recipient.request_code().status_code == 410
+
+
+def test_expired_shares_show_no_images_and_are_swept_once(api, stack, db, owner, ct, sink):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    digest = db.document(f"tenants/{owner.id}/shares/{share['id']}").get().to_dict()["codeDigest"]
+    db.document(f"tenants/{owner.id}/shares/{share['id']}").update({"expiresAt": past})
+    db.document(f"share_codes/{digest}").update({"expiresAt": past})
+    assert recipient.get("/s/api/studies/0/metadata").status_code == 401
+    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    assert page.status_code == 410 and "expired" in page.text
+    assert api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()["status"] == "expired"
+    assert tick(stack)["share-expiry"] == 200
+    event = sink.wait_for("share.expired")
+    assert event["data"]["shareId"] == share["id"] and event["data"]["studyInstanceUID"] == ct.uid
+    assert tick(stack)["share-expiry"] == 200
+    sink.wait_for("share.accessed")
+    import time
+
+    time.sleep(1.5)
+    assert [e["data"]["shareId"] for e in sink.bodies("share.expired")].count(share["id"]) == 1
+    record = db.document(f"tenants/{owner.id}/shares/{share['id']}").get().to_dict()
+    assert record["status"] == "expired" and record["expiredEventAt"] is not None
+
+
+def test_sessions_expire_when_idle_or_at_their_end(api, db, owner, ct):
+    _, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    assert recipient.get("/s/api/session/status").status_code == 200
+    doc = db.document(session_path(recipient.token))
+    record = doc.get().to_dict()
+    assert record["absoluteExpiresAt"] - record["createdAt"] == timedelta(hours=2)
+    assert record["idleSeconds"] == 15 * 60
+    assert recipient.token not in str(record)
+    doc.update({"lastSeenAt": datetime.now(UTC) - timedelta(minutes=16)})
+    assert recipient.get("/s/api/session/status").status_code == 401
+    _, again = open_share(api, db, owner, ct.uid)
+    again.sign_in()
+    db.document(session_path(again.token)).update({"absoluteExpiresAt": datetime.now(UTC) - timedelta(seconds=1)})
+    assert again.get("/s/api/session").status_code == 401
+
+
+def test_max_views(api, db, owner, ct):
+    _, recipient = open_share(api, db, owner, ct.uid, maxViews=1)
+    recipient.sign_in()
+    again = recipient.request_code()
+    assert again.status_code == 410 and again.json()["error"]["type"] == "share_view_limit"
+
+
+def test_download_only_when_allowed(api, svc, db, owner, ct):
+    _, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    refused = recipient.get("/s/api/studies/0/download")
+    assert refused.status_code == 403
+    share, allowed = open_share(api, db, owner, ct.uid, allowDownload=True)
+    allowed.sign_in()
+    response = allowed.get("/s/api/studies/0/download")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/zip"
+    assert "no-store" in response.headers["Cache-Control"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    assert names[0] == "DICOMDIR" and len(names) == 11
+    dicomdir = pydicom.dcmread(io.BytesIO(archive.read("DICOMDIR")))
+    images = [r for r in dicomdir.DirectoryRecordSequence if r.DirectoryRecordType == "IMAGE"]
+    assert sorted(r.ReferencedSOPInstanceUIDInFile for r in images) == sorted(ct.instances)
+    for record in images:
+        name = "/".join(record.ReferencedFileID)
+        stored = pydicom.dcmread(io.BytesIO(archive.read(name)))
+        assert stored.SOPInstanceUID == record.ReferencedSOPInstanceUIDInFile
+        assert stored.PixelData
+    records = api.get(f"/v1/audit?principal={share['id']}&limit=100", headers=owner.headers).json()["data"]
+    assert any(r["eventCode"] == "110106" and r["outcome"] == 200 for r in records)
+
+
+def test_unknown_paths_and_other_tenants_codes(api, db, owner, ct, make_tenant):
+    assert api.get("/s/assets/../../settings.py").status_code == 404
+    assert api.get("/s/assets/nope.js").status_code == 404
+    assert api.post("/s/api/session", json={"code": "BM-ZZZZZZ", "challengeId": "chl_x", "otp": "123456"},
+                    headers=client_ip_headers()).status_code == 404
+    # A challenge of one share does not open another share.
+    _, first = open_share(api, db, owner, ct.uid)
+    challenge = first.request_code().json()["challengeId"]
+    otp = first.last_otp()
+    other_tenant = make_tenant()
+    theirs = store_ct(api, other_tenant, seed=23, slices=1)
+    _, second = open_share(api, db, other_tenant, theirs.uid)
+    second.headers = first.headers
+    assert second.answer(challenge, otp).status_code == 410
+    assert first.answer(challenge, otp).status_code == 201
