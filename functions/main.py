@@ -16,7 +16,9 @@ from beamit.api import audit as audit_api
 from beamit.api import auth as auth_api
 from beamit.api import dicomweb as dicomweb_api
 from beamit.api import platform as platform_api
+from beamit.api import shares as shares_api
 from beamit.api import uploads as uploads_api
+from beamit.api import viewer as viewer_api
 from beamit.api import webhook_delivery as webhook_delivery_api
 from beamit.api import webhooks as webhooks_api
 from beamit.ingest.bucket_upload import ingest_finalized
@@ -81,3 +83,21 @@ def webhook_delivery(request: Request) -> Response:
 def webhook_retry(request: Request) -> Response:
     """Cloud Scheduler, every minute: attempt the webhook deliveries whose retry is due."""
     return webhook_delivery_api.retry_router.dispatch(request)
+
+
+@functions_framework.http
+def shares(request: Request) -> Response:
+    """``/v1/shares``: patient share links (create, list, get, revoke, extend)."""
+    return shares_api.router.dispatch(request)
+
+
+@functions_framework.http
+def viewer(request: Request) -> Response:
+    """``/s``: the patient viewer page, its verification, session and share-scoped WADO-RS reads."""
+    return viewer_api.router.dispatch(request)
+
+
+@functions_framework.http
+def share_expiry(request: Request) -> Response:
+    """Cloud Scheduler, every 5 minutes: expire due shares and publish ``share.expired``."""
+    return shares_api.expiry_router.dispatch(request)

@@ -27,6 +27,24 @@ locals {
       collection = "oauth_clients"
       fields     = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"]]
     }
+    # GET /v1/shares?status=...&studyId=...: a tenant's shares, newest first (beamit.shares.service.list_shares).
+    "shares-status-createdAt" = {
+      collection = "shares"
+      fields     = [["status", "ASCENDING"], ["createdAt", "DESCENDING"]]
+    }
+    "shares-studies-createdAt" = {
+      collection = "shares"
+      fields     = [["studies", "CONTAINS"], ["createdAt", "DESCENDING"]]
+    }
+    "shares-status-studies-createdAt" = {
+      collection = "shares"
+      fields     = [["status", "ASCENDING"], ["studies", "CONTAINS"], ["createdAt", "DESCENDING"]]
+    }
+    # share-expiry: active share codes whose expiry passed (beamit.shares.expiry.expire_due_shares).
+    "share_codes-state-expiresAt" = {
+      collection = "share_codes"
+      fields     = [["state", "ASCENDING"], ["expiresAt", "ASCENDING"]]
+    }
     # GET /v1/audit (and /export): filters by principal and/or study, newest first; time
     # ranges are range filters on sortKey itself (beamit.audit.search.search_query).
     "audit_events-principal-sortKey" = {

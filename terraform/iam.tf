@@ -116,6 +116,30 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/cloudkms.cryptoKeyDecrypter", on = "kms:secrets" },
     ]
+    # /v1/shares: shares, code directory (HMAC digests), idempotency records (responses KMS-encrypted),
+    # SMS outbox/Twilio, study.shared events.
+    "shares" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/secretmanager.secretAccessor", on = "secret:share-code-key" },
+      { role = "roles/secretmanager.secretAccessor", on = "secret:twilio-auth-token" },
+      { role = "roles/cloudkms.cryptoKeyEncrypterDecrypter", on = "kms:secrets" },
+      { role = "roles/pubsub.publisher", on = "topic:events" },
+    ]
+    # /s: the patient viewer: code lookup, verification codes (SMS), sessions, share-scoped WADO-RS reads,
+    # thumbnails cached in derived, share.accessed events.
+    "viewer" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/secretmanager.secretAccessor", on = "secret:share-code-key" },
+      { role = "roles/secretmanager.secretAccessor", on = "secret:twilio-auth-token" },
+      { role = "roles/storage.objectViewer", on = "bucket:dicom" },
+      { role = "roles/storage.objectUser", on = "bucket:derived" },
+      { role = "roles/pubsub.publisher", on = "topic:events" },
+    ]
+    # Scheduled every 5 minutes: expires due shares (share_codes directory, shares) and publishes share.expired.
+    "share-expiry" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/pubsub.publisher", on = "topic:events" },
+    ]
   }
 
   # Roles that may be granted at project level (Firestore has no finer IAM resource).

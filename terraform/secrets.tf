@@ -7,6 +7,8 @@ locals {
   secrets = {
     # HMAC key that derives/verifies patient share codes (/s/{shareCode}).
     "share-code-key" = "HMAC-SHA256 key of share codes"
+    # Twilio Auth Token of the production SMS provider (beamit.sms.twilio).
+    "twilio-auth-token" = "Twilio Auth Token (SMS to patients)"
   }
 }
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 ENVIRONMENTS = ("local", "sandbox", "production")
+SMS_PROVIDERS = ("outbox", "twilio")
+LOCAL_SHARE_CODE_KEY = b"beamit-local-share-code-key-not-secret"
+"""The share-code HMAC key of ``local`` only; elsewhere ``BEAMIT_SHARE_CODE_KEY`` (Secret Manager)."""
 
 
 class SettingsError(ValueError):
@@ -39,6 +42,15 @@ class Settings:
     log_level: str
     verify_push_oidc: bool
     push_audience: str | None
+    # Patient share links (beamit.shares, docs/sharing.md).
+    share_base_url: str = "http://127.0.0.1:8080"
+    share_code_key: bytes | None = None
+    share_session_idle_seconds: int = 15 * 60
+    share_session_max_seconds: int = 2 * 60 * 60
+    sms_provider: str = "outbox"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -98,6 +110,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             raise SettingsError("GOOGLE_CLOUD_PROJECT is required outside local development")
         project_id = "beamit-local"
     public = env.get("BEAMIT_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+    share_key = env.get("BEAMIT_SHARE_CODE_KEY") or ""
+    if share_key and len(share_key) < 32:
+        raise SettingsError("BEAMIT_SHARE_CODE_KEY must be at least 32 characters (e.g. 32 random bytes, base64)")
+    sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
+    if sms_provider not in SMS_PROVIDERS:
+        raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
         environment=environment,
@@ -116,6 +134,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=env.get("BEAMIT_LOG_LEVEL", "INFO").upper(),
         verify_push_oidc=_bool(env, "BEAMIT_VERIFY_PUSH_OIDC", environment != "local"),
         push_audience=env.get("BEAMIT_PUSH_AUDIENCE") or None,
+        share_base_url=(env.get("BEAMIT_SHARE_BASE_URL") or public).rstrip("/"),
+        share_code_key=(
+            share_key.encode("utf-8") if share_key else (LOCAL_SHARE_CODE_KEY if environment == "local" else None)
+        ),
+        share_session_idle_seconds=_int(env, "BEAMIT_SHARE_SESSION_IDLE_SECONDS", 15 * 60),
+        share_session_max_seconds=_int(env, "BEAMIT_SHARE_SESSION_MAX_SECONDS", 2 * 60 * 60),
+        sms_provider=sms_provider,
+        twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
+        twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
     )
 
 

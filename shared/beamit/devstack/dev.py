@@ -19,6 +19,7 @@ from beamit.devstack.emulators import REPO_ROOT
 from beamit.devstack.stack import LocalStack
 
 SANDBOX_TENANT = "sandbox"
+LOCAL_VIEWER_ORIGINS = "http://127.0.0.1:3000,http://localhost:3000"
 
 
 def bootstrap_sandbox(stack: LocalStack) -> str:
@@ -55,6 +56,25 @@ def write_sandbox_env(path: Path, url: str, key: str) -> None:
     os.replace(tmp, path)
 
 
+def print_sms_outbox(stop: threading.Event, every: float = 1.0) -> None:
+    """Print each new message of the local SMS outbox (beamit.sms.outbox) on the dev console."""
+    from beamit.clock import utcnow
+    from beamit.sms.outbox import new_messages
+    from beamit.storage import services
+
+    since = utcnow()
+    while not stop.wait(every):
+        try:
+            messages = new_messages(services().metadata, since)
+        except Exception as exc:  # the emulator stopping under us at Ctrl-C
+            print(f"  (SMS outbox not read: {type(exc).__name__})", flush=True)
+            continue
+        for message in messages:
+            since = max(since, message["createdAt"])
+            body = message["body"].replace("\n", " | ")
+            print(f"SMS to {message['to']} ({message['purpose']}): {body}", flush=True)
+
+
 def run(
     port: int,
     seed: Callable[[LocalStack, str], Any] | None = None,
@@ -70,7 +90,9 @@ def run(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
-    stack = LocalStack(state_dir=state_dir, gateway_port=port)
+    # Browser viewers served locally (make ohif on :3000) may call DICOMweb unless told otherwise.
+    origins = os.environ.get("BEAMIT_CORS_ORIGINS") or LOCAL_VIEWER_ORIGINS
+    stack = LocalStack(state_dir=state_dir, gateway_port=port, extra_env={"BEAMIT_CORS_ORIGINS": origins})
     try:
         stack.start()
         health = stack.wait_healthy()
@@ -83,6 +105,7 @@ def run(
         print(f"  written to {env_file}; logs in {state_dir / 'logs'}")
         if seed is not None and not stop.is_set():
             seed(stack, key)
+        threading.Thread(target=print_sms_outbox, args=(stop,), name="sms-outbox", daemon=True).start()
         print("Ctrl-C stops everything.", flush=True)
         from beamit.devstack.scheduler import tick
 
