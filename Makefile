@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH ?= full
 
-.PHONY: dev test test-unit lint lint-python lint-infra bench bench-quick package clean venv
+.PHONY: dev test test-unit lint lint-python lint-infra bench bench-quick package clean venv ohif
 
 venv: $(STAMP)
 
@@ -28,6 +28,11 @@ test: venv
 
 test-unit: venv
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+## The OHIF Viewer v3 (npm @ohif/app, fetched once into .beamit/ohif/) against a running `make dev`,
+## at http://127.0.0.1:$${OHIF_PORT:-3000} (make dev allows that origin by default)
+ohif: venv
+	$(BIN)/python scripts/ohif/serve.py
 
 ## Static checks: ruff, mypy --strict (lint-python), terraform fmt and checkov (lint-infra, run in CI).
 lint: lint-python lint-infra
