@@ -360,3 +360,21 @@ def test_every_store_is_audited(api, svc, tenant):
     assert record["resources"]["instances"] == [ds.SOPInstanceUID]
     assert record["credentialId"] == tenant.key_id
     assert record["outcome"] == 200
+
+
+def test_one_request_spanning_several_catalog_batches_is_exact(api, svc, tenant):
+    from beamit.ingest.commit import BATCH_INSTANCES
+    from beamit.sandbox import SandboxConfig, generate_studies
+    from beamit.sandbox import part10_bytes as sandbox_bytes
+
+    count = 2 * BATCH_INSTANCES + 30
+    config = SandboxConfig(kinds=("CT",), ct_slices=count, scale=0.0625)
+    study = next(iter(generate_studies(3, 1, config)))
+    parts = [sandbox_bytes(ds) for ds in study.datasets() if ds.Modality == "CT"]
+    assert len(parts) == count
+    body, content_type = multipart(parts)
+    response = api.post(STOW, data=body, headers={**tenant.headers, "Content-Type": content_type})
+    assert response.status_code == 200, response.text[:500]
+    record = svc.metadata.get(catalog.study_path(tenant.scope, study.study_uid))
+    assert record["instanceCount"] == count
+    assert catalog_size(svc, tenant, "instances") == count

@@ -1,7 +1,7 @@
 """Committing ingested instances to the catalog, with exact study/series aggregates.
 
 Never one write per instance on the study document (Firestore sustains about one write
-per second per document): each batch of up to 400 instances carries one write per
+per second per document): each batch of up to 100 instances carries one write per
 touched series and study, whose counters move by ``Increment`` in the same atomic batch
 as the instances' ``create``. Two requests racing to create the same series or instance
 make one batch fail with ALREADY_EXISTS; it is re-planned against what now exists.
@@ -20,7 +20,7 @@ from beamit.ingest.instance import ParsedInstance
 from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
 from beamit.tenancy import TenantScope
 
-BATCH_INSTANCES = 400
+BATCH_INSTANCES = 100
 MAX_ATTEMPTS = 8
 
 
