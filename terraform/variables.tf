@@ -189,3 +189,32 @@ variable "auth_rate_limit_per_minute" {
   type        = number
   default     = 60
 }
+
+variable "sms_provider" {
+  description = "BEAMIT_SMS_PROVIDER: twilio (production) or outbox (sandbox: messages stay in Firestore)."
+  type        = string
+  default     = "twilio"
+
+  validation {
+    condition     = contains(["twilio", "outbox"], var.sms_provider)
+    error_message = "sms_provider must be twilio or outbox."
+  }
+}
+
+variable "twilio_account_sid" {
+  description = "BEAMIT_TWILIO_ACCOUNT_SID (not secret); the auth token lives in Secret Manager (twilio-auth-token)."
+  type        = string
+  default     = ""
+}
+
+variable "twilio_from" {
+  description = "BEAMIT_TWILIO_FROM: the E.164 number or messaging service SID patients' texts come from."
+  type        = string
+  default     = ""
+}
+
+variable "share_base_url" {
+  description = "BEAMIT_SHARE_BASE_URL: origin of patient links (e.g. https://beamit.health); empty = the API domain."
+  type        = string
+  default     = ""
+}

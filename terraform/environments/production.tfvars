@@ -18,3 +18,9 @@ min_instances = {
 }
 waf_preview = false
 log_level   = "INFO"
+
+# Patients' texts: Twilio (auth token in Secret Manager: twilio-auth-token).
+sms_provider       = "twilio"
+twilio_account_sid = "AC00000000000000000000000000000000" # replace with the account's SID
+twilio_from        = "+14155550100"                       # replace with the sending number
+share_base_url     = "https://beamit.health"

@@ -15,3 +15,6 @@ dicom_noncurrent_days    = 7
 max_instances            = 10
 waf_preview              = false
 log_level                = "DEBUG"
+
+# Sandbox texts stay in the Firestore outbox (synthetic patients have no phones).
+sms_provider = "outbox"
