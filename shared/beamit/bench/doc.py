@@ -21,7 +21,9 @@ METHOD = (
     "(HTTP retries off), on 127.0.0.1 only; every loop is bounded in count and time.",
     "STOW-RS: the CT series (built before the clock starts) stored in batches, one request at a time; "
     "MB/s counts Part 10 bytes.",
-    "Single large STOW-RS requests: the body is generated while it is sent (chunked), never held whole; "
+    "Single large STOW-RS requests (last phase): the body is generated while it is sent (chunked), never "
+    "held whole, and is cut (left without its close delimiter, so nothing is stored) if the request outlives "
+    "its share of the phase's time budget; "
     "peak RSS growth is the peak resident memory during the request minus the resident memory before it, "
     "of the busiest gunicorn worker of the BeamIt gateway, and of the Orthanc process "
     "(`VmHWM` after a `clear_refs` reset, and `VmRSS` sampled every 20 ms).",

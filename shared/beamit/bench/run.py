@@ -8,6 +8,7 @@ also on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import signal
 import tempfile
@@ -40,8 +41,8 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("stow", phase_stow),
     ("retrieve", phase_retrieve),
     ("search", phase_search),
-    ("memory", phase_memory),
     ("cold-start", phase_cold_start),
+    ("memory", phase_memory),
 )
 
 
@@ -119,6 +120,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     state_dir = Path(tempfile.mkdtemp(prefix="beamit-bench-"))
     log_dir = state_dir / "logs"
     log_dir.mkdir(parents=True)
+    logging.getLogger("dicomweb_client").setLevel(logging.ERROR)  # "299 ... additional results" warnings
     print(f"BeamIt benchmark, {mode.name} mode (budget {mode.total_seconds / 60:.0f} min); logs in {log_dir}",
           flush=True)
     machine = machine_facts()

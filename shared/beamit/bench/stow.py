@@ -18,6 +18,7 @@ from functools import partial
 import requests
 
 from beamit.bench import workload
+from beamit.bench.budget import Deadline
 from beamit.bench.context import BenchContext
 from beamit.bench.memory import PeakRss, measure_peak_rss
 from beamit.bench.peers import Peer, call, failure_cell
@@ -68,13 +69,28 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
     ctx.findings.rows.append(Row(f"{label}: MB/s", mb_per_second["BeamIt"], mb_per_second["Orthanc"], Better.HIGHER))
 
 
-def _stow_streamed(peer: Peer, body: workload.StreamedStow, timeout: float) -> requests.Response:
-    response = requests.post(
-        peer.dicomweb_url + "/studies",
-        data=body.body(),
-        headers={**peer.headers, "Content-Type": body.content_type},
-        timeout=timeout,
-    )
+class NotFinished(RuntimeError):
+    """A single large STOW-RS request did not finish within its time bound."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"not finished in {seconds:.0f} s")
+        self.seconds = seconds
+
+
+def _stow_streamed(peer: Peer, body: workload.StreamedStow, bound: Deadline) -> requests.Response:
+    """POST the streamed body; a body cut by ``bound`` or an answer later than ``bound`` is :class:`NotFinished`."""
+    started = time.perf_counter()
+    try:
+        response = requests.post(
+            peer.dicomweb_url + "/studies",
+            data=body.body(),
+            headers={**peer.headers, "Content-Type": body.content_type},
+            timeout=(10, max(5.0, bound.remaining())),
+        )
+    except requests.Timeout:
+        raise NotFinished(time.perf_counter() - started) from None
+    if body.cut:
+        raise NotFinished(time.perf_counter() - started)
     response.raise_for_status()
     return response
 
@@ -86,37 +102,44 @@ def _memory_cell(peaks: list[PeakRss]) -> Cell:
     return Measure(worst.growth_mib, "MiB", f"{worst.before_mib:.0f} -> {worst.peak_mib:.0f} MiB")
 
 
+def _big_stow(ctx: BenchContext, peer: Peer, number: int, slices: int, bound: Deadline) -> tuple[Cell, Cell, float]:
+    """One large request to ``peer``: (MB/s, memory growth, seconds taken)."""
+    body = workload.StreamedStow(workload.ct_study(workload.BIG_STOW_STUDIES + number, slices), bound)
+    pids = peer.memory_pids()
+    started = time.perf_counter()
+    try:
+        _, peaks = measure_peak_rss(pids, partial(call, partial(_stow_streamed, peer, body, bound)))
+    except NotFinished as exc:
+        ctx.findings.note(f"{peer.name}: the {slices}-slice STOW-RS request was abandoned after {exc.seconds:.0f} s "
+                          f"({body.bytes_sent / MB:.0f} MB sent): its time bound")
+        return f"not finished in {exc.seconds:.0f} s", f"not finished in {exc.seconds:.0f} s", exc.seconds
+    except Exception as exc:
+        elapsed = time.perf_counter() - started
+        ctx.findings.note(f"{peer.name}: the {slices}-slice STOW-RS request failed after {elapsed:.0f} s: {exc}")
+        return failure_cell(exc), failure_cell(exc), elapsed
+    elapsed = time.perf_counter() - started
+    print(f"  {peer.name}: {body.instances} instances, {body.bytes_sent / MB:.0f} MB in one request, {elapsed:.1f} s;"
+          " RSS " + ", ".join(f"pid {p.pid} {p.before_mib:.0f} -> {p.peak_mib:.0f} MiB" for p in peaks), flush=True)
+    return Measure(rate(body.bytes_sent / MB, elapsed), "MB/s"), _memory_cell(peaks), elapsed
+
+
 def phase_memory(ctx: BenchContext, seconds: float) -> None:
     deadline = ctx.deadline.within(seconds)
-    seconds_per_slice = 0.0
+    per_slice = {peer.name: 0.0 for peer in ctx.peers}  # seconds per slice, from the previous size
     for number, slices in enumerate(ctx.mode.big_stow_slices):
-        needed = seconds_per_slice * slices * 1.2
-        if deadline.expired() or needed > deadline.remaining():
-            ctx.findings.note(f"memory: the {slices}-slice STOW was skipped: it needs about {needed:.0f} s "
-                              f"and {deadline.remaining():.0f} s of the budget were left")
-            break
+        size = f"~{slices * 0.526:.0f} MB"
         growth: dict[str, Cell] = {}
         throughput: dict[str, Cell] = {}
-        size = f"~{slices * 0.526:.0f} MB"
-        for peer in ctx.peers:
-            study = workload.ct_study(workload.BIG_STOW_STUDIES + number, slices)
-            body = workload.StreamedStow(study)
-            pids = peer.memory_pids()
-            started = time.perf_counter()
-            try:
-                send = partial(_stow_streamed, peer, body, max(60.0, deadline.remaining()))
-                _, peaks = measure_peak_rss(pids, partial(call, send))
-            except Exception as exc:
-                growth[peer.name] = throughput[peer.name] = failure_cell(exc)
-                ctx.findings.note(f"{peer.name}: the {slices}-slice STOW failed: {exc}")
+        for index, peer in enumerate(ctx.peers):
+            # Keep what the peers after this one are expected to need (plus a margin).
+            reserve = sum(per_slice[p.name] * slices * 1.3 + 5 for p in ctx.peers[index + 1 :])
+            bound = deadline.within(max(0.0, deadline.remaining() - reserve))
+            if bound.remaining() < 5:
+                ctx.findings.note(f"{peer.name}: the {slices}-slice STOW-RS request was skipped: no time left")
+                throughput[peer.name] = growth[peer.name] = "skipped (time budget)"
                 continue
-            elapsed = time.perf_counter() - started
-            seconds_per_slice += elapsed / slices
-            size = f"{body.bytes_sent / MB:.0f} MB"
-            growth[peer.name] = _memory_cell(peaks)
-            throughput[peer.name] = Measure(rate(body.bytes_sent / MB, elapsed), "MB/s")
-            print(f"  {peer.name}: {body.instances} instances, {size} in one request, {elapsed:.1f} s; RSS "
-                  + ", ".join(f"pid {p.pid} {p.before_mib:.0f} -> {p.peak_mib:.0f} MiB" for p in peaks), flush=True)
+            throughput[peer.name], growth[peer.name], elapsed = _big_stow(ctx, peer, number, slices, bound)
+            per_slice[peer.name] = elapsed / slices
         ctx.findings.rows.append(Row(f"STOW one {size} request ({slices} inst.): MB/s",
                                      throughput["BeamIt"], throughput["Orthanc"], Better.HIGHER))
         ctx.findings.rows.append(Row(f"STOW one {size} request: peak RSS growth of server",

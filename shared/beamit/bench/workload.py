@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
+from beamit.bench.budget import Deadline
 from beamit.dicomweb.multipart import PartOut, encode_parts, multipart_content_type, new_boundary
 from beamit.sandbox import (
     Kind,
@@ -55,13 +56,19 @@ def encoded_size(dataset: Dataset) -> int:
 
 
 class StreamedStow:
-    """A STOW-RS body made while it is sent (chunked): a study's instances, one part each."""
+    """A STOW-RS body made while it is sent (chunked): a study's instances, one part each.
 
-    def __init__(self, study: SyntheticStudy) -> None:
+    Once ``deadline`` has passed the body ends without its close delimiter (:attr:`cut`): the
+    server sees a truncated request and stores nothing, and the client stops waiting.
+    """
+
+    def __init__(self, study: SyntheticStudy, deadline: Deadline | None = None) -> None:
         self.study = study
+        self.deadline = deadline
         self.boundary = new_boundary()
         self.bytes_sent = 0
         self.instances = 0
+        self.cut = False
 
     @property
     def content_type(self) -> str:
@@ -75,6 +82,9 @@ class StreamedStow:
 
     def body(self) -> Iterator[bytes]:
         for chunk in encode_parts(self._parts(), self.boundary):
+            if self.deadline is not None and self.deadline.expired():
+                self.cut = True
+                return
             self.bytes_sent += len(chunk)
             yield chunk
 
