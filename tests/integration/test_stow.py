@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import warnings
@@ -378,3 +379,11 @@ def test_one_request_spanning_several_catalog_batches_is_exact(api, svc, tenant)
     record = svc.metadata.get(catalog.study_path(tenant.scope, study.study_uid))
     assert record["instanceCount"] == count
     assert catalog_size(svc, tenant, "instances") == count
+    # The precomputed metadata is written in slices while the request streams; all of it is served.
+    metadata = api.get(
+        f"{STOW}/{study.study_uid}/metadata", headers={**tenant.headers, "Accept": "application/dicom+json"}
+    )
+    assert metadata.status_code == 200
+    served = [item["00080018"]["Value"][0] for item in metadata.json()]
+    assert sorted(served) == sorted(str(pydicom.dcmread(io.BytesIO(p)).SOPInstanceUID) for p in parts)
+    assert all(item["00200013"]["Value"] for item in metadata.json())

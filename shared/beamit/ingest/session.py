@@ -32,6 +32,7 @@ from beamit.storage import AlreadyExists, Services
 from beamit.tenancy import TenantScope
 
 MAX_IN_FLIGHT = 8
+CHUNK_INSTANCES = 100
 
 
 @dataclass
@@ -59,6 +60,10 @@ class IngestSession:
         self._futures: list[Future[None]] = []
         self._seen: dict[str, ParsedInstance] = {}
         self._ready: list[ParsedInstance] = []
+        # Stored instances whose metadata is not yet in a chunk; written every CHUNK_INSTANCES
+        # so a large request's memory does not grow with its instance count.
+        self._unwritten: list[ParsedInstance] = []
+        self._chunk_names: list[str] = []
         self._created_objects: dict[str, str] = {}  # SOP Instance UID -> object name
         self.result = IngestResult()
 
@@ -92,6 +97,7 @@ class IngestSession:
         self._seen[parsed.sop_instance_uid] = parsed
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
+        self._write_metadata_chunks(force=False)
         return parsed
 
     def _store_bytes(self, parsed: ParsedInstance, fp: BinaryIO, release: Callable[[], None]) -> None:
@@ -128,12 +134,28 @@ class IngestSession:
                     return
             with self._lock:
                 self._ready.append(parsed)
+                self._unwritten.append(parsed)
         except Exception as exc:
             logs.error("instance storage failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
             self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be stored; retry the request"))
         finally:
             release()
             self._slots.release()
+
+    def _write_metadata_chunks(self, *, force: bool) -> None:
+        """Move stored instances' precomputed metadata to the derived bucket (one chunk per
+        series per slice) and drop it from memory. Readers keep only committed instances,
+        so chunks written before the commit never leak."""
+        with self._lock:
+            if not self._unwritten or (not force and len(self._unwritten) < CHUNK_INSTANCES):
+                return
+            batch, self._unwritten = self._unwritten, []
+        names = series_metadata.write_chunks(
+            self._svc.blobs, self._svc.settings.bucket("derived"), self._tenant.tenant_id, batch, new_id("chunk", 16)
+        )
+        self._chunk_names += names
+        for parsed in batch:
+            parsed.metadata = {}
 
     def _fail(self, failure: FailedInstance) -> None:
         with self._lock:
@@ -149,6 +171,7 @@ class IngestSession:
     def abort(self) -> None:
         """Discard the session: delete every object it created; nothing is committed."""
         self._wait()
+        self._delete(self._chunk_names, self._svc.settings.bucket("derived"))
         self._delete_uncommitted()
 
     def _delete_uncommitted(self) -> None:
@@ -177,11 +200,8 @@ class IngestSession:
             for p in ready
         }
         derived = self._svc.settings.bucket("derived")
-        chunk_names: list[str] = []
         try:
-            chunk_names = series_metadata.write_chunks(
-                self._svc.blobs, derived, self._tenant.tenant_id, ready, new_id("chunk", 16)
-            )
+            self._write_metadata_chunks(force=True)
             committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names)
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
@@ -189,7 +209,7 @@ class IngestSession:
                 [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready]
             )
             if not any(records):
-                self._delete(chunk_names, derived)
+                self._delete(self._chunk_names, derived)
             self._delete_uncommitted()
             for parsed, record in zip(ready, records):
                 if record is None:
