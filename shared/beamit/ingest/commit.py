@@ -15,7 +15,7 @@ from typing import Any
 
 from beamit import catalog
 from beamit.dicomweb.qido.attributes import SearchLevel
-from beamit.dicomweb.qido.index import aggregate_terms, index_fields
+from beamit.dicomweb.qido.index import InstanceTerms, aggregate_terms, index_fields
 from beamit.ingest.instance import ParsedInstance
 from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
 from beamit.tenancy import TenantScope
@@ -63,11 +63,10 @@ def _plan(
     for inst in batch:
         level_dicom.setdefault(inst.study_uid, inst.study)
         level_dicom.setdefault(inst.series_uid, inst.series)
+    terms = InstanceTerms()
     for inst in batch:
         record = instance_record(inst, blobs[inst.sop_instance_uid])
-        record["q"] = index_fields(
-            SearchLevel.INSTANCE, level_dicom[inst.study_uid], level_dicom[inst.series_uid], inst.instance
-        )
+        record["q"] = terms.index_fields(level_dicom[inst.study_uid], level_dicom[inst.series_uid], inst.instance)
         writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid), record))
         per_series[inst.series_uid].append(inst)
     new_series_per_study: dict[str, int] = defaultdict(int)

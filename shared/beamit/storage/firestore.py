@@ -14,6 +14,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import AlreadyExists, ArrayUnion, Document, Increment, Query, ServerTimestamp, Write
 
 T = TypeVar("T")
@@ -99,6 +100,10 @@ def _transforms(data: dict[str, Any] | None) -> dict[str, Any]:
 
 def _apply(client: firestore.Client, target: Any, write: Write) -> None:
     ref = client.document(write.path)
+    if write.op == "create" and isinstance(target, firestore.WriteBatch):
+        # Batched creates (ingest's catalog documents) are encoded by firestore_writes.
+        target._add_write_pbs([create_write(ref._document_path, write.data or {})])
+        return
     write = Write(write.op, write.path, _transforms(write.data))
     if write.op == "create":
         target.create(ref, write.data or {})

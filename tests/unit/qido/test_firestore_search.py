@@ -124,6 +124,31 @@ def test_every_possible_query_shape_is_covered_by_a_declared_index() -> None:
     assert uncovered(shapes, declared) == []
 
 
+
+def test_single_field_settings_keep_every_index_the_catalog_queries_use() -> None:
+    """terraform/firestore_fields.tf drops indexes of the catalog's read-only maps and keeps only
+    array-contains of the term arrays: no query the code makes may filter or order on those."""
+    from tests.infra.terraform_model import parse_terraform
+
+    settings = parse_terraform().locals()
+    unindexed = {(v["collection"], v["field"]) for v in settings["firestore_unindexed_fields"].values()}
+    contains_only = {(v["collection"], v["field"]) for v in settings["firestore_contains_only_fields"].values()}
+    assert ("instances", "dicom") in unindexed and ("instances", "q.words") in contains_only
+    assert {field for _, field in unindexed}.isdisjoint(DOCUMENT_FIELDS_QUERIED)
+    shapes = [index_shape(Query(collection=SCOPE.collection(catalog.INSTANCES), filters=(Filter(f, "==", "x"),)))
+              for f in ("studyUID", "seriesUID")]  # WADO-RS study and series instances
+    for level in SearchLevel:
+        for fields in possible_filter_fields(level):
+            flts = tuple(Filter(f, "array_contains" if f.startswith("q.") else "==", "x") for f in fields)
+            shapes.append(index_shape(SearchPlan(level, filters=flts).store_query(SCOPE, limit=10)))
+    for collection, fields in shapes:
+        for field, mode in fields:
+            assert (collection, field) not in unindexed, (collection, field)
+            assert (collection, field) not in contains_only or mode == "CONTAINS", (collection, field, mode)
+
+
+DOCUMENT_FIELDS_QUERIED = {"studyUID", "seriesUID", KEYS_FIELD, WORDS_FIELD, SORT_FIELD}
+
 SWEEP = [
     {}, {"PatientName": "DOE*"}, {"PatientName": "jo", "fuzzymatching": "true"}, {"PatientID": "X"},
     {"StudyDate": "20200101-"}, {"StudyTime": "10-"}, {"ModalitiesInStudy": "CT"}, {"StudyDescription": "*x*"},

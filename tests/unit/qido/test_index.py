@@ -20,6 +20,7 @@ from beamit.dicomweb.qido.index import (
     KEYS_FIELD,
     MAX_CLAUSE_TERMS,
     WORDS_FIELD,
+    InstanceTerms,
     aggregate_terms,
     condition_clause,
     date_cover,
@@ -87,6 +88,22 @@ def test_child_documents_carry_their_parents_terms() -> None:
     assert q["sort"] == "1.2.3 1.2.3.4 1.2.3.4.5"
     assert {"Modality=CT", "SOPClassUID=1.2.840.10008.5.1.4.1.1.2", "InstanceNumber=7"} <= set(q["keys"])
     assert not any(term.startswith("ModalitiesInStudy") for term in q["keys"])  # aggregates stay on studies
+
+
+def test_instance_terms_of_a_batch_equal_index_fields() -> None:
+    """Ingest's per-batch cache gives each instance exactly its ``index_fields``, also when an
+    instance data set holds a series attribute (which then shadows the series' value)."""
+    study = study_json()
+    series = [record(SeriesInstanceUID=f"1.2.3.{n}", Modality=m, SeriesDescription=f"Series {m} {n}")
+              for n, m in ((4, "CT"), (5, "MR"))]
+    instances = [record(SOPInstanceUID=f"1.2.3.4.{n}", SOPClassUID="1.2.840.10008.5.1.4.1.1.2", InstanceNumber=n)
+                 for n in range(1, 5)]
+    instances.append(record(SOPInstanceUID="1.2.3.4.9", InstanceNumber="9", Modality="OT"))
+    terms = InstanceTerms()
+    for parent in series:
+        for instance in instances:
+            assert terms.index_fields(study, parent, instance) == index_fields(INSTANCE, study, parent, instance)
+    assert "Modality=OT" in terms.index_fields(study, series[0], instances[-1])["keys"]
 
 
 def test_sequence_values_and_odd_values() -> None:

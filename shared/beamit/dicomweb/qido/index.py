@@ -93,6 +93,7 @@ __all__ = [
     "WORDS_FIELD",
     "WORD_INDEXED_TEXT",
     "IndexClause",
+    "InstanceTerms",
     "aggregate_terms",
     "condition_clause",
     "date_cover",
@@ -193,14 +194,48 @@ def index_fields(
     }
 
 
-def document_terms(level: SearchLevel, record: Record) -> set[str]:
-    """The terms of every matching key of ``level`` and its parents present in ``record``."""
+def document_terms(level: SearchLevel, record: Record, *, only: SearchLevel | None = None) -> set[str]:
+    """The terms of every matching key of ``level`` and its parents present in ``record``
+    (of the keys of level ``only``, when given)."""
     terms: set[str] = set()
     for key in MATCHING_KEYS.values():
         if key.level.depth > level.depth or not _has_document_terms(key):
             continue
+        if only is not None and key.level is not only:
+            continue
         terms |= _stored_terms(key, attribute_values(record, key.path))
     return terms
+
+
+class InstanceTerms:
+    """``q`` maps of many instance documents of the same few series (one ingest batch): the
+    study and series terms are computed once per series, not once per instance. Gives exactly
+    what :func:`index_fields` gives at the instance level (an instance data set holding a study
+    or series key's attribute, which would shadow the parents' value, falls back to it)."""
+
+    _PARENT_TAGS = frozenset(
+        f"{key.path.tags[0]:08X}" for key in MATCHING_KEYS.values() if key.level is not SearchLevel.INSTANCE
+    )
+
+    def __init__(self) -> None:
+        self._parents: dict[tuple[int, int], set[str]] = {}
+
+    def index_fields(
+        self, study: Mapping[str, Any], series: Mapping[str, Any], instance: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if not self._PARENT_TAGS.isdisjoint(instance):
+            return index_fields(SearchLevel.INSTANCE, study, series, instance)
+        record = merge_levels(study, series, instance)
+        key = (id(study), id(series))
+        parents = self._parents.get(key)
+        if parents is None:
+            parents = self._parents[key] = document_terms(SearchLevel.SERIES, merge_levels(study, series))
+        terms = parents | document_terms(SearchLevel.INSTANCE, record, only=SearchLevel.INSTANCE)
+        return {
+            "sort": sort_value(SearchLevel.INSTANCE, record),
+            "keys": sorted(term for term in terms if _field_of(term) == KEYS_FIELD),
+            "words": sorted(term for term in terms if _field_of(term) == WORDS_FIELD),
+        }
 
 
 def aggregate_terms(modalities: Iterable[str], sop_classes: Iterable[str]) -> list[str]:

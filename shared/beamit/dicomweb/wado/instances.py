@@ -25,6 +25,21 @@ from beamit.tenancy import TenantScope
 
 NUMBER_OF_FRAMES = "00280008"
 ROWS = "00280010"
+RECORD_FIELDS = (
+    "studyUID",
+    "seriesUID",
+    "sopInstanceUID",
+    "sopClassUID",
+    "transferSyntaxUID",
+    "blob",
+    "size",
+    "md5",
+    "instanceNumber",
+    "pixel",
+    "dicom",
+)
+"""The catalog fields :meth:`StoredInstance.from_record` reads: a study's query reads these, not
+the (long) QIDO-RS index arrays."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,13 @@ def _checked(scope: TenantScope, record: dict[str, Any]) -> StoredInstance:
 
 
 def _query(store: MetadataStore, scope: TenantScope, field: str, uid: str) -> list[StoredInstance]:
-    docs = store.query(Query(collection=scope.collection(catalog.INSTANCES), filters=(Filter(field, "==", uid),)))
+    docs = store.query(
+        Query(
+            collection=scope.collection(catalog.INSTANCES),
+            filters=(Filter(field, "==", uid),),
+            select=RECORD_FIELDS,
+        )
+    )
     return [_checked(scope, doc.data) for doc in docs]
 
 
