@@ -124,3 +124,35 @@ def test_big_endian_bulk_values_are_little_endian():
     source = FrameSource(blobs, "dicom", store(blobs, path.read_bytes()))
     ds, pixels = decoded(path)
     assert bulk_value(source, ElementPath(0x7FE00010)) == pixels.astype("<i2").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("allocated", "stored", "signed"),
+    [(8, 8, 0), (8, 8, 1), (8, 6, 0), (16, 16, 0), (16, 16, 1), (16, 12, 0), (16, 12, 1), (16, 10, 1),
+     (32, 32, 0), (32, 32, 1), (32, 24, 1)],
+)
+def test_native_frames_decode_as_pydicom_does(allocated: int, stored: int, signed: int) -> None:
+    """The numpy fast path gives pydicom's ``pixel_array``, unused high bits (overlays, noise)
+    included: masked off, or sign-extended from Bits Stored."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    from beamit.dicomweb.wado.frames import native_pixels
+
+    rng = np.random.default_rng(allocated * 100 + stored + signed)
+    raw = rng.integers(0, 256, size=7 * 5 * allocated // 8, dtype=np.uint8).tobytes()
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 7, 5, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = allocated, stored, stored - 1, signed
+    ds.PixelData = raw
+    ds["PixelData"].VR = "OW" if allocated > 8 else "OB"
+    fast = native_pixels(raw, ds)
+    assert fast is not None
+    expected = ds.pixel_array
+    assert fast.dtype == expected.dtype and fast.shape == expected.shape
+    assert np.array_equal(fast, expected)
+    assert native_pixels(raw[:-1], ds) is None  # short data: left to pydicom
+    ds.SamplesPerPixel = 3
+    assert native_pixels(raw, ds) is None

@@ -206,3 +206,44 @@ def test_encode_jpeg_and_png():
     assert jpeg.format == "JPEG" and jpeg.size == (16, 16)
     assert encode(image, JPEG, 10) != encode(image, JPEG, 95)
     assert encode(image, JPEG) == encode(image, JPEG)  # deterministic: strong ETags rely on it
+
+
+def _voi_lut_item() -> Dataset:
+    item = Dataset()
+    item.LUTDescriptor = [1024, 0, 10]
+    item.LUTData = [(i * 37) % 1024 for i in range(1024)]
+    return item
+
+
+@pytest.mark.parametrize("case", ["auto", "stored", "param", "sigmoid", "exact", "voi", "negative-slope"])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.uint8])
+def test_lookup_table_rendering_equals_per_pixel_rendering(case: str, dtype: type) -> None:
+    """Frames are rendered through a table of their stored values' range; the image is the one
+    computing every step per pixel gives, for each window source and function."""
+    from beamit.dicomweb.wado import rendering
+
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(len(case) + info.bits)
+    pixels = rng.integers(max(info.min, -1200), min(info.max, 3000), size=(64, 48), endpoint=True).astype(dtype)
+    attrs: dict[str, object] = {"RescaleSlope": 1.5, "RescaleIntercept": -1024 if info.bits == 16 else -100}
+    window = None
+    if case == "stored":
+        attrs |= {"WindowCenter": [40, 400], "WindowWidth": [400, 1500]}
+    elif case == "param":
+        window = Window.parse("300,1200")
+    elif case == "sigmoid":
+        window = Window.parse("100,900,sigmoid")
+    elif case == "exact":
+        attrs |= {"WindowCenter": 55.5, "WindowWidth": 333, "VOILUTFunction": "LINEAR_EXACT"}
+    elif case == "voi":
+        attrs = {"VOILUTSequence": [_voi_lut_item()]}
+    elif case == "negative-slope":
+        attrs = {"RescaleSlope": -0.75, "RescaleIntercept": 10}
+    ds = gray(pixels, PixelRepresentation=int(info.min < 0), **attrs)
+    if case == "voi":
+        ds["VOILUTSequence"].value[0]["LUTData"].VR = "US"
+    expected = rendering._grayscale_values(pixels, ds, window)
+    actual = rendering._grayscale(pixels, ds, window)
+    assert actual.dtype == expected.dtype == np.uint8
+    assert np.array_equal(actual, expected)
+    assert len(np.unique(actual)) > 2  # a real image, not a flat one

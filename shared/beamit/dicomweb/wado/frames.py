@@ -157,6 +157,10 @@ class FrameSource:
 
     def decode(self, frame: Frame) -> np.ndarray:
         """The frame's pixels as pydicom decodes them (YCbCr converted to RGB)."""
+        if not frame.encapsulated:
+            pixels = native_pixels(frame.data, self.header)
+            if pixels is not None:
+                return pixels
         ds = copy.copy(self.header)
         ds.file_meta = FileMetaDataset()
         if frame.encapsulated:
@@ -181,3 +185,28 @@ class FrameSource:
             return frame.data
         pixels = self.decode(frame)
         return np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
+
+
+def native_pixels(data: bytes, header: Dataset) -> np.ndarray | None:
+    """A native single-sample frame (little endian) as the array pydicom's ``pixel_array`` gives:
+    bits above Bits Stored masked off, or sign-extended from Bits Stored for signed data; read
+    in place with numpy, without pydicom's per-frame data set. ``None`` for any other layout
+    (several samples, bit-packed, short data), which pydicom decodes."""
+    try:
+        samples = int(header.get("SamplesPerPixel") or 1)
+        allocated = int(header.BitsAllocated)
+        stored = int(header.get("BitsStored") or allocated)
+        signed = int(header.get("PixelRepresentation") or 0) == 1
+        rows, columns = int(header.Rows), int(header.Columns)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if samples != 1 or allocated not in (8, 16, 32) or not 0 < stored <= allocated:
+        return None
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
+    if len(data) < rows * columns * dtype.itemsize:
+        return None
+    pixels = np.frombuffer(data, dtype=dtype, count=rows * columns).reshape(rows, columns)
+    unused = allocated - stored
+    if unused:
+        pixels = (pixels << unused) >> unused if signed else pixels & dtype.type((1 << stored) - 1)
+    return pixels

@@ -173,7 +173,25 @@ def render(pixels: np.ndarray, ds: Dataset, params: RenderParams) -> np.ndarray:
     return apply_viewport(image, params.viewport)
 
 
+LUT_DOMAIN_MAX = 1 << 16
+"""Widest range of stored values rendered through a lookup table (every 16-bit frame)."""
+
+
 def _grayscale(pixels: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarray:
+    """Every step below maps each stored value on its own (a linear rescale, windowing, a VOI
+    LUT), and the automatic window reads only the extremes, which a linear rescale maps to the
+    extremes: so the steps are computed once per stored value in the frame's range and the
+    frame is looked up in that table, giving the same image as computing them per pixel."""
+    if pixels.ndim == 2 and pixels.dtype.kind in "iu" and pixels.size and "ModalityLUTSequence" not in ds:
+        low, high = int(pixels.min()), int(pixels.max())
+        if high - low < min(LUT_DOMAIN_MAX, pixels.size):
+            table = _grayscale_values(np.arange(low, high + 1).astype(pixels.dtype), ds, window)
+            result: np.ndarray = table[np.subtract(pixels, low, dtype=np.intp)]
+            return result
+    return _grayscale_values(pixels, ds, window)
+
+
+def _grayscale_values(pixels: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarray:
     values = apply_modality_lut(pixels, ds)
     if window is not None:
         return _window(values, window)
