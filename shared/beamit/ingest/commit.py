@@ -41,7 +41,7 @@ def instance_record(inst: ParsedInstance, blob: str) -> dict[str, Any]:
         "blob": blob,
         "size": inst.size,
         "md5": inst.md5_b64,
-        "dicom": inst.instance,
+        "dicom": inst.instance_json(),
         "pixel": inst.pixel_index.to_record() if inst.pixel_index else None,
         "storedAt": ServerTimestamp(),
     }
@@ -66,7 +66,7 @@ def _plan(
     terms = InstanceTerms()
     for inst in batch:
         record = instance_record(inst, blobs[inst.sop_instance_uid])
-        record["q"] = terms.index_fields(level_dicom[inst.study_uid], level_dicom[inst.series_uid], inst.instance)
+        record["q"] = terms.index_fields(level_dicom[inst.study_uid], level_dicom[inst.series_uid], record["dicom"])
         writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid), record))
         per_series[inst.series_uid].append(inst)
     new_series_per_study: dict[str, int] = defaultdict(int)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import google_crc32c
@@ -45,6 +46,20 @@ class ParsedInstance:
     pixel_index: PixelIndex | None
     instance_number: int | None
     modality: str | None
+    _parked: str | None = field(default=None, repr=False)
+
+    def park(self) -> None:
+        """Keep the instance-level DICOM JSON as compact JSON text, and drop the precomputed
+        metadata (written to its chunk by then), until the commit: a large request holds
+        thousands of parsed instances, and the dictionaries are ten times the size of the text."""
+        if self._parked is None:
+            self._parked = json.dumps(self.instance, separators=(",", ":"))
+            self.instance = {}
+        self.metadata = {}
+
+    def instance_json(self) -> dict[str, Any]:
+        """The instance-level DICOM JSON (the catalog document's ``dicom``), parked or not."""
+        return self.instance if self._parked is None else dict(json.loads(self._parked))
 
 
 def _digests(fp: BinaryIO) -> tuple[int, str, str]:

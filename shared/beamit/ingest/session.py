@@ -64,6 +64,7 @@ class IngestSession:
         # so a large request's memory does not grow with its instance count.
         self._unwritten: list[ParsedInstance] = []
         self._chunk_names: list[str] = []
+        self._level_json: dict[tuple[str, str], dict[str, Any]] = {}
         self._created_objects: dict[str, str] = {}  # SOP Instance UID -> object name
         self.result = IngestResult()
 
@@ -94,11 +95,22 @@ class IngestSession:
                 self._fail(failure)
                 return failure
             return earlier
+        self._share_level_json(parsed)
         self._seen[parsed.sop_instance_uid] = parsed
         self._slots.acquire()
         self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
         self._write_metadata_chunks(force=False)
         return parsed
+
+    def _share_level_json(self, parsed: ParsedInstance) -> None:
+        """Instances of one study (series) mostly carry the same study (series) attributes: keep
+        one copy of equal DICOM JSON, so a large request's memory does not grow with them."""
+        study = self._level_json.setdefault(("study", parsed.study_uid), parsed.study)
+        if study is not parsed.study and study == parsed.study:
+            parsed.study = study
+        series = self._level_json.setdefault(("series", parsed.series_uid), parsed.series)
+        if series is not parsed.series and series == parsed.series:
+            parsed.series = series
 
     def _store_bytes(self, parsed: ParsedInstance, fp: BinaryIO, release: Callable[[], None]) -> None:
         name = layout.instance_object(
@@ -155,7 +167,7 @@ class IngestSession:
         )
         self._chunk_names += names
         for parsed in batch:
-            parsed.metadata = {}
+            parsed.park()
 
     def _fail(self, failure: FailedInstance) -> None:
         with self._lock:
