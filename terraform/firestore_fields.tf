@@ -1,13 +1,14 @@
 # Single-field index settings of the catalog collections. Firestore indexes every field of a
-# document by default, each array also as one ascending and one descending value; the
-# catalog's documents are what ingest writes hundreds of per second, so they keep only the
-# indexes the code's queries use (beamit.dicomweb.qido.index, beamit.dicomweb.wado.instances):
+# document by default (map subfields included), each ascending and descending; the catalog's
+# documents are what ingest writes hundreds of per second, so they keep only the indexes the
+# code's queries use (beamit.dicomweb.qido.firestore_search, beamit.dicomweb.wado.instances):
 #
 # - `dicom` (the DICOM JSON a search result is built from) and `pixel` (frame offsets) are
 #   read, never queried: not indexed at all, which also keeps long values within Firestore's
 #   index entry size limit;
-# - `q.keys` and `q.words` (hundreds of index terms) are only looked up with array-contains:
-#   no ascending/descending index of the whole array (an index entry of several KiB).
+# - `q.keys` and `q.words` are maps of hundreds of index terms, each looked up by equality
+#   (`q.words.`PatientName:p:doe` == true`) and merged with the other equality filters in
+#   document name order: one ascending index per term is all a search needs.
 #
 # Composite indexes (firestore_indexes.tf) are not affected by these settings.
 
@@ -20,7 +21,7 @@ locals {
     "instances-pixel" = { collection = "instances", field = "pixel" }
   }
 
-  firestore_contains_only_fields = {
+  firestore_ascending_only_fields = {
     "studies-q.keys"    = { collection = "studies", field = "q.keys" }
     "studies-q.words"   = { collection = "studies", field = "q.words" }
     "series-q.keys"     = { collection = "series", field = "q.keys" }
@@ -41,8 +42,8 @@ resource "google_firestore_field" "unindexed" {
   index_config {}
 }
 
-resource "google_firestore_field" "contains_only" {
-  for_each = local.firestore_contains_only_fields
+resource "google_firestore_field" "ascending_only" {
+  for_each = local.firestore_ascending_only_fields
 
   project    = var.project_id
   database   = google_firestore_database.main.name
@@ -51,7 +52,7 @@ resource "google_firestore_field" "contains_only" {
 
   index_config {
     indexes {
-      array_config = "CONTAINS"
+      order = "ASCENDING"
     }
   }
 }

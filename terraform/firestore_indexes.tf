@@ -64,83 +64,9 @@ locals {
       collection = "audit_events"
       fields     = [["shard", "ASCENDING"], ["seq", "ASCENDING"]]
     }
-
-    # QIDO-RS (beamit.dicomweb.qido.firestore_search): every search is ordered by q.sort and
-    # filters on the UID scope (studyUID / seriesUID: == or in) and/or one index clause
-    # (q.keys or q.words: array-contains / array-contains-any). possible_filter_fields() lists
-    # the shapes; tests/unit/qido/test_firestore_search.py checks each has its entry here.
-    "studies-keys-sort" = {
-      collection = "studies"
-      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "studies-words-sort" = {
-      collection = "studies"
-      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "series-keys-sort" = {
-      collection = "series"
-      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "series-words-sort" = {
-      collection = "series"
-      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "series-studyUID-sort" = {
-      collection = "series"
-      fields     = [["studyUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
-    }
-    "series-studyUID-keys-sort" = {
-      collection = "series"
-      fields     = [["studyUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "series-studyUID-words-sort" = {
-      collection = "series"
-      fields     = [["studyUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-keys-sort" = {
-      collection = "instances"
-      fields     = [["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-words-sort" = {
-      collection = "instances"
-      fields     = [["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-keys-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-words-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-seriesUID-sort" = {
-      collection = "instances"
-      fields     = [["seriesUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-seriesUID-keys-sort" = {
-      collection = "instances"
-      fields     = [["seriesUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-seriesUID-words-sort" = {
-      collection = "instances"
-      fields     = [["seriesUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-seriesUID-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-seriesUID-keys-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.keys", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
-    "instances-studyUID-seriesUID-words-sort" = {
-      collection = "instances"
-      fields     = [["studyUID", "ASCENDING"], ["seriesUID", "ASCENDING"], ["q.words", "CONTAINS"], ["q.sort", "ASCENDING"]]
-    }
+    # QIDO-RS searches (beamit.dicomweb.qido.firestore_search) are equalities ordered by
+    # document name: Firestore serves them by merging single-field indexes, with no entry here
+    # (tests/unit/qido/test_firestore_search.py holds every search plan to that).
   }
 }
 

@@ -122,7 +122,8 @@ def _plan(
                         "seriesCount": Increment(new_series_per_study[study_uid]),
                         "modalities": ArrayUnion(modalities),
                         "sopClasses": ArrayUnion(sop_classes),
-                        "q": {"keys": ArrayUnion(tuple(aggregate_terms(modalities, sop_classes)))},
+                        # Merged key by key (a map value, even an empty one, would replace the field).
+                        "q": {"keys": {term: True for term in aggregate_terms(modalities, sop_classes)}},
                         "updatedAt": ServerTimestamp(),
                     },
                 )

@@ -7,6 +7,7 @@ Google client libraries; locally the same clients talk to the emulators.
 
 from beamit.storage.protocols import (
     AlreadyExists,
+    AnyOf,
     ArrayUnion,
     BlobInfo,
     BlobStore,
@@ -31,6 +32,7 @@ __all__ = [
     "BlobStore",
     "Document",
     "EventBus",
+    "AnyOf",
     "Filter",
     "Increment",
     "KeyService",

@@ -12,30 +12,64 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.base_query import FieldFilter, Or
 
 from beamit.storage.firestore_writes import create_write
-from beamit.storage.protocols import AlreadyExists, ArrayUnion, Document, Increment, Query, ServerTimestamp, Write
+from beamit.storage.protocols import (
+    AlreadyExists,
+    AnyOf,
+    ArrayUnion,
+    Document,
+    Filter,
+    Increment,
+    Query,
+    ServerTimestamp,
+    Write,
+)
 
 T = TypeVar("T")
 
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 
+NAME = "__name__"
+"""The document name, as a field path (``order_by``) of a query."""
+
+_EQUALITY = ("==", "in")
+
+
+def _merges_single_field_indexes(query: Query) -> bool:
+    """Equality filters only (``==``, ``in``, disjunctions of them), ordered by name alone:
+    Firestore answers such a query by merging single-field indexes, with no composite index."""
+    for flt in query.filters:
+        parts = flt.filters if isinstance(flt, AnyOf) else (flt,)
+        if any(part.op not in _EQUALITY for part in parts):
+            return False
+    return all(name == NAME and direction == "asc" for name, direction in query.order_by)
+
+
 def index_shape(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """(collection id, ordered (field, mode) pairs) a composite index must cover.
+    """(collection id, ordered (field, mode) pairs) a composite index must cover; no pairs when
+    the query needs no composite index (:func:`_merges_single_field_indexes`).
 
     Equality and array filters come first, then the range/order fields, as Firestore
     composite index definitions do.
     """
     collection_id = query.collection.rsplit("/", 1)[-1]
-    fields: list[tuple[str, str]] = []
+    if _merges_single_field_indexes(query):
+        return collection_id, ()
+    filters: list[Filter] = []
     for flt in query.filters:
+        if isinstance(flt, AnyOf):
+            raise ValueError("a disjunction needs equality filters ordered by name (no composite index)")
+        filters.append(flt)
+    fields: list[tuple[str, str]] = []
+    for flt in filters:
         if flt.op in ("==", "in"):
             fields.append((flt.field, "ASCENDING"))
         elif flt.op in ("array_contains", "array_contains_any"):
             fields.append((flt.field, "CONTAINS"))
-    for flt in query.filters:
+    for flt in filters:
         if flt.op not in ("==", "in", "array_contains", "array_contains_any"):
             fields.append((flt.field, "ASCENDING"))
     for name, direction in query.order_by:
@@ -44,15 +78,27 @@ def index_shape(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     return collection_id, tuple(fields)
 
 
+def _field_filter(flt: Filter) -> FieldFilter:
+    return FieldFilter(flt.field, flt.op, flt.value)
+
+
 def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     """Translate our :class:`Query` to a Firestore query object."""
     q: Any = client.collection(query.collection)
     for flt in query.filters:
-        q = q.where(filter=FieldFilter(flt.field, flt.op, flt.value))
+        if isinstance(flt, AnyOf):
+            q = q.where(filter=Or([_field_filter(part) for part in flt.filters]))
+        else:
+            q = q.where(filter=_field_filter(flt))
     for name, direction in query.order_by:
         q = q.order_by(name, direction=_DIRECTIONS[direction])
     if query.start_after is not None:
-        q = q.start_after(dict(zip([name for name, _ in query.order_by], query.start_after)))
+        names = [name for name, _ in query.order_by]
+        values = [
+            client.document(value) if name == NAME and isinstance(value, str) else value
+            for name, value in zip(names, query.start_after)
+        ]
+        q = q.start_after(dict(zip(names, values)))
     if query.offset:
         q = q.offset(query.offset)
     if query.limit is not None:

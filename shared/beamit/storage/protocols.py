@@ -101,11 +101,22 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class AnyOf:
+    """Documents matching at least one of ``filters`` (Firestore ``Or``: at most 30 disjunctions
+    in the disjunctive normal form of the whole query)."""
+
+    filters: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
 class Query:
-    """A query over one collection (a path such as ``tenants/t1/studies``)."""
+    """A query over one collection (a path such as ``tenants/t1/studies``).
+
+    Ordered by ``order_by``, then by document name; ``("__name__", "asc")`` orders by document
+    name alone, and its ``start_after`` value is a document path."""
 
     collection: str
-    filters: tuple[Filter, ...] = ()
+    filters: tuple[Filter | AnyOf, ...] = ()
     order_by: tuple[tuple[str, Literal["asc", "desc"]], ...] = ()
     limit: int | None = None
     offset: int = 0

@@ -1,5 +1,5 @@
-"""The Firestore translator: driver choice, index coverage of every query shape, paging and the
-scan cap (against an in-memory catalog that answers queries the way Firestore does)."""
+"""The Firestore translator: driver choice, searches served without composite indexes, paging and
+the scan cap (against an in-memory catalog that answers queries the way Firestore does)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from google.cloud.firestore_v1.field_path import FieldPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beamit import catalog
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.firestore_search import (
+    COLLECTIONS,
     SearchPlan,
     plan_search,
-    possible_filter_fields,
     search_catalog,
 )
-from beamit.dicomweb.qido.index import KEYS_FIELD, SORT_FIELD, WORDS_FIELD, index_fields
+from beamit.dicomweb.qido.index import KEYS_FIELD, WORDS_FIELD, index_fields
 from beamit.dicomweb.qido.query import parse_search
 from beamit.dicomweb.qido.records import instance_record, series_record, study_record
 from beamit.dicomweb.qido.reference import search
 from beamit.dicomweb.uri import DicomwebRoot
-from beamit.storage import Document, Filter, Query
-from beamit.storage.firestore import index_shape
+from beamit.storage import AnyOf, Document, Filter, Query
+from beamit.storage.firestore import NAME, index_shape
 from beamit.tenancy import TenantScope
 from tests.infra.indexes import declared_indexes, uncovered
 from tests.unit.qido.test_reference import record
@@ -40,8 +41,28 @@ def plan(level: SearchLevel, params: dict[str, str], **scope: str) -> SearchPlan
     return plan_search(parse_search(level, params, **scope))
 
 
+def _term(flt: Filter) -> tuple[str, str]:
+    """(term map, term) of a term filter ``q.words.`<term>` == true``."""
+    *parent, term = FieldPath.from_api_repr(flt.field).parts
+    assert flt.op == "==" and flt.value is True
+    return ".".join(parent), term
+
+
 def filters(p: SearchPlan) -> list[tuple[str, str, Any]]:
-    return [(f.field, f.op, f.value) for f in p.filters]
+    """Each filter as (field, op, value); a term filter as (term map, "==", term), a disjunction
+    of term filters as (term map, "any", [terms])."""
+    out: list[tuple[str, str, Any]] = []
+    for f in p.filters:
+        if isinstance(f, AnyOf):
+            terms = [_term(part) for part in f.filters]
+            assert len({field for field, _ in terms}) == 1
+            out.append((terms[0][0], "any", [term for _, term in terms]))
+        elif f.field.startswith("q."):
+            field, term = _term(f)
+            out.append((field, "==", term))
+        else:
+            out.append((f.field, f.op, f.value))
+    return out
 
 
 # --- driver choice ----------------------------------------------------------------------------
@@ -58,7 +79,7 @@ def test_path_scope_filters_and_combines_with_a_clause() -> None:
     assert filters(plan(SERIES, {}, study_uid="1.2")) == [("studyUID", "==", "1.2")]
     p = plan(INSTANCE, {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"}, study_uid="1.2", series_uid="1.2.3")
     assert filters(p) == [("studyUID", "==", "1.2"), ("seriesUID", "==", "1.2.3"),
-                          (KEYS_FIELD, "array_contains", "SOPClassUID=1.2.840.10008.5.1.4.1.1.2")]
+                          (KEYS_FIELD, "==", "SOPClassUID=1.2.840.10008.5.1.4.1.1.2")]
     assert p.exact
 
 
@@ -74,13 +95,13 @@ def test_parent_uid_conditions_filter_by_field() -> None:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"PatientID": "ID1", "PatientName": "DOE^JOHN"}, (KEYS_FIELD, "array_contains", "PatientID=ID1")),
-        ({"PatientName": "DOE^JOHN", "ModalitiesInStudy": "CT"}, (WORDS_FIELD, "array_contains", "PatientName:p:john")),
-        ({"StudyDate": "20200115", "PatientName": "D*"}, (KEYS_FIELD, "array_contains", "StudyDate~20200115")),
-        ({"StudyDate": "20200101-", "PatientName": "DOE*"}, (WORDS_FIELD, "array_contains", "PatientName:p:doe")),
-        ({"PatientSex": "F", "StudyDescription": "*brain*"}, (WORDS_FIELD, "array_contains", None)),
-        ({"PatientName": "joh", "fuzzymatching": "true"}, (WORDS_FIELD, "array_contains_any", None)),
-        ({"ModalitiesInStudy": "CT\\MR"}, (KEYS_FIELD, "array_contains_any", ["ModalitiesInStudy=CT",
+        ({"PatientID": "ID1", "PatientName": "DOE^JOHN"}, (KEYS_FIELD, "==", "PatientID=ID1")),
+        ({"PatientName": "DOE^JOHN", "ModalitiesInStudy": "CT"}, (WORDS_FIELD, "==", "PatientName:p:john")),
+        ({"StudyDate": "20200115", "PatientName": "D*"}, (KEYS_FIELD, "==", "StudyDate~20200115")),
+        ({"StudyDate": "20200101-", "PatientName": "DOE*"}, (WORDS_FIELD, "==", "PatientName:p:doe")),
+        ({"PatientSex": "F", "StudyDescription": "*brain*"}, (WORDS_FIELD, "==", None)),
+        ({"PatientName": "joh", "fuzzymatching": "true"}, (WORDS_FIELD, "any", None)),
+        ({"ModalitiesInStudy": "CT\\MR"}, (KEYS_FIELD, "any", ["ModalitiesInStudy=CT",
                                                                           "ModalitiesInStudy=MR"])),
     ],
 )
@@ -94,60 +115,22 @@ def test_the_most_selective_clause_drives(params: dict[str, str], expected: tupl
 def test_a_series_search_never_drives_by_study_aggregates() -> None:
     assert filters(plan(SERIES, {"ModalitiesInStudy": "CT"})) == []
     assert filters(plan(SERIES, {"ModalitiesInStudy": "CT", "Modality": "MR"})) == [
-        (KEYS_FIELD, "array_contains", "Modality=MR")]
+        (KEYS_FIELD, "==", "Modality=MR")]
 
 
 def test_scans_and_exactness() -> None:
     p = plan(STUDY, {"StudyTime": "10-12"})
     assert p.filters == () and p.documents is None and not p.exact
     assert plan(STUDY, {"PatientName": "*x*"}).filters == ()  # a one-letter n-gram selects little: scan
-    assert filters(plan(STUDY, {"PatientName": "x*"})) == [(WORDS_FIELD, "array_contains", "PatientName:p:x")]
-    assert filters(plan(STUDY, {"PatientSex": "F"})) == [(KEYS_FIELD, "array_contains", "PatientSex=F")]  # exact
+    assert filters(plan(STUDY, {"PatientName": "x*"})) == [(WORDS_FIELD, "==", "PatientName:p:x")]
+    assert filters(plan(STUDY, {"PatientSex": "F"})) == [(KEYS_FIELD, "==", "PatientSex=F")]  # exact
     assert plan(STUDY, {}).exact and plan(STUDY, {"ModalitiesInStudy": "CT"}).exact
     assert plan(STUDY, {"StudyDate": "20190101-20201231"}).exact
     assert not plan(STUDY, {"ModalitiesInStudy": "CT", "PatientSex": "F"}).exact
     assert not plan(STUDY, {"PatientName": "DOE"}).exact
 
 
-# --- every query shape has its composite index ------------------------------------------------
-
-
-def test_every_possible_query_shape_is_covered_by_a_declared_index() -> None:
-    declared = declared_indexes()
-    shapes = []
-    for level in SearchLevel:
-        for fields in possible_filter_fields(level):
-            for uid_op, term_op in (("==", "array_contains"), ("in", "array_contains_any")):
-                flts = tuple(Filter(f, term_op if f.startswith("q.") else uid_op, "x") for f in fields)
-                shapes.append(index_shape(SearchPlan(level, filters=flts).store_query(SCOPE, limit=10)))
-    assert len(set(shapes)) == 3 + 6 + 12  # studies, series, instances (the 3 scans need no composite index)
-    assert uncovered(shapes, declared) == []
-
-
-
-def test_single_field_settings_keep_every_index_the_catalog_queries_use() -> None:
-    """terraform/firestore_fields.tf drops indexes of the catalog's read-only maps and keeps only
-    array-contains of the term arrays: no query the code makes may filter or order on those."""
-    from tests.infra.terraform_model import parse_terraform
-
-    settings = parse_terraform().locals()
-    unindexed = {(v["collection"], v["field"]) for v in settings["firestore_unindexed_fields"].values()}
-    contains_only = {(v["collection"], v["field"]) for v in settings["firestore_contains_only_fields"].values()}
-    assert ("instances", "dicom") in unindexed and ("instances", "q.words") in contains_only
-    assert {field for _, field in unindexed}.isdisjoint(DOCUMENT_FIELDS_QUERIED)
-    shapes = [index_shape(Query(collection=SCOPE.collection(catalog.INSTANCES), filters=(Filter(f, "==", "x"),)))
-              for f in ("studyUID", "seriesUID")]  # WADO-RS study and series instances
-    for level in SearchLevel:
-        for fields in possible_filter_fields(level):
-            flts = tuple(Filter(f, "array_contains" if f.startswith("q.") else "==", "x") for f in fields)
-            shapes.append(index_shape(SearchPlan(level, filters=flts).store_query(SCOPE, limit=10)))
-    for collection, fields in shapes:
-        for field, mode in fields:
-            assert (collection, field) not in unindexed, (collection, field)
-            assert (collection, field) not in contains_only or mode == "CONTAINS", (collection, field, mode)
-
-
-DOCUMENT_FIELDS_QUERIED = {"studyUID", "seriesUID", KEYS_FIELD, WORDS_FIELD, SORT_FIELD}
+# --- no search needs a composite index --------------------------------------------------------
 
 SWEEP = [
     {}, {"PatientName": "DOE*"}, {"PatientName": "jo", "fuzzymatching": "true"}, {"PatientID": "X"},
@@ -157,28 +140,68 @@ SWEEP = [
     {"SOPInstanceUID": "1.2.3.4"}, {"InstanceNumber": "1"}, {"StudyInstanceUID": "1.2", "SeriesInstanceUID": "1.2.3"},
     {"StudyInstanceUID": "1.2\\1.5", "SeriesInstanceUID": "1.2.3", "Modality": "CT"},
     {"StudyInstanceUID": "1.2", "SeriesInstanceUID": "1.2.3\\1.2.4", "PatientName": "A*"},
+    {"StudyDate": "19500101-20251231", "ModalitiesInStudy": "CT\\MR"},
+    {"PatientName": "müller", "fuzzymatching": "true"},
 ]
 RESOURCES = [(STUDY, {}), (SERIES, {}), (INSTANCE, {}), (SERIES, {"study_uid": "1.2"}),
              (INSTANCE, {"study_uid": "1.2"}), (INSTANCE, {"study_uid": "1.2", "series_uid": "1.2.3"})]
 
 
-def test_the_planner_only_builds_declared_shapes() -> None:
-    declared = declared_indexes()
-    seen = set()
+def _swept_plans() -> list[SearchPlan]:
+    plans = []
     for level, scope in RESOURCES:
         for params in SWEEP:
             try:
                 p = plan(level, params, **scope)
             except ValueError:
                 continue  # a key this resource cannot match
-            if p.documents is not None:
-                continue
-            fields = tuple(f.field for f in p.filters)
-            assert fields in possible_filter_fields(level), (level, scope, params)
-            assert sum(f.op in ("in", "array_contains_any") for f in p.filters) <= 1
-            seen.add((level, fields))
-            assert uncovered([index_shape(p.store_query(SCOPE, limit=5))], declared) == []
-    assert len(seen) >= 15  # the sweep reaches most shapes
+            if p.documents is None:
+                plans.append(p)
+    return plans
+
+
+def test_every_search_is_served_without_a_composite_index() -> None:
+    """Equalities (a disjunction of at most 30 at most once) in document name order: Firestore
+    merges single-field indexes for them, so terraform/firestore_indexes.tf needs no QIDO entry."""
+    kinds = set()
+    for p in _swept_plans():
+        query = p.store_query(SCOPE, limit=5, after=SCOPE.collection("studies") + "/1.2")
+        collection, fields = index_shape(query)
+        assert fields == (), (p, fields)
+        assert uncovered([(collection, fields)], declared_indexes()) == []
+        assert query.order_by == ((NAME, "asc"),)
+        disjunctions = [f for f in p.filters if isinstance(f, AnyOf) or f.op == "in"]
+        assert len(disjunctions) <= 1
+        assert all(len(f.filters if isinstance(f, AnyOf) else f.value) <= 30 for f in disjunctions)
+        kinds.add(tuple(type(f).__name__ + ("" if isinstance(f, AnyOf) else f.op) for f in p.filters))
+    assert len(kinds) >= 8  # the sweep reaches most kinds of plan
+    assert not any(name.startswith("q") or name.endswith("-sort") for name in _declared_index_names())
+
+
+def _declared_index_names() -> set[str]:
+    from tests.infra.terraform_model import parse_terraform
+
+    return set(parse_terraform().locals()["firestore_indexes"])
+
+
+def test_single_field_settings_keep_every_index_the_catalog_queries_use() -> None:
+    """terraform/firestore_fields.tf drops the indexes of the catalog's read-only maps and the
+    descending ones of the term maps: no query the code makes may filter or order on those."""
+    from tests.infra.terraform_model import parse_terraform
+
+    settings = parse_terraform().locals()
+    unindexed = {(v["collection"], v["field"]) for v in settings["firestore_unindexed_fields"].values()}
+    ascending = {(v["collection"], v["field"]) for v in settings["firestore_ascending_only_fields"].values()}
+    assert ("instances", "dicom") in unindexed and ("instances", "q.words") in ascending
+    used: set[tuple[str, str]] = {(catalog.INSTANCES, "studyUID"), (catalog.INSTANCES, "seriesUID")}  # WADO-RS
+    for p in _swept_plans():
+        collection = COLLECTIONS[p.level]
+        for f in p.filters:
+            for part in f.filters if isinstance(f, AnyOf) else (f,):
+                parts = FieldPath.from_api_repr(part.field).parts
+                used.add((collection, ".".join(parts[:2]) if parts[0] == "q" else parts[0]))
+    assert {(c, f) for c, f in used if f.startswith("q.")} <= ascending
+    assert not used & unindexed
 
 
 # --- execution against an in-memory Firestore -------------------------------------------------
@@ -186,11 +209,22 @@ def test_the_planner_only_builds_declared_shapes() -> None:
 
 def _field(data: dict[str, Any], path: str) -> Any:
     value: Any = data
-    for part in path.split("."):
+    for part in FieldPath.from_api_repr(path).parts:
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]
     return value
+
+
+def _keep(data: dict[str, Any], flt: Filter | AnyOf) -> bool:
+    if isinstance(flt, AnyOf):
+        return any(_keep(data, part) for part in flt.filters)
+    value = _field(data, flt.field)
+    if flt.op == "==":
+        return value is not None and bool(value == flt.value)
+    if flt.op == "in":
+        return value in flt.value
+    raise AssertionError(flt.op)
 
 
 class MemoryCatalog:
@@ -207,23 +241,12 @@ class MemoryCatalog:
         self.queries.append(query)
         prefix = query.collection + "/"
         rows = [(p, d) for p, d in self.docs.items() if p.startswith(prefix) and "/" not in p[len(prefix):]]
-        for flt in query.filters:
-            def keep(data: dict[str, Any], flt: Filter = flt) -> bool:
-                value = _field(data, flt.field)
-                if flt.op == "==":
-                    return bool(value == flt.value)
-                if flt.op == "in":
-                    return value in flt.value
-                if flt.op == "array_contains":
-                    return isinstance(value, list) and flt.value in value
-                if flt.op == "array_contains_any":
-                    return isinstance(value, list) and bool(set(value) & set(flt.value))
-                raise AssertionError(flt.op)
-            rows = [(p, d) for p, d in rows if keep(d)]
-        [(name, _)] = query.order_by
-        rows = sorted((r for r in rows if _field(r[1], name) is not None), key=lambda r: _field(r[1], name))
+        rows = [(p, d) for p, d in rows if all(_keep(d, flt) for flt in query.filters)]
+        assert query.order_by == ((NAME, "asc"),)
+        rows.sort(key=lambda r: r[0].rsplit("/", 1)[1])  # by document id, within one collection
         if query.start_after is not None:
-            rows = [r for r in rows if _field(r[1], name) > query.start_after[0]]
+            after = query.start_after[0].rsplit("/", 1)[1]
+            rows = [r for r in rows if r[0].rsplit("/", 1)[1] > after]
         rows = rows[query.offset:]
         if query.limit is not None:
             rows = rows[: query.limit]
@@ -336,7 +359,7 @@ def test_an_exact_plan_hands_the_offset_to_firestore() -> None:
     query = parse_search(STUDY, {"ModalitiesInStudy": "CT", "offset": "3", "limit": "2"})
     outcome = search_catalog(STORE, SCOPE, query, ROOT, scan_cap=3)  # type: ignore[arg-type]
     assert outcome.results == search(query, RECORDS[STUDY]) and not outcome.truncated
-    assert STORE.queries[0].offset == 3 and STORE.queries[0].order_by == ((SORT_FIELD, "asc"),)
+    assert STORE.queries[0].offset == 3 and STORE.queries[0].order_by == ((NAME, "asc"),)
 
 
 def test_pages_are_read_in_sort_order_with_cursors() -> None:
@@ -344,6 +367,7 @@ def test_pages_are_read_in_sort_order_with_cursors() -> None:
     query = parse_search(INSTANCE, {"StudyTime": "0800-0900", "limit": "25"})  # a scan (TM is not indexed)
     outcome = search_catalog(STORE, SCOPE, query, ROOT)  # type: ignore[arg-type]
     assert outcome.results == search(query, RECORDS[INSTANCE]) and outcome.more
-    first, second = STORE.queries[:2]  # pages of limit + 1, then twice as many, after the last sort value
+    first, second = STORE.queries[:2]  # pages of limit + 1, then twice as many, after the last document
     assert (first.limit, first.start_after) == (26, None)
-    assert second.limit == 52 and second.start_after is not None and second.start_after[0] > ""
+    assert second.limit == 52 and second.start_after is not None
+    assert second.start_after[0].startswith(SCOPE.collection(catalog.INSTANCES) + "/")

@@ -420,18 +420,18 @@ def test_path_scope_restricts_to_the_study() -> None:
     assert not matches(parse_search(INSTANCE, {}, study_uid="1.2", series_uid="1.2.8"), instance)
 
 
-def test_results_are_ordered_by_the_uid_path_as_a_tuple() -> None:
+def test_results_are_ordered_by_their_own_uid() -> None:
     query = parse_search(SERIES, {"includefield": ["all"]})
     order = [(r["0020000D"]["Value"][0], r["0020000E"]["Value"][0]) for r in search(query, SERIES_RECORDS)]
-    # Tuple order: study "1.10" < "1.2" < "1.2.3" (strings), then series within each study.
+    # By Series Instance UID as a string (the catalog document id), whatever the study.
     assert order == [
         ("1.10", "1.10.1"),
-        ("1.2", "1.2.9"),
         ("1.2.3", "1.2.3.1"),
         ("1.2.3", "1.2.3.10"),
         ("1.2.3", "1.2.3.2"),
+        ("1.2", "1.2.9"),
     ]
-    assert sort_key(SERIES, SERIES_RECORDS[0]) == ("1.2.3", "1.2.3.2")
+    assert sort_key(SERIES, SERIES_RECORDS[0]) == ("1.2.3.2",)
     assert sort_key(STUDY, {}) == ("",)
 
 

@@ -8,22 +8,24 @@ Plans (:func:`plan_search`)
 ---------------------------
 1. A condition on the level's own UID (``StudyInstanceUID`` in a study search, ...): the
    documents are read by id (``get_all``; at most 1000 UIDs, the parser's limit).
-2. Otherwise one Firestore query over the level's collection, ordered by ``q.sort`` (the
-   result order), with
+2. Otherwise one Firestore query over the level's collection, in document name order (the
+   result order: the level's own UID), with
 
    * the UID scope: the study and series of the request path, else a
      ``StudyInstanceUID``/``SeriesInstanceUID`` condition of a series or instance search:
      ``studyUID``/``seriesUID`` equality, or ``in`` for a list of at most 30 UIDs;
-   * and, unless a UID filter is an ``in`` (Firestore caps the disjunctions of one query), the
-     most selective condition that has an index clause
-     (:func:`~beamit.dicomweb.qido.index.condition_clause`): ``array-contains`` one term, or
-     ``array-contains-any`` up to 30 terms, of ``q.keys`` or ``q.words``.  Selectivity is a fixed estimate
-     (:func:`clause_rank`): identifiers (PatientID, AccessionNumber) over single dates over
-     long name prefixes over descriptions over short tokens over modalities, sex and wide
-     date ranges.  A one-character token (``PatientName=*x*``) does not drive: it would select
-     about as much as a scan.
+   * and, unless a UID filter is an ``in`` (Firestore caps the disjunctions of one query at
+     30), the most selective condition that has an index clause
+     (:func:`~beamit.dicomweb.qido.index.condition_clause`): the equality of one term key of
+     ``q.keys`` or ``q.words`` to true, or a disjunction of up to 30 of them.  Selectivity is a
+     fixed estimate (:func:`clause_rank`): identifiers (PatientID, AccessionNumber) over single
+     dates over long name prefixes over descriptions over short tokens over modalities, sex and
+     wide date ranges.  A one-character token (``PatientName=*x*``) does not drive: it would
+     select about as much as a scan.
 
-   With neither, the query scans the collection in result order.
+   With neither, the query scans the collection in result order.  Every plan is made of
+   equalities ordered by document name only, which Firestore serves by merging single-field
+   indexes: no search needs a composite index (``tests/unit/qido`` holds every plan to that).
 
 Execution (:func:`search_catalog`)
 ----------------------------------
@@ -40,8 +42,8 @@ before it has found its page, the outcome is ``truncated``: the response holds t
 found so far and a Warning says the query was too broad (narrow it with a more selective
 key: PatientID, AccessionNumber, a name, a date).
 
-Documents written before the ``q`` map existed are not found by these queries (Firestore
-leaves documents without the ``orderBy`` field out); they need the index fields written.
+Documents written before the ``q`` term maps existed are found only by scans and UID
+filters; a term filter needs them written.
 """
 
 from __future__ import annotations
@@ -50,13 +52,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.cloud.firestore_v1.field_path import FieldPath
+
 from beamit import catalog
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.conditions import Condition, SingleValueCondition, UidListCondition
 from beamit.dicomweb.qido.index import (
     MAX_CLAUSE_TERMS,
-    SORT_FIELD,
-    TERM_FIELDS,
     IndexClause,
     condition_clause,
 )
@@ -64,7 +66,8 @@ from beamit.dicomweb.qido.query import SearchQuery
 from beamit.dicomweb.qido.records import DOCUMENT_FIELDS, instance_record, series_record, study_record
 from beamit.dicomweb.qido.reference import matches, shape_result, sort_key
 from beamit.dicomweb.uri import DicomwebRoot
-from beamit.storage import Filter, MetadataStore, Query
+from beamit.storage import AnyOf, Filter, MetadataStore, Query
+from beamit.storage.firestore import NAME
 from beamit.tenancy import TenantScope
 
 __all__ = [
@@ -73,7 +76,6 @@ __all__ = [
     "SearchPlan",
     "clause_rank",
     "plan_search",
-    "possible_filter_fields",
     "search_catalog",
 ]
 
@@ -102,8 +104,9 @@ class SearchPlan:
     level: SearchLevel
     documents: tuple[str, ...] | None = None
     """Own-level UIDs to read by id; ``None`` for a query."""
-    filters: tuple[Filter, ...] = ()
-    """UID filters (``studyUID``, then ``seriesUID``), then the ``q.keys``/``q.words`` filter."""
+    filters: tuple[Filter | AnyOf, ...] = ()
+    """UID filters (``studyUID``, then ``seriesUID``), then the term filter (one equality on a
+    key of ``q.keys``/``q.words``, or a disjunction of them)."""
     driver: Condition | None = None
     """The condition whose index clause is the ``q.keys``/``q.words`` filter."""
     exact: bool = False
@@ -112,16 +115,17 @@ class SearchPlan:
     def store_query(
         self, scope: TenantScope, *, limit: int | None = None, offset: int = 0, after: str | None = None
     ) -> Query:
-        """The Firestore query of this plan (a query plan only), one page of it: only the fields
-        the result records read, not the (long) index arrays."""
+        """The Firestore query of this plan (a query plan only), one page of it, after the
+        document ``after`` (a path): only the fields the result records read, not the (long)
+        term maps."""
         return Query(
             collection=scope.collection(COLLECTIONS[self.level]),
             filters=self.filters,
-            order_by=((SORT_FIELD, "asc"),),
+            order_by=((NAME, "asc"),),
             limit=limit,
             offset=offset,
             start_after=None if after is None else (after,),
-            select=(*DOCUMENT_FIELDS[self.level], SORT_FIELD),
+            select=DOCUMENT_FIELDS[self.level],
         )
 
 
@@ -229,11 +233,14 @@ def _best_clause(query: SearchQuery) -> tuple[Condition, IndexClause] | None:
     return None if best is None else (best[1], best[2])
 
 
-def _terms_filter(clause: IndexClause) -> Filter:
-    terms = sorted(clause.terms)
-    if len(terms) == 1:
-        return Filter(clause.field, "array_contains", terms[0])
-    return Filter(clause.field, "array_contains_any", terms)
+def term_field(field: str, term: str) -> str:
+    """The field path of ``term`` in the term map ``field`` (``q.words.`PatientName:p:doe```)."""
+    return FieldPath(*field.split("."), term).to_api_repr()
+
+
+def _terms_filter(clause: IndexClause) -> Filter | AnyOf:
+    filters = tuple(Filter(term_field(clause.field, term), "==", True) for term in sorted(clause.terms))
+    return filters[0] if len(filters) == 1 else AnyOf(filters)
 
 
 def plan_search(query: SearchQuery) -> SearchPlan:
@@ -241,9 +248,10 @@ def plan_search(query: SearchQuery) -> SearchPlan:
     own = _uids(_condition_on(query, _OWN_UID[query.level]))
     if own is not None:
         return SearchPlan(query.level, documents=tuple(own))
-    filters, enforced = _scope_filters(query)
+    scope_filters, enforced = _scope_filters(query)
+    filters: list[Filter | AnyOf] = list(scope_filters)
     driver: Condition | None = None
-    if not any(f.op == "in" for f in filters):
+    if not any(isinstance(f, Filter) and f.op == "in" for f in filters):
         best = _best_clause(query)
         if best is not None:
             driver, clause = best
@@ -252,20 +260,6 @@ def plan_search(query: SearchQuery) -> SearchPlan:
                 enforced.add(driver)
     exact = all(condition in enforced for condition in query.conditions)
     return SearchPlan(query.level, filters=tuple(filters), driver=driver, exact=exact)
-
-
-def possible_filter_fields(level: SearchLevel) -> set[tuple[str, ...]]:
-    """Every sequence of filtered fields :func:`plan_search` can produce at ``level``.
-
-    The index test declares a composite index for each (with ``q.sort``); a plan outside this
-    set fails that test, so a new kind of driver cannot ship without its index.
-    """
-    uid_sets: list[tuple[str, ...]] = [()]
-    if level is not SearchLevel.STUDY:
-        uid_sets.append((STUDY_FIELD,))
-    if level is SearchLevel.INSTANCE:
-        uid_sets += [(SERIES_FIELD,), (STUDY_FIELD, SERIES_FIELD)]
-    return {fields + terms for fields in uid_sets for terms in ((), *((name,) for name in TERM_FIELDS))}
 
 
 # --- execution ------------------------------------------------------------------------------
@@ -347,7 +341,7 @@ class _Reader:
                 yield [doc.data for doc in docs]
             if len(docs) < size:
                 return
-            after = str(docs[-1].data.get("q", {}).get("sort", ""))
+            after = docs[-1].path
             self.page_size = min(self.page_size * 2, PAGE_MAX)
 
 

@@ -1,24 +1,19 @@
 """The QIDO-RS index of catalog documents, and the index clause of each search condition.
 
-Firestore answers equality, ``in``, ``array-contains`` and ranges, nothing like PS3.4 wild
-cards or Person Name matching; so ingest writes, beside each catalog document's DICOM JSON, a
-map ``q`` that turns every matching key into things Firestore can look up (:func:`index_fields`),
-and a search asks for one of them (:func:`condition_clause`) and post-filters the candidates
-with :func:`beamit.dicomweb.qido.reference.matches`.  Pure functions: no store, no HTTP.
+Firestore answers equality, ``in`` and ranges, nothing like PS3.4 wild cards or Person Name
+matching; so ingest writes, beside each catalog document's DICOM JSON, a map ``q`` that turns
+every matching key into things Firestore can look up (:func:`index_fields`), and a search asks
+for one of them (:func:`condition_clause`) and post-filters the candidates with
+:func:`beamit.dicomweb.qido.reference.matches`.  Pure functions: no store, no HTTP.
 
 The ``q`` map
 -------------
-``q.sort``
-    The result order of :func:`~beamit.dicomweb.qido.reference.sort_key` as one string: the
-    UIDs of the entity's path joined by a space.  A space sorts before ``.`` and every digit,
-    so comparing the strings compares the UID tuples (``"1.2 9" < "1.2.3 0"`` as
-    ``("1.2", "9") < ("1.2.3", "0")``).  Every search query is ordered by it.
 ``q.keys`` and ``q.words``
-    Arrays of *terms*: strings, one per value a query may ask for, of the document's own
-    attributes and of its parents' (a series document carries its study's terms, an instance
-    document its study's and series'), so that ``/series`` and ``/instances`` filter one
-    collection.  ``<Keyword>`` is the PS3.6 keyword, dotted for an attribute inside a sequence.
-    ``q.keys`` (a few dozen per document):
+    Maps whose keys are *terms* (each set to ``true``): strings, one per value a query may ask
+    for, of the document's own attributes and of its parents' (a series document carries its
+    study's terms, an instance document its study's and series'), so that ``/series`` and
+    ``/instances`` filter one collection.  ``<Keyword>`` is the PS3.6 keyword, dotted for an
+    attribute inside a sequence.  ``q.keys`` (a few dozen per document):
 
     * ``<Keyword>=<value>`` - the exact value: text (CS, SH, LO, AE, UC) without padding, case
       folded (Unicode NFC + case folding) for the keys matched without case; IS as an integer;
@@ -36,26 +31,27 @@ The ``q`` map
       case-folded value, so wild cards in any position find candidates.  Wild cards in other
       text keys (Modality, PatientSex, ...) are matched by post-filter only.
 
-    Two arrays rather than one keep the arrays an exact or date query looks through short:
-    Firestore does not care, but its emulator evaluates ``array-contains`` by scanning every
-    element of every document.
+    A term is looked up by equality on its own field (``q.words.`PatientName:p:doe` == true``),
+    which Firestore serves from the automatic single-field index of that map key, merged with
+    the indexes of the other equality filters (``studyUID``, ``seriesUID``): no composite index,
+    and no array scan (the emulator evaluates ``array-contains`` by reading every element of
+    every document; an equality on one key is immediate).
 
     Not indexed: TM and DT attributes (matched after another condition or a scan), and the
     UIDs of the hierarchy, which are document ids and the ``studyUID``/``seriesUID`` fields.
 
 Aggregates
     ModalitiesInStudy and SOPClassesInStudy grow as series arrive: a study document gets
-    :func:`aggregate_terms` in ``q.keys`` at creation and an ``ArrayUnion`` of them at every
-    later store.
+    :func:`aggregate_terms` in ``q.keys`` at creation, and later stores merge theirs in.
     They are not copied into series and instance documents, where they would go stale; a
     series or instance search matches them by post-filter only.
 
 Clauses
 -------
-:func:`condition_clause` gives, for one condition, one array field and at most
+:func:`condition_clause` gives, for one condition, one term field and at most
 :data:`MAX_CLAUSE_TERMS` terms of it such that every record satisfying the condition has at
-least one of them (Firestore ``array-contains-any``, or ``array-contains`` for one term), and
-says whether having one is also *sufficient* (``exact``: single values, UID lists, date ranges
+least one of them (a disjunction of equalities, or one equality for one term), and says
+whether having one is also *sufficient* (``exact``: single values, UID lists, date ranges
 covered without coarsening).  ``None``: the condition cannot drive a search.
 """
 
@@ -80,7 +76,7 @@ from beamit.dicomweb.qido.conditions import (
     WildcardCondition,
 )
 from beamit.dicomweb.qido.person_name import best_query_clause, pn_index_tokens, split_words
-from beamit.dicomweb.qido.reference import Record, attribute_values, sort_key
+from beamit.dicomweb.qido.reference import Record, attribute_values
 from beamit.dicomweb.qido.temporal import stored_da
 
 __all__ = [
@@ -88,8 +84,6 @@ __all__ = [
     "HIERARCHY_UID_TAGS",
     "MAX_CLAUSE_TERMS",
     "KEYS_FIELD",
-    "SORT_FIELD",
-    "TERM_FIELDS",
     "WORDS_FIELD",
     "WORD_INDEXED_TEXT",
     "IndexClause",
@@ -100,12 +94,9 @@ __all__ = [
     "document_terms",
     "index_fields",
     "merge_levels",
-    "sort_value",
+    "term_maps",
     "text_tokens",
 ]
-
-SORT_FIELD = "q.sort"
-"""The Firestore field every search is ordered by."""
 
 KEYS_FIELD = "q.keys"
 """Exact values and date prefixes."""
@@ -113,11 +104,9 @@ KEYS_FIELD = "q.keys"
 WORDS_FIELD = "q.words"
 """Word tokens of names and texts."""
 
-TERM_FIELDS = (KEYS_FIELD, WORDS_FIELD)
-"""The array fields a search's driving condition may look up."""
 
 MAX_CLAUSE_TERMS = 30
-"""Firestore's limit of values in one ``array-contains-any`` (and ``in``) filter."""
+"""Firestore's limit of disjunctions in one query (an ``in`` filter, or the terms of one clause)."""
 
 DATE_PREFIX_LENGTHS = (1, 2, 3, 4, 6, 8)
 """Prefixes of ``YYYYMMDD`` stored for a date: millennium, century, decade, year, month, day."""
@@ -132,7 +121,6 @@ HIERARCHY_UID_TAGS = frozenset({0x0020000D, 0x0020000E, 0x00080018})
 
 _AGGREGATE_TAGS = frozenset({0x00080061, 0x00080062})  # ModalitiesInStudy, SOPClassesInStudy
 _TEXT_VRS = frozenset({"CS", "SH", "LO", "AE", "UC"})
-_SORT_SEPARATOR = " "
 
 
 @dataclass(frozen=True)
@@ -165,11 +153,6 @@ def merge_levels(*datasets: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def sort_value(level: SearchLevel, record: Record) -> str:
-    """``q.sort`` of a record: its :func:`~beamit.dicomweb.qido.reference.sort_key` as a string."""
-    return _SORT_SEPARATOR.join(sort_key(level, record))
-
-
 def index_fields(
     level: SearchLevel,
     study: Mapping[str, Any],
@@ -186,11 +169,15 @@ def index_fields(
     passes its ``modalities`` and ``sop_classes`` (:func:`aggregate_terms`).
     """
     record = merge_levels(study, series, instance)
-    terms = document_terms(level, record).union(aggregate_terms(modalities, sop_classes))
+    return term_maps(document_terms(level, record).union(aggregate_terms(modalities, sop_classes)))
+
+
+def term_maps(terms: Iterable[str]) -> dict[str, Any]:
+    """The ``q`` map of a set of terms: each term a key of ``keys`` or ``words``, set to true."""
+    ordered = sorted(terms)
     return {
-        "sort": sort_value(level, record),
-        "keys": sorted(term for term in terms if _field_of(term) == KEYS_FIELD),
-        "words": sorted(term for term in terms if _field_of(term) == WORDS_FIELD),
+        "keys": {term: True for term in ordered if _field_of(term) == KEYS_FIELD},
+        "words": {term: True for term in ordered if _field_of(term) == WORDS_FIELD},
     }
 
 
@@ -230,12 +217,7 @@ class InstanceTerms:
         parents = self._parents.get(key)
         if parents is None:
             parents = self._parents[key] = document_terms(SearchLevel.SERIES, merge_levels(study, series))
-        terms = parents | document_terms(SearchLevel.INSTANCE, record, only=SearchLevel.INSTANCE)
-        return {
-            "sort": sort_value(SearchLevel.INSTANCE, record),
-            "keys": sorted(term for term in terms if _field_of(term) == KEYS_FIELD),
-            "words": sorted(term for term in terms if _field_of(term) == WORDS_FIELD),
-        }
+        return term_maps(parents | document_terms(SearchLevel.INSTANCE, record, only=SearchLevel.INSTANCE))
 
 
 def aggregate_terms(modalities: Iterable[str], sop_classes: Iterable[str]) -> list[str]:

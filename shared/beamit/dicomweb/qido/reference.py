@@ -79,8 +79,8 @@ _SERIES_UID = "0020000E"
 _SOP_UID = "00080018"
 _SORT_KEYS = {
     SearchLevel.STUDY: (_STUDY_UID,),
-    SearchLevel.SERIES: (_STUDY_UID, _SERIES_UID),
-    SearchLevel.INSTANCE: (_STUDY_UID, _SERIES_UID, _SOP_UID),
+    SearchLevel.SERIES: (_SERIES_UID,),
+    SearchLevel.INSTANCE: (_SOP_UID,),
 }
 
 
@@ -258,7 +258,8 @@ def matches(query: SearchQuery, record: Record) -> bool:
 
 
 def sort_key(level: SearchLevel, record: Record) -> tuple[str, ...]:
-    """The documented result order: the UIDs of the entity's path, as a tuple."""
+    """The documented result order: by the result's own UID (Study, Series or SOP Instance
+    UID), the catalog document's id, so that Firestore returns documents in this order."""
     return tuple(_first_string(record, key) for key in _SORT_KEYS[level])
 
 
