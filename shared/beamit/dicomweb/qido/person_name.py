@@ -22,10 +22,10 @@ A *word* is a maximal run of letters, digits and combining marks of a normalised
 
 Index design (for the Firestore translator)
 -------------------------------------------
-Firestore has no substring search, so each PN attribute gets an array field of tokens and a
-query asks for one token with ``array_contains`` (or one small set with
-``array_contains_any``; Firestore allows only one such clause per query), then post-filters
-the candidates with the exact matcher of :mod:`beamit.dicomweb.qido.reference`.  Tokens
+Firestore has no substring search, so each PN attribute gets index terms of tokens (keys of the
+``q.words`` map, :mod:`beamit.dicomweb.qido.index`) and a query asks for one token by equality
+(or for any of one small set, a disjunction; one per query, as Firestore caps disjunctions),
+then post-filters the candidates with the exact matcher of :mod:`beamit.dicomweb.qido.reference`.  Tokens
 (:func:`pn_index_tokens`), for every word of every group, in both normalisations (literal
 tokens ``p:``/``g:``, fuzzy tokens ``fp:``/``fg:``):
 
@@ -44,7 +44,7 @@ token and needs a scan.
 
 Fuzzy matching accepts a name if the literal match succeeds, *or* the folded one does, *or*
 every query word begins a word of one group; so a fuzzy query yields clauses ``{a, b, c}``
-(one token guaranteed by each way), each answered with ``array_contains_any``.
+(one token guaranteed by each way), each answered with a disjunction of equalities.
 
 Cost: a 3-word name of 6 letters per word gives about 120 tokens (both modes), well within
 Firestore's per-document index limits.
@@ -234,9 +234,9 @@ def _pattern_tokens(pattern: str, *, fuzzy: bool) -> set[str]:
 def query_tokens(pattern: str, *, fuzzy: bool = False) -> tuple[frozenset[str], ...]:
     """Index clauses for a PN query: every matching name has at least one token of each.
 
-    Literal mode gives one-token clauses (use ``array_contains``).  Fuzzy mode accepts a name
-    in any of three ways (literal, folded literal, word prefixes), so each clause has one token
-    guaranteed by each way (use ``array_contains_any``); only combinations of the
+    Literal mode gives one-token clauses (one equality).  Fuzzy mode accepts a name in any of
+    three ways (literal, folded literal, word prefixes), so each clause has one token
+    guaranteed by each way (a disjunction); only combinations of the
     :data:`FUZZY_CLAUSE_CHOICES` most selective tokens of each way are listed.  An empty result
     means the pattern cannot use the index (no word characters): scan and post-filter.
     """
