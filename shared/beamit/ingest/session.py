@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from beamit import catalog, logs
-from beamit.events import STUDY_RECEIVED, publish_event
+from beamit.events import STUDY_RECEIVED, publish_events
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
 from beamit.ingest.commit import commit_instances
@@ -249,12 +249,14 @@ class IngestSession:
 
     def _announce(self, studies: set[str]) -> None:
         """``study.received`` once per study that gained instances, in the documented shape."""
-        for study_uid in sorted(studies):
-            record = catalog.get_study(self._svc.metadata, self._tenant, study_uid) or {}
-            try:
-                publish_event(self._svc, self._tenant.tenant_id, STUDY_RECEIVED, study_received_data(record))
-            except Exception as exc:
-                logs.error("study.received not published", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
+        uids = sorted(studies)
+        records = self._svc.metadata.get_many([catalog.study_path(self._tenant, uid) for uid in uids])
+        try:
+            publish_events(
+                self._svc, self._tenant.tenant_id, STUDY_RECEIVED, [study_received_data(r or {}) for r in records]
+            )
+        except Exception as exc:
+            logs.error("study.received not published", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
 
 
 def _first_value(dicom: dict[str, Any], tag: str) -> Any:

@@ -215,6 +215,11 @@ class EventBus(Protocol):
         """Publish one message and wait for its id."""
         ...
 
+    def publish_many(self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]]) -> list[str]:
+        """Publish messages together (the client batches them) and wait for their ids, in order;
+        raises the first failure after every message has been tried."""
+        ...
+
     def topic_exists(self, topic: str) -> bool: ...
 
 

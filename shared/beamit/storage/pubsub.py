@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
@@ -14,8 +16,21 @@ class PubSubEventBus:
         self._project = project_id
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
-        future = self._publisher.publish(self._publisher.topic_path(self._project, topic), data, **(attributes or {}))
-        return str(future.result(timeout=30))
+        return self.publish_many(topic, [(data, attributes or {})])[0]
+
+    def publish_many(self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]]) -> list[str]:
+        path = self._publisher.topic_path(self._project, topic)
+        futures = [self._publisher.publish(path, data, **attributes) for data, attributes in messages]
+        ids: list[str] = []
+        failure: Exception | None = None
+        for future in futures:
+            try:
+                ids.append(str(future.result(timeout=30)))
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return ids
 
     def topic_exists(self, topic: str) -> bool:
         try:
