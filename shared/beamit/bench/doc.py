@@ -13,7 +13,9 @@ LOCAL_CAVEAT = (
     "emulators, fake-gcs-server (in memory) and the project's KMS emulator, behind the gunicorn dev gateway "
     "(2 workers x 8 threads); Orthanc runs from Debian with its SQLite index; the client and every server "
     "share the same {nproc} cores. The table compares the two on one machine; Cloud Functions, Firestore "
-    "and Cloud Storage have other latencies and limits (e.g. 32 MB per request)."
+    "and Cloud Storage have other latencies and limits (e.g. 32 MB per request). The Firestore emulator has "
+    "no indexes: it answers every query by reading the whole collection, so BeamIt's QIDO-RS latency here "
+    "grows with the tenant's size, where production Firestore serves the same queries from its indexes."
 )
 
 METHOD = (
