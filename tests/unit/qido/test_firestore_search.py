@@ -3,6 +3,7 @@ the scan cap (against an in-memory catalog that answers queries the way Firestor
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -86,8 +87,8 @@ def test_path_scope_filters_and_combines_with_a_clause() -> None:
 def test_parent_uid_conditions_filter_by_field() -> None:
     assert filters(plan(SERIES, {"StudyInstanceUID": "1.2"})) == [("studyUID", "==", "1.2")]
     p = plan(INSTANCE, {"StudyInstanceUID": "1.2\\1.3", "SeriesInstanceUID": "1.2.3,1.2.4", "Modality": "CT"})
-    assert filters(p) == [("seriesUID", "in", ["1.2.3", "1.2.4"])]  # one "in" per query, no clause beside it
-    assert not p.exact
+    assert filters(p) == [("seriesUID", "in", ["1.2.3", "1.2.4"]), (KEYS_FIELD, "==", "Modality=CT")]
+    assert not p.exact  # the study list is checked on the candidates (one "in" per query)
     many = "\\".join(f"1.2.{n}" for n in range(31))
     assert filters(plan(SERIES, {"StudyInstanceUID": many})) == []  # more than 30: post-filter
 
@@ -106,10 +107,25 @@ def test_parent_uid_conditions_filter_by_field() -> None:
     ],
 )
 def test_the_most_selective_clause_drives(params: dict[str, str], expected: tuple[str, str, Any]) -> None:
-    [(name, op, value)] = filters(plan(STUDY, params))
+    name, op, value = filters(plan(STUDY, params))[0]
     assert (name, op) == expected[:2]
     if expected[2] is not None:
         assert value == expected[2]
+
+
+def test_several_conditions_narrow_one_query_within_thirty_disjunctions() -> None:
+    p = plan(STUDY, {"StudyDate": "20250101-20251231", "ModalitiesInStudy": "US", "PatientName": "DOE*"})
+    assert filters(p) == [(WORDS_FIELD, "==", "PatientName:p:doe"), (KEYS_FIELD, "==", "StudyDate~2025"),
+                          (KEYS_FIELD, "==", "ModalitiesInStudy=US")]
+    assert not p.exact  # PatientName is checked on the candidates
+    wide = plan(STUDY, {"ModalitiesInStudy": "CT\\MR\\US\\CR", "StudyDate": "20190315-20230611"})
+    terms = [len(value) if op == "any" else 1 for _, op, value in filters(wide)]
+    assert terms == [4]  # the 4 modalities; the date range's cover with them would pass 30 disjunctions
+    listed = plan(INSTANCE, {"SeriesInstanceUID": "\\".join(f"1.2.{n}" for n in range(16)),
+                             "SOPClassUID": "1.2\\1.3"})
+    assert [op for _, op, _ in filters(listed)] == ["in"]  # 16 x 2 disjunctions would pass 30
+    crowded = plan(STUDY, {"PatientID": "P1", "AccessionNumber": "A1", "StudyID": "S1", "PatientSex": "F"})
+    assert len(crowded.filters) == 3 and not crowded.exact
 
 
 def test_a_series_search_never_drives_by_study_aggregates() -> None:
@@ -126,7 +142,8 @@ def test_scans_and_exactness() -> None:
     assert filters(plan(STUDY, {"PatientSex": "F"})) == [(KEYS_FIELD, "==", "PatientSex=F")]  # exact
     assert plan(STUDY, {}).exact and plan(STUDY, {"ModalitiesInStudy": "CT"}).exact
     assert plan(STUDY, {"StudyDate": "20190101-20201231"}).exact
-    assert not plan(STUDY, {"ModalitiesInStudy": "CT", "PatientSex": "F"}).exact
+    assert plan(STUDY, {"ModalitiesInStudy": "CT", "PatientSex": "F"}).exact  # two exact term filters
+    assert not plan(STUDY, {"ModalitiesInStudy": "CT", "StudyTime": "10-"}).exact
     assert not plan(STUDY, {"PatientName": "DOE"}).exact
 
 
@@ -161,7 +178,7 @@ def _swept_plans() -> list[SearchPlan]:
 
 
 def test_every_search_is_served_without_a_composite_index() -> None:
-    """Equalities (a disjunction of at most 30 at most once) in document name order: Firestore
+    """Equalities (at most 30 disjunctions in all) in document name order: Firestore
     merges single-field indexes for them, so terraform/firestore_indexes.tf needs no QIDO entry."""
     kinds = set()
     for p in _swept_plans():
@@ -170,9 +187,9 @@ def test_every_search_is_served_without_a_composite_index() -> None:
         assert fields == (), (p, fields)
         assert uncovered([(collection, fields)], declared_indexes()) == []
         assert query.order_by == ((NAME, "asc"),)
-        disjunctions = [f for f in p.filters if isinstance(f, AnyOf) or f.op == "in"]
-        assert len(disjunctions) <= 1
-        assert all(len(f.filters if isinstance(f, AnyOf) else f.value) <= 30 for f in disjunctions)
+        sizes = [len(f.filters) if isinstance(f, AnyOf) else len(f.value) if f.op == "in" else 1 for f in p.filters]
+        assert math.prod(sizes) <= 30  # Firestore's disjunctive normal form limit
+        assert sum(f.op == "in" for f in p.filters if isinstance(f, Filter)) <= 1
         kinds.add(tuple(type(f).__name__ + ("" if isinstance(f, AnyOf) else f.op) for f in p.filters))
     assert len(kinds) >= 8  # the sweep reaches most kinds of plan
     assert not any(name.startswith("q") or name.endswith("-sort") for name in _declared_index_names())

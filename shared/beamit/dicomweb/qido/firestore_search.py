@@ -14,14 +14,14 @@ Plans (:func:`plan_search`)
    * the UID scope: the study and series of the request path, else a
      ``StudyInstanceUID``/``SeriesInstanceUID`` condition of a series or instance search:
      ``studyUID``/``seriesUID`` equality, or ``in`` for a list of at most 30 UIDs;
-   * and, unless a UID filter is an ``in`` (Firestore caps the disjunctions of one query at
-     30), the most selective condition that has an index clause
-     (:func:`~beamit.dicomweb.qido.index.condition_clause`): the equality of one term key of
-     ``q.keys`` or ``q.words`` to true, or a disjunction of up to 30 of them.  Selectivity is a
-     fixed estimate (:func:`clause_rank`): identifiers (PatientID, AccessionNumber) over single
-     dates over long name prefixes over descriptions over short tokens over modalities, sex and
-     wide date ranges.  A one-character token (``PatientName=*x*``) does not drive: it would
-     select about as much as a scan.
+   * and the index clauses (:func:`~beamit.dicomweb.qido.index.condition_clause`) of up to
+     :data:`MAX_TERM_FILTERS` conditions, most selective first: each the equality of one term
+     key of ``q.keys`` or ``q.words`` to true, or a disjunction of them, as long as the query's
+     disjunctive normal form stays within Firestore's 30 disjunctions (a UID ``in`` list counts).
+     Selectivity is a fixed estimate (:func:`clause_rank`): identifiers (PatientID,
+     AccessionNumber) over single dates over long name prefixes over descriptions over short
+     tokens over modalities, sex and wide date ranges.  A one-character token
+     (``PatientName=*x*``) does not drive: it would select about as much as a scan.
 
    With neither, the query scans the collection in result order.  Every plan is made of
    equalities ordered by document name only, which Firestore serves by merging single-field
@@ -82,6 +82,10 @@ __all__ = [
 SCAN_CAP = 5000
 """Most candidate documents one search request reads."""
 
+MAX_TERM_FILTERS = 3
+"""Most term filters in one query: each narrows the candidates (Firestore intersects the
+single-field indexes of equalities), within its cap of 30 disjunctions per query."""
+
 FIRST_PAGE_MIN = 20
 PAGE_MAX = 1000
 
@@ -105,10 +109,10 @@ class SearchPlan:
     documents: tuple[str, ...] | None = None
     """Own-level UIDs to read by id; ``None`` for a query."""
     filters: tuple[Filter | AnyOf, ...] = ()
-    """UID filters (``studyUID``, then ``seriesUID``), then the term filter (one equality on a
-    key of ``q.keys``/``q.words``, or a disjunction of them)."""
-    driver: Condition | None = None
-    """The condition whose index clause is the ``q.keys``/``q.words`` filter."""
+    """UID filters (``studyUID``, then ``seriesUID``), then the term filters (each one equality
+    on a key of ``q.keys``/``q.words``, or a disjunction of them)."""
+    drivers: tuple[Condition, ...] = ()
+    """The conditions whose index clauses are the term filters, most selective first."""
     exact: bool = False
     """The filters select exactly the matches: ``offset`` can be left to Firestore."""
 
@@ -221,16 +225,15 @@ def clause_rank(clause: IndexClause) -> int:
     return min(_term_rank(term) for term in clause.terms) - 2 * (len(clause.terms) - 1)
 
 
-def _best_clause(query: SearchQuery) -> tuple[Condition, IndexClause] | None:
-    best: tuple[int, Condition, IndexClause] | None = None
-    for condition in query.conditions:
+def _usable_clauses(query: SearchQuery) -> list[tuple[Condition, IndexClause]]:
+    """The conditions' index clauses that narrow a search, most selective first."""
+    ranked: list[tuple[int, int, Condition, IndexClause]] = []
+    for position, condition in enumerate(query.conditions):
         clause = condition_clause(condition, query.level)
         if clause is None or (not clause.exact and clause_rank(clause) < MIN_INEXACT_RANK):
             continue
-        rank = clause_rank(clause)
-        if best is None or rank > best[0]:
-            best = (rank, condition, clause)
-    return None if best is None else (best[1], best[2])
+        ranked.append((-clause_rank(clause), position, condition, clause))
+    return [(condition, clause) for _, _, condition, clause in sorted(ranked, key=lambda item: item[:2])]
 
 
 def term_field(field: str, term: str) -> str:
@@ -250,16 +253,21 @@ def plan_search(query: SearchQuery) -> SearchPlan:
         return SearchPlan(query.level, documents=tuple(own))
     scope_filters, enforced = _scope_filters(query)
     filters: list[Filter | AnyOf] = list(scope_filters)
-    driver: Condition | None = None
-    if not any(isinstance(f, Filter) and f.op == "in" for f in filters):
-        best = _best_clause(query)
-        if best is not None:
-            driver, clause = best
-            filters.append(_terms_filter(clause))
-            if clause.exact:
-                enforced.add(driver)
+    disjunctions = max((len(f.value) for f in scope_filters if f.op == "in"), default=1)
+    drivers: list[Condition] = []
+    for condition, clause in _usable_clauses(query):
+        if len(drivers) == MAX_TERM_FILTERS:
+            break
+        term_filter = _terms_filter(clause)
+        if disjunctions * len(clause.terms) > MAX_CLAUSE_TERMS or term_filter in filters:
+            continue
+        filters.append(term_filter)
+        disjunctions *= len(clause.terms)
+        drivers.append(condition)
+        if clause.exact:
+            enforced.add(condition)
     exact = all(condition in enforced for condition in query.conditions)
-    return SearchPlan(query.level, filters=tuple(filters), driver=driver, exact=exact)
+    return SearchPlan(query.level, filters=tuple(filters), drivers=tuple(drivers), exact=exact)
 
 
 # --- execution ------------------------------------------------------------------------------
