@@ -208,11 +208,7 @@ def _retrieve(ctx: RequestContext) -> Response:
                     f"{exc}; ask for transfer-syntax=* to receive it as stored"
                 ) from None
         return _send(plan.representation, [PartOut(part_content_type(target), body)], plan.etag)
-    response = _send(plan.representation, stream_parts(blobs, bucket, plan), plan.etag)
-    length = plan.content_length()
-    if length is not None:
-        response.headers["Content-Length"] = str(length)  # not chunked: clients read it in blocks
-    return response
+    return _send(plan.representation, stream_parts(blobs, bucket, plan), plan.etag)
 
 
 # -- metadata (PS3.18 §10.4.1.1.2) -------------------------------------------------------------------------

@@ -41,7 +41,6 @@ __all__ = [
     "PartOut",
     "boundary_from_content_type",
     "encode_parts",
-    "encoded_length",
     "iter_parts",
     "multipart_content_type",
     "new_boundary",
@@ -552,17 +551,6 @@ def encode_parts(parts: Iterable[PartOut], boundary: str) -> Iterator[bytes]:
                     yield chunk
         prefix = b"\r\n"
     yield prefix + dash_boundary + b"--\r\n"
-
-
-def encoded_length(parts: Iterable[tuple[PartOut, int]], boundary: str) -> int:
-    """The length of :func:`encode_parts` of these parts, given each part's body size, so a
-    response of stored objects can carry ``Content-Length`` before any body is read."""
-    dash_boundary = b"--" + _check_boundary(boundary, strict=True)
-    total, prefix = 0, 0
-    for part, size in parts:
-        total += prefix + len(dash_boundary) + 2 + len(_header_block(part)) + size
-        prefix = 2
-    return total + prefix + len(dash_boundary) + 4
 
 
 def _header_block(part: PartOut) -> bytes:

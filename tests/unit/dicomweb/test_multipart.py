@@ -25,7 +25,6 @@ from beamit.dicomweb.multipart import (
     PartOut,
     boundary_from_content_type,
     encode_parts,
-    encoded_length,
     iter_parts,
     multipart_content_type,
     new_boundary,
@@ -678,11 +677,3 @@ def test_part_is_a_context_manager() -> None:
     with part as entered:
         assert entered is part
     assert part.body.closed
-
-
-@pytest.mark.parametrize("count", [0, 1, 3])
-def test_encoded_length_is_the_length_of_the_encoding(count: int) -> None:
-    parts = [PartOut(f"application/dicom; transfer-syntax=1.2.{n}", b"x" * (n * 1000 + 7),
-                     {"Content-Location": f"/studies/{n}"} if n % 2 else {}) for n in range(count)]
-    encoded = b"".join(encode_parts(parts, "b0undary"))
-    assert encoded_length(((p, len(p.body)) for p in parts), "b0undary") == len(encoded)

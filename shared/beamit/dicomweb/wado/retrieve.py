@@ -33,7 +33,7 @@ from beamit.dicomweb.media_types import (
     instance_offers,
     negotiate,
 )
-from beamit.dicomweb.multipart import PartOut, encoded_length
+from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.wado.etags import boundary_for, strong_etag
 from beamit.dicomweb.wado.instances import StoredInstance
 from beamit.dicomweb.wado.transcode import (
@@ -65,16 +65,6 @@ class RetrievePlan:
         if self.representation.multipart:
             return self.representation.content_type(self.boundary)
         return part_content_type(self.target(self.instances[0]))
-
-    def content_length(self) -> int | None:
-        """The multipart body's length when every instance is sent as stored (their sizes are
-        in the catalog), so the response can say it up front; ``None`` when any is transcoded."""
-        if not self.representation.multipart:
-            return None
-        if any(self.target(i) != i.transfer_syntax or i.size <= 0 for i in self.instances):
-            return None
-        parts = ((PartOut(part_content_type(i.transfer_syntax), b""), i.size) for i in self.instances)
-        return encoded_length(parts, self.boundary)
 
     def target(self, instance: StoredInstance) -> str:
         """The Transfer Syntax ``instance`` is sent in."""
