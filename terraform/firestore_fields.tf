@@ -13,37 +13,24 @@
 # Composite indexes (firestore_indexes.tf) are not affected by these settings.
 
 locals {
-  # Literal entries, so tests/infra can hold them against the queries the code makes.
-  firestore_unindexed_fields = {
-    "studies-dicom"   = { collection = "studies", field = "dicom" }
-    "series-dicom"    = { collection = "series", field = "dicom" }
-    "instances-dicom" = { collection = "instances", field = "dicom" }
-    "instances-pixel" = { collection = "instances", field = "pixel" }
-  }
-
-  firestore_ascending_only_fields = {
-    "studies-q.keys"    = { collection = "studies", field = "q.keys" }
-    "studies-q.words"   = { collection = "studies", field = "q.words" }
-    "series-q.keys"     = { collection = "series", field = "q.keys" }
-    "series-q.words"    = { collection = "series", field = "q.words" }
-    "instances-q.keys"  = { collection = "instances", field = "q.keys" }
-    "instances-q.words" = { collection = "instances", field = "q.words" }
+  # Literal entries, so tests/infra can hold them against the queries the code makes:
+  # field => the single-field index orders it keeps ([] = not indexed at all).
+  firestore_field_indexes = {
+    "studies-dicom"     = { collection = "studies", field = "dicom", orders = [] }
+    "series-dicom"      = { collection = "series", field = "dicom", orders = [] }
+    "instances-dicom"   = { collection = "instances", field = "dicom", orders = [] }
+    "instances-pixel"   = { collection = "instances", field = "pixel", orders = [] }
+    "studies-q.keys"    = { collection = "studies", field = "q.keys", orders = ["ASCENDING"] }
+    "studies-q.words"   = { collection = "studies", field = "q.words", orders = ["ASCENDING"] }
+    "series-q.keys"     = { collection = "series", field = "q.keys", orders = ["ASCENDING"] }
+    "series-q.words"    = { collection = "series", field = "q.words", orders = ["ASCENDING"] }
+    "instances-q.keys"  = { collection = "instances", field = "q.keys", orders = ["ASCENDING"] }
+    "instances-q.words" = { collection = "instances", field = "q.words", orders = ["ASCENDING"] }
   }
 }
 
-resource "google_firestore_field" "unindexed" {
-  for_each = local.firestore_unindexed_fields
-
-  project    = var.project_id
-  database   = google_firestore_database.main.name
-  collection = each.value.collection
-  field      = each.value.field
-
-  index_config {}
-}
-
-resource "google_firestore_field" "ascending_only" {
-  for_each = local.firestore_ascending_only_fields
+resource "google_firestore_field" "catalog" {
+  for_each = local.firestore_field_indexes
 
   project    = var.project_id
   database   = google_firestore_database.main.name
@@ -51,8 +38,11 @@ resource "google_firestore_field" "ascending_only" {
   field      = each.value.field
 
   index_config {
-    indexes {
-      order = "ASCENDING"
+    dynamic "indexes" {
+      for_each = each.value.orders
+      content {
+        order = indexes.value
+      }
     }
   }
 }

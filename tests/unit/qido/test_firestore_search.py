@@ -207,8 +207,10 @@ def test_single_field_settings_keep_every_index_the_catalog_queries_use() -> Non
     from tests.infra.terraform_model import parse_terraform
 
     settings = parse_terraform().locals()
-    unindexed = {(v["collection"], v["field"]) for v in settings["firestore_unindexed_fields"].values()}
-    ascending = {(v["collection"], v["field"]) for v in settings["firestore_ascending_only_fields"].values()}
+    fields = settings["firestore_field_indexes"].values()
+    unindexed = {(v["collection"], v["field"]) for v in fields if v["orders"] == []}
+    ascending = {(v["collection"], v["field"]) for v in fields if v["orders"] == ["ASCENDING"]}
+    assert len(unindexed) + len(ascending) == len(fields)  # no other setting goes unchecked
     assert ("instances", "dicom") in unindexed and ("instances", "q.words") in ascending
     used: set[tuple[str, str]] = {(catalog.INSTANCES, "studyUID"), (catalog.INSTANCES, "seriesUID")}  # WADO-RS
     for p in _swept_plans():
