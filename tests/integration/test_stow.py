@@ -135,6 +135,23 @@ def test_truncated_body_is_400_and_stores_nothing(api, svc, tenant):
     assert_nothing_stored(svc, tenant)
 
 
+def test_truncated_large_body_leaves_no_metadata_chunk_written_while_streaming(api, svc, tenant):
+    """Past CHUNK_INSTANCES stored instances, series metadata is written while the body still
+    streams; a body cut before its end must take those chunks away too."""
+    from beamit.ingest.session import CHUNK_INSTANCES
+    from beamit.sandbox import SandboxConfig, generate_studies
+    from beamit.sandbox import part10_bytes as sandbox_bytes
+
+    config = SandboxConfig(kinds=("CT",), ct_slices=CHUNK_INSTANCES + 20, scale=0.0625)
+    study = next(iter(generate_studies(4, 1, config)))
+    parts = [sandbox_bytes(ds) for ds in study.datasets() if ds.Modality == "CT"]
+    body, content_type = multipart(parts)
+    response = api.post(STOW, data=body[:-200], headers={**tenant.headers, "Content-Type": content_type})
+    assert response.status_code == 400 and "truncated" in response.json()["error"]["message"]
+    assert_nothing_stored(svc, tenant)
+    assert [b.name for b in svc.blobs.list(svc.settings.bucket("derived"), f"{tenant.id}/")] == []
+
+
 def test_missing_boundary_is_400(api, svc, tenant):
     body, _ = multipart([part10_bytes(ct_instance())])
     response = api.post(
