@@ -119,9 +119,9 @@ class IngestSession:
         try:
             fp.seek(0)
             try:
-                if self._svc.blobs.stat(self._bucket, name) is not None:
-                    # Already stored (a retry, or a concurrent request): compare, don't re-upload.
-                    raise AlreadyExists(name)
+                # Conditional on absence: an instance already stored (a retry, a concurrent
+                # request) is refused by the bucket and compared below. No stat first: that
+                # would cost every new instance a round trip to spare a retry its upload.
                 self._svc.blobs.put(
                     self._bucket,
                     name,
