@@ -244,7 +244,10 @@ def test_redelivered_event_changes_nothing(api, svc, tenant):
     upload = create_upload(api, tenant, data, content_type="application/dicom")
     obj = send(upload, data)
     job = wait_for_job(api, tenant, upload["id"])
-    before = svc.metadata.get(records.upload_path(tenant.scope, upload["id"]))
+    # The job is concluded after it completes: its audit record, then the inbox object's removal.
+    path = records.upload_path(tenant.scope, upload["id"])
+    wait_until(lambda: svc.metadata.get(path).get("auditId") and inbox_objects(svc, tenant) == [])
+    before = svc.metadata.get(path)
     for _ in range(2):
         response = api.post("/_triggers/ingest", json=push_payload(obj))
         assert response.status_code < 300, response.text
