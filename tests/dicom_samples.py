@@ -40,6 +40,19 @@ def pixel_sample_paths() -> list[Path]:
     return found
 
 
+def reference_level_json(ds: Dataset, level: str) -> dict:
+    """The DICOM JSON of ``ds``'s attributes at a catalog level, converted by pydicom alone: the
+    reference ingest's own projection of the instance metadata is checked against."""
+    from beamit.ingest.records import LEVEL_TAGS
+
+    subset = Dataset()
+    for tag in LEVEL_TAGS[level]:
+        if tag in ds:
+            subset.add(ds[tag])
+    return dict(subset.to_json_dict(
+        bulk_data_threshold=1 << 20, bulk_data_element_handler=lambda _e: "", suppress_invalid_tags=True))
+
+
 def part10_bytes(ds: Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)

@@ -30,7 +30,6 @@ from beamit.auth.scopes import ALL_SCOPES, STUDIES_WRITE
 from beamit.dicomweb.qido import SearchLevel, parse_search
 from beamit.dicomweb.qido.reference import Record, search, search_page
 from beamit.ids import random_token
-from beamit.ingest.records import level_json
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.writer import part10_bytes
 from beamit.storage import Query
@@ -38,7 +37,7 @@ from beamit.tenancy import TenantScope
 from beamit.tenants import create_tenant
 from tests.conftest import TenantCredentials
 from tests.dicom_samples import ct_instance as sample_instance
-from tests.dicom_samples import multipart
+from tests.dicom_samples import multipart, reference_level_json
 
 STUDY, SERIES, INSTANCE = SearchLevel.STUDY, SearchLevel.SERIES, SearchLevel.INSTANCE
 ROOT = "/v1/dicomweb"
@@ -77,15 +76,15 @@ class Catalog:
         instances = []
         for ds in self.datasets:
             study, series, sop = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
-            study_json.setdefault(study, level_json(ds, "study"))
-            series_json.setdefault(series, level_json(ds, "series"))
+            study_json.setdefault(study, reference_level_json(ds, "study"))
+            series_json.setdefault(series, reference_level_json(ds, "series"))
             study_series[study].add(series)
             if ds.get("Modality"):
                 study_modalities[study].add(str(ds.Modality))
             study_classes[study].add(str(ds.SOPClassUID))
             counts[study] += 1
             counts[series] += 1
-            instances.append((study, series, sop, level_json(ds, "instance")))
+            instances.append((study, series, sop, reference_level_json(ds, "instance")))
 
         def common(path: str) -> dict[str, Any]:
             return {

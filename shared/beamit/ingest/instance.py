@@ -124,9 +124,9 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
         except ValueError:
             pixel_index = None  # frames will be decoded from the whole object
         metadata = instance_metadata(ds, DicomwebRoot(STORED_ROOT), suppress_invalid_tags=True)
-        study_json = level_json(ds, "study")
-        series_json = level_json(ds, "series")
-        instance_json = level_json(ds, "instance")
+        study_json = level_json(metadata, "study")
+        series_json = level_json(metadata, "series")
+        instance_json = level_json(metadata, "instance")
     except InstanceRejected:
         raise
     except Exception as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydicom.datadict import tag_for_keyword
-from pydicom.dataset import Dataset
 
 STUDY_KEYWORDS = (
     "SpecificCharacterSet",
@@ -107,22 +106,16 @@ INSTANCE_KEYWORDS = (
     "LossyImageCompression",
 )
 
-_LEVEL_TAGS = {
+LEVEL_TAGS = {
     level: tuple(t for t in (tag_for_keyword(k) for k in keywords) if t is not None)
     for level, keywords in (("study", STUDY_KEYWORDS), ("series", SERIES_KEYWORDS), ("instance", INSTANCE_KEYWORDS))
 }
 
+_LEVEL_KEYS = {level: tuple(f"{tag:08X}" for tag in tags) for level, tags in LEVEL_TAGS.items()}
 
-def level_json(ds: Dataset, level: str) -> dict[str, Any]:
-    """The DICOM JSON of ``ds``'s attributes at ``level`` (absent attributes are left out)."""
-    subset = Dataset()
-    for tag in _LEVEL_TAGS[level]:
-        if tag in ds:
-            subset.add(ds[tag])
-    # Values are small by construction: nothing here is bulk data.
-    # Malformed values (e.g. IS "1A") are left out rather than refusing the instance.
-    return dict(
-        subset.to_json_dict(
-            bulk_data_threshold=1 << 20, bulk_data_element_handler=lambda _e: "", suppress_invalid_tags=True
-        )
-    )
+
+def level_json(metadata: dict[str, Any], level: str) -> dict[str, Any]:
+    """The DICOM JSON of the attributes at ``level`` (absent attributes are left out), taken from
+    the instance's whole DICOM JSON (its metadata): the values are converted once per instance.
+    Values are small by construction: none of these attributes is bulk data."""
+    return {key: metadata[key] for key in _LEVEL_KEYS[level] if key in metadata}

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import io
+import warnings
+
+import pydicom
+import pytest
 
 from beamit.ingest.instance import parse_instance
 from beamit.sandbox import SandboxConfig, generate_studies, part10_bytes
+from tests.dicom_samples import pixel_sample_paths, reference_level_json
 
 
 def test_parking_keeps_the_instance_json_and_drops_the_metadata() -> None:
@@ -20,3 +25,17 @@ def test_parking_keeps_the_instance_json_and_drops_the_metadata() -> None:
     parsed.park()  # idempotent
     assert parsed.instance_json() == expected
     assert parsed.instance_json() is not parsed.instance_json()  # callers may keep or change their copy
+
+
+@pytest.mark.parametrize("path", pixel_sample_paths(), ids=lambda p: p.name)
+def test_level_json_is_what_pydicom_converts(path) -> None:
+    """The study/series/instance DICOM JSON ingest takes from the instance metadata equals
+    pydicom's own conversion of those attributes, for every sample (character sets, VRs,
+    sequences, malformed values)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = path.read_bytes()
+        ds = pydicom.dcmread(io.BytesIO(data))
+        parsed = parse_instance(io.BytesIO(data))
+        for level, got in (("study", parsed.study), ("series", parsed.series), ("instance", parsed.instance_json())):
+            assert got == reference_level_json(ds, level), level
