@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import quote
 
+import google_crc32c
+import requests
 from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]
 
 from beamit.storage.protocols import AlreadyExists, BlobInfo, PreconditionFailed
+
+if TYPE_CHECKING:
+    from google.auth.transport.requests import AuthorizedSession
+
+STREAM_ATTEMPTS = 3
+"""Tries of a streamed download that failed before its first byte (connection errors, 429, 5xx)."""
+_RETRIED_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class DataCorruption(Exception):
+    """A downloaded object's bytes do not match the CRC32C Cloud Storage holds for it."""
 
 
 def _info(blob: Any) -> BlobInfo:
@@ -24,11 +39,22 @@ def _info(blob: Any) -> BlobInfo:
     )
 
 
+def _crc32c_of(goog_hash: str) -> bytes | None:
+    """The CRC32C of an ``X-Goog-Hash`` header (``crc32c=<base64>,md5=<base64>``), if given."""
+    for item in goog_hash.split(","):
+        kind, _, value = item.strip().partition("=")
+        if kind == "crc32c" and value:
+            return base64.b64decode(value)
+    return None
+
+
 class GcsBlobStore:
     """Buckets of the project, through ``google-cloud-storage``."""
 
-    def __init__(self, client: storage.Client) -> None:
+    def __init__(self, client: storage.Client, http: AuthorizedSession, endpoint: str) -> None:
         self._client = client
+        self._http = http  # the client's own session (credentials, connection pool)
+        self._endpoint = endpoint.rstrip("/")
 
     def _blob(self, bucket: str, name: str) -> Any:
         return self._client.bucket(bucket).blob(name)
@@ -72,13 +98,39 @@ class GcsBlobStore:
         return data
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        blob = self._blob(bucket, name)
-        with blob.open("rb", chunk_size=chunk_size) as handle:
-            while True:
-                chunk = handle.read(chunk_size)
-                if not chunk:
-                    return
+        """One streamed GET of the object's media (the JSON API's download URL), verified
+        against its CRC32C at the end. google-cloud-storage's ``blob.open("rb")`` would first
+        read the object's metadata, then make one ranged request per chunk: four times slower
+        for the instances a study retrieve streams one after another."""
+        url = f"{self._endpoint}/download/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}?alt=media"
+        response = self._get_media(url)
+        with response:
+            expected = _crc32c_of(response.headers.get("X-Goog-Hash", ""))
+            checksum = google_crc32c.Checksum()
+            # Exactly the stored bytes: never decoded (Content-Encoding) on the way.
+            for chunk in response.raw.stream(chunk_size, decode_content=False):
+                checksum.update(chunk)
                 yield chunk
+        if expected is not None and checksum.digest() != expected:
+            raise DataCorruption(f"gs://{bucket}/{name}: CRC32C mismatch")
+
+    def _get_media(self, url: str) -> requests.Response:
+        for attempt in range(1, STREAM_ATTEMPTS + 1):
+            try:
+                response = self._http.get(url, stream=True, headers={"Accept-Encoding": "identity"})
+            except requests.ConnectionError:
+                if attempt == STREAM_ATTEMPTS:
+                    raise
+                continue
+            if response.status_code < 400:
+                return response
+            response.close()
+            if response.status_code not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
+                error: Exception = gexc.from_http_status(  # type: ignore[no-untyped-call]
+                    response.status_code, f"object download failed ({response.reason})"
+                )
+                raise error
+        raise AssertionError("unreachable")
 
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
         blob = self._client.bucket(bucket).get_blob(name)
