@@ -29,6 +29,7 @@ from beamit.sandbox import (
 CT_SEED = 20260301
 """Seed of the CT studies; study indexes below say which is which."""
 SERIES_STUDY = 0
+WARM_UP_STUDY = 1
 FIRST_FRAME_STUDIES = 10
 BIG_STOW_STUDIES = 100
 TINY_SEED = 20260302
