@@ -47,3 +47,18 @@ def test_the_crc32c_is_taken_from_the_hash_header():
     assert _crc32c_of("crc32c=aQvm1g==,md5=GdcC1Q5rSTXOiznX3WfkRw==") == bytes.fromhex("690be6d6")
     assert _crc32c_of("md5=GdcC1Q5rSTXOiznX3WfkRw==") is None
     assert _crc32c_of("") is None
+
+
+def test_read_whole_and_ranges(svc, plain_bucket):
+    data = os.urandom(200_000)
+    plain_bucket.blob("probe/read/obj").upload_from_string(data)
+    read = svc.blobs.read
+    bucket = plain_bucket.name
+    assert read(bucket, "probe/read/obj") == data
+    assert read(bucket, "probe/read/obj", 1000, 5000) == data[1000:5000]
+    assert read(bucket, "probe/read/obj", 199_990) == data[199_990:]
+    assert read(bucket, "probe/read/obj", None, 10) == data[:10]
+    assert read(bucket, "probe/read/obj", 10, 10) == b""
+    assert read(bucket, "probe/read/obj", 150_000, 400_000) == data[150_000:]  # a range past the end is cut
+    with pytest.raises(gexc.NotFound):
+        read(bucket, "probe/read/missing", 0, 10)
