@@ -8,10 +8,11 @@ of query shapes (and therefore the composite indexes production needs, declared 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1 import _helpers
 from google.cloud.firestore_v1.base_query import FieldFilter, Or
 
 from beamit.storage.firestore_writes import create_write
@@ -108,23 +109,87 @@ def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     return q
 
 
+TRANSACTION_ATTEMPTS = 5
+"""Runs of a transaction function that Firestore aborted (contention) before giving up."""
+
+
+def _decoded(fields: Any, client: firestore.Client) -> dict[str, Any]:
+    """A document's fields as Python values, as ``DocumentSnapshot.to_dict`` gives them."""
+    return cast(dict[str, Any], _helpers.decode_dict(fields, client))
+
+
 class _FirestoreTransaction:
-    def __init__(self, client: firestore.Client, txn: Any) -> None:
+    """A read-write transaction that begins with its first read.
+
+    google-cloud-firestore sends ``BeginTransaction`` before running a transaction's function:
+    one round trip of three for the typical read-then-write transaction (an audited call's
+    chain append is one). Here the first read carries ``new_transaction`` (the Firestore API's
+    ``BatchGetDocuments``/``RunQuery`` field for exactly this) and its response the
+    transaction id; later reads use the id, writes are buffered and sent with ``Commit``. A
+    transaction that read nothing commits its writes as one atomic batch.
+    """
+
+    def __init__(self, client: firestore.Client, retry_id: bytes | None) -> None:
         self._client = client
-        self._txn = txn
+        self._api = client._firestore_api
+        self._database = client._database_string
+        self._metadata = client._rpc_metadata
+        self._retry_id = retry_id
+        self._batch = client.batch()  # collects the write protobufs; sent by commit()
+        self.id: bytes | None = None
+
+    def _selector(self) -> dict[str, Any]:
+        if self.id is not None:
+            return {"transaction": self.id}
+        read_write = {"retry_transaction": self._retry_id} if self._retry_id else {}
+        return {"new_transaction": {"read_write": read_write}}
+
+    def _began(self, transaction: bytes) -> None:
+        if transaction:
+            self.id = transaction
 
     def get(self, path: str) -> dict[str, Any] | None:
-        snap = self._client.document(path).get(transaction=self._txn)
-        return snap.to_dict() if snap.exists else None
+        ref = self._client.document(path)
+        request = {"database": self._database, "documents": [ref._document_path], **self._selector()}
+        found: dict[str, Any] | None = None
+        for response in self._api.batch_get_documents(request=request, metadata=self._metadata):
+            self._began(response.transaction)
+            if response._pb.WhichOneof("result") == "found":
+                found = _decoded(response.found.fields, self._client)
+        return found
 
     def query(self, query: Query) -> list[Document]:
-        return [
-            Document(snap.reference.path, snap.to_dict() or {})
-            for snap in to_firestore_query(self._client, query).stream(transaction=self._txn)
-        ]
+        q = to_firestore_query(self._client, query)
+        parent, _ = q._parent._parent_info()
+        request = {"parent": parent, "structured_query": q._to_protobuf(), **self._selector()}
+        prefix = f"{self._database}/documents/"
+        docs = []
+        for response in self._api.run_query(request=request, metadata=self._metadata):
+            self._began(response.transaction)
+            if response._pb.HasField("document"):
+                docs.append(Document(response.document.name.removeprefix(prefix),
+                                     _decoded(response.document.fields, self._client)))
+        return docs
 
     def write(self, write: Write) -> None:
-        _apply(self._client, self._txn, write)
+        _apply(self._client, self._batch, write)
+
+    def commit(self) -> None:
+        writes = self._batch._write_pbs
+        if self.id is None and not writes:
+            return
+        request: dict[str, Any] = {"database": self._database, "writes": writes}
+        if self.id is not None:
+            request["transaction"] = self.id
+        self._api.commit(request=request, metadata=self._metadata)
+
+    def rollback(self) -> None:
+        if self.id is None:
+            return
+        try:
+            self._api.rollback(request={"database": self._database, "transaction": self.id}, metadata=self._metadata)
+        except gexc.GoogleAPICallError:
+            pass  # the transaction expires by itself
 
 
 def _transforms(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -222,14 +287,25 @@ class FirestoreMetadataStore:
         return int(result[0][0].value)
 
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
-        client = self._client
-
-        @firestore.transactional
-        def _run(txn: Any) -> T:
-            return fn(_FirestoreTransaction(client, txn))
-
-        result: T = _run(client.transaction())
-        return result
+        """Run ``fn`` in a read-write transaction (:class:`_FirestoreTransaction`), again from
+        the start when Firestore aborts it for contention (as google-cloud-firestore's
+        ``@transactional`` does), at most :data:`TRANSACTION_ATTEMPTS` times."""
+        retry_id: bytes | None = None
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            txn = _FirestoreTransaction(self._client, retry_id)
+            try:
+                result = fn(txn)
+                txn.commit()
+                return result
+            except gexc.Aborted:
+                txn.rollback()
+                if attempt == TRANSACTION_ATTEMPTS:
+                    raise
+                retry_id = retry_id or txn.id
+            except BaseException:
+                txn.rollback()
+                raise
+        raise AssertionError("unreachable")
 
     def ping(self) -> None:
         self._client.document("_health/ping").get(timeout=5)
