@@ -6,6 +6,8 @@
 # - `dicom` (the DICOM JSON a search result is built from) and `pixel` (frame offsets) are
 #   read, never queried: not indexed at all, which also keeps long values within Firestore's
 #   index entry size limit;
+# - the child UID lists (`seriesUIDs` of a study, `instances` of series_members, up to 5,000
+#   UIDs) are read by id, never queried: not indexed (an array is indexed per element);
 # - `q.keys` and `q.words` are maps of hundreds of index terms, each looked up by equality
 #   (`q.words.`PatientName:p:doe` == true`) and merged with the other equality filters in
 #   document name order: one ascending index per term is all a search needs.
@@ -16,16 +18,18 @@ locals {
   # Literal entries, so tests/infra can hold them against the queries the code makes:
   # field => the single-field index orders it keeps ([] = not indexed at all).
   firestore_field_indexes = {
-    "studies-dicom"     = { collection = "studies", field = "dicom", orders = [] }
-    "series-dicom"      = { collection = "series", field = "dicom", orders = [] }
-    "instances-dicom"   = { collection = "instances", field = "dicom", orders = [] }
-    "instances-pixel"   = { collection = "instances", field = "pixel", orders = [] }
-    "studies-q.keys"    = { collection = "studies", field = "q.keys", orders = ["ASCENDING"] }
-    "studies-q.words"   = { collection = "studies", field = "q.words", orders = ["ASCENDING"] }
-    "series-q.keys"     = { collection = "series", field = "q.keys", orders = ["ASCENDING"] }
-    "series-q.words"    = { collection = "series", field = "q.words", orders = ["ASCENDING"] }
-    "instances-q.keys"  = { collection = "instances", field = "q.keys", orders = ["ASCENDING"] }
-    "instances-q.words" = { collection = "instances", field = "q.words", orders = ["ASCENDING"] }
+    "studies-dicom"            = { collection = "studies", field = "dicom", orders = [] }
+    "series-dicom"             = { collection = "series", field = "dicom", orders = [] }
+    "instances-dicom"          = { collection = "instances", field = "dicom", orders = [] }
+    "instances-pixel"          = { collection = "instances", field = "pixel", orders = [] }
+    "studies-seriesUIDs"       = { collection = "studies", field = "seriesUIDs", orders = [] }
+    "series_members-instances" = { collection = "series_members", field = "instances", orders = [] }
+    "studies-q.keys"           = { collection = "studies", field = "q.keys", orders = ["ASCENDING"] }
+    "studies-q.words"          = { collection = "studies", field = "q.words", orders = ["ASCENDING"] }
+    "series-q.keys"            = { collection = "series", field = "q.keys", orders = ["ASCENDING"] }
+    "series-q.words"           = { collection = "series", field = "q.words", orders = ["ASCENDING"] }
+    "instances-q.keys"         = { collection = "instances", field = "q.keys", orders = ["ASCENDING"] }
+    "instances-q.words"        = { collection = "instances", field = "q.words", orders = ["ASCENDING"] }
   }
 }
 

@@ -54,7 +54,12 @@ def _plan(
     series_exists: set[str],
     study_exists: set[str],
     stored_dicom: dict[str, dict[str, Any]] | None = None,
+    listed: dict[str, int | None] | None = None,
 ) -> list[Write]:
+    """The batch of ``batch``'s catalog writes. ``listed``: for existing studies (series), by
+    UID, how many children their list holds, or ``None`` when they keep no list (written
+    before lists existed): see :func:`_child_list`."""
+    listed = listed or {}
     writes: list[Write] = []
     per_series: dict[str, list[ParsedInstance]] = defaultdict(list)
     # QIDO-RS index fields (beamit.dicomweb.qido.index) from the parents' DICOM JSON as their
@@ -75,6 +80,9 @@ def _plan(
         first = items[0]
         per_study[first.study_uid] += items
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
+        writes.append(Write("merge", catalog.series_members_path(scope, series_uid),
+                            _child_list("instances", "partial", [i.sop_instance_uid for i in items],
+                                        listed.get(series_uid, 0))))
         path = catalog.series_path(scope, series_uid)
         if series_uid in series_exists:
             writes.append(
@@ -101,6 +109,7 @@ def _plan(
                         "dicom": first.series,
                         "instanceCount": len(items),
                         "sopClasses": list(sop_classes),
+                        "membersListed": True,
                         "q": index_fields(SearchLevel.SERIES, level_dicom[first.study_uid], level_dicom[series_uid]),
                         "createdAt": ServerTimestamp(),
                         "updatedAt": ServerTimestamp(),
@@ -109,6 +118,8 @@ def _plan(
             )
     for study_uid, items in per_study.items():
         first = items[0]
+        series_uids = sorted({i.series_uid for i in items})
+        new_series = [uid for uid in series_uids if uid not in series_exists]
         modalities = tuple(sorted({i.modality for i in items if i.modality}))
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
         path = catalog.study_path(scope, study_uid)
@@ -120,6 +131,8 @@ def _plan(
                     {
                         "instanceCount": Increment(len(items)),
                         "seriesCount": Increment(new_series_per_study[study_uid]),
+                        **(_child_list("seriesUIDs", "seriesUIDsPartial", new_series, listed.get(study_uid, 0))
+                           if new_series else {}),
                         "modalities": ArrayUnion(modalities),
                         "sopClasses": ArrayUnion(sop_classes),
                         # Merged key by key (a map value, even an empty one, would replace the field).
@@ -138,6 +151,7 @@ def _plan(
                         "dicom": first.study,
                         "instanceCount": len(items),
                         "seriesCount": new_series_per_study[study_uid],
+                        **_child_list("seriesUIDs", "seriesUIDsPartial", series_uids, 0, create=True),
                         "modalities": list(modalities),
                         "sopClasses": list(sop_classes),
                         "q": index_fields(
@@ -149,6 +163,16 @@ def _plan(
                 )
             )
     return writes
+
+
+def _child_list(field: str, partial: str, uids: list[str], already: int | None, *, create: bool = False
+                ) -> dict[str, Any]:
+    """Fields that add ``uids`` to the child list ``field`` holding about ``already`` UIDs; or
+    that mark it ``partial`` when the parent kept no list (``None``) or the cap would be passed
+    (concurrent stores may pass it by a batch). ``create``: the parent is new."""
+    if already is None or already + len(uids) > catalog.MAX_LISTED_CHILDREN:
+        return {partial: True}
+    return {field: list(uids) if create else ArrayUnion(tuple(uids))}
 
 
 def commit_instances(
@@ -182,8 +206,15 @@ def commit_instances(
                 for uid, doc in zip([*series_uids, *study_uids], [*series_docs, *study_docs])
                 if doc is not None and doc.get("dicom")
             }
+            listed: dict[str, int | None] = {
+                uid: int(doc.get(count, 0)) if doc.get(tracked) else None
+                for uids, docs, count, tracked in ((series_uids, series_docs, "instanceCount", "membersListed"),
+                                                   (study_uids, study_docs, "seriesCount", "seriesUIDs"))
+                for uid, doc in zip(uids, docs)
+                if doc is not None
+            }
             try:
-                store.commit(_plan(scope, batch, blobs, series_exists, study_exists, stored_dicom))
+                store.commit(_plan(scope, batch, blobs, series_exists, study_exists, stored_dicom, listed))
                 created += batch
             except AlreadyExists:
                 retry += batch  # a concurrent store created one of these documents: re-plan
