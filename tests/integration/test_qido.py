@@ -639,3 +639,52 @@ def test_every_search_route_is_documented(api):
     for rule in searches:
         documented = rule.replace("<study>", "{study}").replace("<series>", "{series}")
         assert "get" in paths[documented], rule
+
+
+def test_children_are_listed_by_their_parents_and_found_alike_without_the_lists(api, stack, svc):
+    """Ingest lists a study's series and a series' instances (two requests here); the series of
+    a study and the instances of a series are read from those lists, page by page, and give
+    the same answers as the query used for parents without lists."""
+    from beamit import catalog as catalog_docs
+
+    tenant = new_tenant(svc)
+    study = generate_uid()
+    series = [generate_uid(), generate_uid()]
+    datasets = [sample_instance(study, series[n % 2], n + 1) for n in range(9)]
+    store(api, tenant, datasets[:4])
+    store(api, tenant, datasets[4:])
+    listed = svc.metadata.get(catalog_docs.study_path(tenant.scope, study))
+    assert sorted(listed["seriesUIDs"]) == sorted(series)
+    for uid in series:
+        members = svc.metadata.get(catalog_docs.series_members_path(tenant.scope, uid))
+        assert sorted(members["instances"]) == sorted(str(ds.SOPInstanceUID) for ds in datasets
+                                                      if str(ds.SeriesInstanceUID) == uid)
+    reference = Catalog(stack.url)
+    for ds in datasets:
+        reference.add(reread(ds))
+    searches = [
+        Search(SERIES, {}, study=study),
+        Search(SERIES, {"Modality": "CT"}, study=study),
+        Search(INSTANCE, {"limit": "2", "offset": "1"}, study=study, series=series[0]),
+        Search(INSTANCE, {"InstanceNumber": "3"}, study=study, series=series[0]),
+        Search(INSTANCE, {"limit": "4", "offset": "4"}, study=study),
+        Search(INSTANCE, {}, study=generate_uid(), series=series[0]),  # not this study's series
+    ]
+
+    def answers() -> list[tuple[list[dict], bool]]:
+        out = []
+        for search_ in searches:
+            got, response = http_results(api, tenant, search_)
+            out.append((got, MORE in " ".join(warning_texts(response)) if got else False))
+        return out
+
+    with_lists = answers()
+    for search_, (got, more) in zip(searches, with_lists):
+        page = search_page(search_.query(), reference.records(search_.level))
+        assert got == page.results and more == (page.remaining > 0), search_
+    assert [len(got) for got, _ in with_lists] == [2, 2, 2, 1, 4, 0]
+    # Parents that do not list their children (written before the lists, or past the cap).
+    svc.metadata.update(catalog_docs.study_path(tenant.scope, study), {"seriesUIDsPartial": True})
+    for uid in series:
+        svc.metadata.update(catalog_docs.series_members_path(tenant.scope, uid), {"partial": True})
+    assert answers() == with_lists

@@ -253,6 +253,9 @@ class MemoryCatalog:
         self.docs: dict[str, dict[str, Any]] = {}
         self.queries: list[Query] = []
 
+    def get(self, path: str) -> dict[str, Any] | None:
+        return self.docs.get(path)
+
     def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
         return [self.docs.get(p) for p in paths]
 
@@ -321,13 +324,19 @@ def build_catalog(seed: int = 7, studies: int = 14) -> tuple[MemoryCatalog, dict
             "studyUID": study_uid, "dicom": study, "modalities": sorted(modalities), "sopClasses": sorted(classes),
             "seriesCount": len(series_docs), "instanceCount": instances_total,
             "q": index_fields(STUDY, study, modalities=modalities, sop_classes=classes)}
+        if s % 3:  # parents listing their children (ingest's child lists); the others predate them
+            store.docs[catalog.study_path(SCOPE, study_uid)]["seriesUIDs"] = list(reversed(series_docs))
+            for series_uid in series_docs:
+                store.docs[catalog.series_members_path(SCOPE, series_uid)] = {"instances": [
+                    path.rsplit("/", 1)[1] for path, doc in store.docs.items()
+                    if path.startswith(SCOPE.collection("instances") + "/") and doc["seriesUID"] == series_uid]}
     docs = store.docs
     for path, doc in docs.items():
         if path.startswith(SCOPE.collection("studies") + "/"):
             records[STUDY].append(study_record(doc, ROOT))
         elif path.startswith(SCOPE.collection("series") + "/"):
             records[SERIES].append(series_record(docs[catalog.study_path(SCOPE, doc["studyUID"])], doc, ROOT))
-        else:
+        elif path.startswith(SCOPE.collection("instances") + "/"):
             records[INSTANCE].append(instance_record(docs[catalog.study_path(SCOPE, doc["studyUID"])],
                                                      docs[catalog.series_path(SCOPE, doc["seriesUID"])], doc, ROOT))
     return store, records
@@ -363,6 +372,42 @@ def test_pages_equal_the_reference_search(params: dict[str, str], level: SearchL
         assert outcome.results == expected
         assert outcome.more == (len(everything) > query.offset + query.limit)
     assert outcome.scanned <= max(cap, 1000)
+
+
+SCOPED = [(SERIES, study, None) for study in sorted({r["0020000D"]["Value"][0] for r in RECORDS[STUDY]})] + [
+    (INSTANCE, r["0020000D"]["Value"][0], r["0020000E"]["Value"][0]) for r in RECORDS[SERIES]] + [
+    (INSTANCE, study, None) for study in sorted({r["0020000D"]["Value"][0] for r in RECORDS[STUDY]})]
+
+
+@given(st.sampled_from(SCOPED), st.fixed_dictionaries({}, optional={
+    "Modality": st.sampled_from(["CT", "MR"]), "InstanceNumber": st.sampled_from(["1", "2"]),
+    "limit": st.sampled_from(["1", "2", "200"]), "offset": st.sampled_from(["0", "1", "3"])}))
+@settings(max_examples=200, deadline=None)
+def test_children_of_a_path_equal_the_reference_search(scoped: tuple[SearchLevel, str, str | None],
+                                                      params: dict[str, str]) -> None:
+    level, study, series = scoped
+    if level is SERIES:
+        params.pop("InstanceNumber", None)  # an instance attribute: refused in a series search
+    if series is not None:
+        params.pop("Modality", None)  # the series is fixed by the path: its attributes are refused
+    query = parse_search(level, params, study_uid=study, series_uid=series)
+    outcome = search_catalog(STORE, SCOPE, query, ROOT)  # type: ignore[arg-type]
+    everything = search(replace(query, offset=0, limit=10**6), RECORDS[level])
+    assert outcome.results == search(query, RECORDS[level])
+    assert outcome.more == (len(everything) > query.offset + query.limit)
+
+
+def test_listed_children_are_read_by_id_and_unlisted_ones_found_by_a_query() -> None:
+    listed = [d for p, d in STORE.docs.items() if p.startswith(SCOPE.collection("studies") + "/") and "seriesUIDs" in d]
+    unlisted = [d for p, d in STORE.docs.items() if p.startswith(SCOPE.collection("studies") + "/")
+                and "seriesUIDs" not in d]
+    assert listed and unlisted
+    for doc, queries in ((listed[0], 0), (unlisted[0], 1)):
+        for level in (SERIES, INSTANCE):
+            STORE.queries.clear()
+            query = parse_search(level, {}, study_uid=doc["studyUID"])
+            assert search_catalog(STORE, SCOPE, query, ROOT).results  # type: ignore[arg-type]
+            assert len(STORE.queries) == queries, (level, doc["studyUID"])
 
 
 def test_a_scan_stops_at_the_cap_and_says_so() -> None:

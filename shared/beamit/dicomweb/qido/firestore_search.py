@@ -8,7 +8,11 @@ Plans (:func:`plan_search`)
 ---------------------------
 1. A condition on the level's own UID (``StudyInstanceUID`` in a study search, ...): the
    documents are read by id (``get_all``; at most 1000 UIDs, the parser's limit).
-2. Otherwise one Firestore query over the level's collection, in document name order (the
+2. The series of the request path's study, the instances of its series (or of its study):
+   the documents are read by id from the UIDs the parents list (:mod:`beamit.catalog`'s child
+   lists), in result order, a window at a time: a handful of reads whatever the size of the
+   tenant. The query of plan 3 is kept for parents that do not list all their children.
+3. Otherwise one Firestore query over the level's collection, in document name order (the
    result order: the level's own UID), with
 
    * the UID scope: the study and series of the request path, else a
@@ -115,6 +119,9 @@ class SearchPlan:
     """The conditions whose index clauses are the term filters, most selective first."""
     exact: bool = False
     """The filters select exactly the matches: ``offset`` can be left to Firestore."""
+    children_of: SearchLevel | None = None
+    """Plan 2: read the children the request path's study (``STUDY``) or series (``SERIES``)
+    lists; ``filters`` are the query to fall back on."""
 
     def store_query(
         self, scope: TenantScope, *, limit: int | None = None, offset: int = 0, after: str | None = None
@@ -267,7 +274,13 @@ def plan_search(query: SearchQuery) -> SearchPlan:
         if clause.exact:
             enforced.add(condition)
     exact = all(condition in enforced for condition in query.conditions)
-    return SearchPlan(query.level, filters=tuple(filters), drivers=tuple(drivers), exact=exact)
+    children_of = None
+    if query.level is SearchLevel.INSTANCE and query.series_uid is not None:
+        children_of = SearchLevel.SERIES
+    elif query.level is not SearchLevel.STUDY and query.study_uid is not None:
+        children_of = SearchLevel.STUDY
+    return SearchPlan(query.level, filters=tuple(filters), drivers=tuple(drivers), exact=exact,
+                      children_of=children_of)
 
 
 # --- execution ------------------------------------------------------------------------------
@@ -353,16 +366,68 @@ class _Reader:
             self.page_size = min(self.page_size * 2, PAGE_MAX)
 
 
+_PATHS: dict[SearchLevel, Callable[[TenantScope, str], str]] = {
+    SearchLevel.STUDY: catalog.study_path,
+    SearchLevel.SERIES: catalog.series_path,
+    SearchLevel.INSTANCE: catalog.instance_path,
+}
+
+
 def _by_id(
     store: MetadataStore, scope: TenantScope, level: SearchLevel, uids: Sequence[str]
 ) -> list[dict[str, Any]]:
-    path = {
-        SearchLevel.STUDY: catalog.study_path,
-        SearchLevel.SERIES: catalog.series_path,
-        SearchLevel.INSTANCE: catalog.instance_path,
-    }[level]
-    found = store.get_many([path(scope, uid) for uid in dict.fromkeys(uids)])
+    found = store.get_many([_PATHS[level](scope, uid) for uid in dict.fromkeys(uids)])
     return [doc for doc in found if doc is not None]
+
+
+CHILD_WINDOW = 200
+"""Child documents read by id per round (plan 2) when conditions must be checked on them."""
+
+
+def _listed_children(store: MetadataStore, scope: TenantScope, query: SearchQuery) -> list[str] | None:
+    """The UIDs of the children plan 2 reads, sorted (result order), or ``None`` when a parent
+    does not list them all (the query plan then runs)."""
+    if query.level is SearchLevel.INSTANCE and query.series_uid is not None:
+        uids = catalog.listed_instances(store.get(catalog.series_members_path(scope, query.series_uid)))
+        return None if uids is None else sorted(set(uids))
+    assert query.study_uid is not None
+    study = store.get(catalog.study_path(scope, query.study_uid))
+    if study is None:
+        return []
+    series = catalog.listed_series(study)
+    if series is None or query.level is SearchLevel.SERIES:
+        return None if series is None else sorted(set(series))
+    members = store.get_many([catalog.series_members_path(scope, uid) for uid in series])
+    instances: set[str] = set()
+    for doc in members:
+        listed = catalog.listed_instances(doc)
+        if listed is None:
+            return None
+        instances.update(listed)
+    return sorted(instances)
+
+
+@dataclass
+class _ChildReader:
+    """Plan 2's documents: the listed children read by id, a window at a time, in result order."""
+
+    store: MetadataStore
+    scope: TenantScope
+    level: SearchLevel
+    uids: list[str]
+    budget: int
+    truncated: bool = False
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        for start in range(0, len(self.uids), CHILD_WINDOW):
+            window = self.uids[start : start + CHILD_WINDOW][: self.budget]
+            if not window:
+                self.truncated = True
+                return
+            self.budget -= len(window)
+            docs = _by_id(self.store, self.scope, self.level, window)
+            if docs:
+                yield docs
 
 
 def search_catalog(
@@ -379,12 +444,21 @@ def search_catalog(
     parents = _Parents(store, scope)
     reader: _Reader | None = None
     skip = query.offset
+    children = None if plan.children_of is None else _listed_children(store, scope, query)
+    child_reader: _ChildReader | None = None
     if plan.documents is not None:
         docs = _by_id(store, scope, level, plan.documents)
         parents.load(docs, level)
         records = sorted((parents.record(doc, level, root) for doc in docs), key=lambda r: sort_key(level, r))
         batches: Iterator[list[dict[str, Any]]] = iter([records])
         scanned = len(docs)
+    elif children is not None:
+        if not query.conditions:  # every listed child matches: read only the page's window
+            children = children[skip : skip + query.limit + 1]
+            skip = 0
+        child_reader = _ChildReader(store, scope, level, children, budget=scan_cap)
+        batches = _records(child_reader, parents, level, root)
+        scanned = 0
     else:
         pushed = query.offset if plan.exact else 0
         skip -= pushed
@@ -407,16 +481,17 @@ def search_catalog(
                 break
         if more:
             break
-    if reader is not None:
-        scanned = scan_cap - reader.budget
-    truncated = reader is not None and reader.truncated and not more
+    paged = reader or child_reader
+    if paged is not None:
+        scanned = scan_cap - paged.budget
+    truncated = paged is not None and paged.truncated and not more
     studies = sorted({sort_key(SearchLevel.STUDY, record)[0] for record in page})
     return SearchOutcome([shape_result(query, record) for record in page], more, truncated, scanned, studies)
 
 
 def _records(
-    reader: _Reader, parents: _Parents, level: SearchLevel, root: DicomwebRoot
+    reader: _Reader | _ChildReader, parents: _Parents, level: SearchLevel, root: DicomwebRoot
 ) -> Iterator[list[dict[str, Any]]]:
     for docs in reader.pages():
         parents.load(docs, level)
-        yield [parents.record(doc, level, root) for doc in docs]
+        yield sorted((parents.record(doc, level, root) for doc in docs), key=lambda r: sort_key(level, r))
