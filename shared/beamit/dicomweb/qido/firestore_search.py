@@ -444,7 +444,9 @@ def search_catalog(
     parents = _Parents(store, scope)
     reader: _Reader | None = None
     skip = query.offset
-    children = None if plan.children_of is None else _listed_children(store, scope, query)
+    children = None
+    if plan.documents is None and plan.children_of is not None:
+        children = _listed_children(store, scope, query)
     child_reader: _ChildReader | None = None
     if plan.documents is not None:
         docs = _by_id(store, scope, level, plan.documents)
