@@ -296,7 +296,7 @@ def test_tenants_store_the_same_instance_independently(api, svc, make_tenant):
     assert svc.metadata.get(catalog.study_path(b.scope, ds.StudyInstanceUID))["instanceCount"] == 1
 
 
-def test_concurrent_halves_of_one_study_leave_exact_counts(api, svc, tenant):
+def test_concurrent_halves_of_one_study_leave_exact_counts_and_child_lists(api, svc, tenant):
     study = generate_uid()
     series = [generate_uid() for _ in range(3)]
     instances = [ct_instance(study, series[i % 3], number=i) for i in range(60)]
@@ -320,8 +320,13 @@ def test_concurrent_halves_of_one_study_leave_exact_counts(api, svc, tenant):
     assert record["instanceCount"] == 60
     assert record["seriesCount"] == 3
     assert record["modalities"] == ["CT"]
+    assert sorted(record["seriesUIDs"]) == sorted(series) and "seriesUIDsPartial" not in record
     for uid in series:
         assert svc.metadata.get(catalog.series_path(tenant.scope, uid))["instanceCount"] == 20
+        members = svc.metadata.get(catalog.series_members_path(tenant.scope, uid))
+        assert sorted(members["instances"]) == sorted(
+            str(ds.SOPInstanceUID) for ds in instances if str(ds.SeriesInstanceUID) == uid)
+        assert "partial" not in members
 
 
 def test_study_received_event_once_per_study_per_request(api, svc, tenant):
