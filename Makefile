@@ -46,7 +46,8 @@ lint-infra:
 	bash scripts/checkov.sh
 
 ## Side-by-side benchmark with Orthanc (installed from Debian if missing): table + docs/benchmarks.md.
-## Full run under 15 minutes on 2 cores; BENCH=quick (or `make bench-quick`) runs a subset in about 3.
+## Full run under 15 minutes on 2 cores; BENCH=quick (or `make bench-quick`) runs a subset in about 3;
+## BENCH=scale searches a 50,000-study tenant (up to 70 minutes).
 bench: venv
 	$(BIN)/python -m beamit.bench --mode $(BENCH)
 
