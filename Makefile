@@ -47,7 +47,7 @@ lint-infra:
 
 ## Side-by-side benchmark with Orthanc (installed from Debian if missing): table + docs/benchmarks.md.
 ## Full run under 15 minutes on 2 cores; BENCH=quick (or `make bench-quick`) runs a subset in about 3;
-## BENCH=scale searches a 50,000-study tenant (up to 70 minutes).
+## BENCH=scale gives the 50,000-study QIDO tenant up to an hour (more than 2 cores need; see modes.py).
 bench: venv
 	$(BIN)/python -m beamit.bench --mode $(BENCH)
 
