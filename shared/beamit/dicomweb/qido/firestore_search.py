@@ -496,4 +496,5 @@ def _records(
 ) -> Iterator[list[dict[str, Any]]]:
     for docs in reader.pages():
         parents.load(docs, level)
-        yield sorted((parents.record(doc, level, root) for doc in docs), key=lambda r: sort_key(level, r))
+        # Already in result order: query pages by document name, child windows by sorted UID.
+        yield [parents.record(doc, level, root) for doc in docs]
