@@ -46,11 +46,12 @@ class MemoryStore:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
 
-    def get(self, path: str) -> dict[str, Any] | None:
+    def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """Whole documents whatever ``fields`` asks (a superset of Firestore's projection)."""
         data = self.docs.get(path)
         return copy.deepcopy(data) if data is not None else None
 
-    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+    def get_many(self, paths: Sequence[str], fields: Sequence[str] | None = None) -> list[dict[str, Any] | None]:
         return [self.get(p) for p in paths]
 
     def create(self, path: str, data: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from beamit.ids import random_token
-from beamit.storage import Filter, Query, Write
+from beamit.storage import Filter, Query, Write, field_path
 
 
 @pytest.fixture
@@ -64,3 +64,19 @@ def test_a_transaction_without_reads_commits_atomically(svc, root):
     with pytest.raises(gexc.Conflict):
         store.run_transaction(blind)
     assert store.get(f"{root}/new") is None and store.get(f"{root}/taken") == {"v": 1}
+
+
+def test_reads_with_field_paths_return_only_those_fields(svc, root):
+    store = svc.metadata
+    doc = {"blob": "b", "terms": ["x"] * 50, "dicom": {"00280010": {"vr": "US", "Value": [512]},
+                                                       "00100010": {"vr": "PN", "Value": [{"Alphabetic": "DOE^J"}]}}}
+    store.set(f"{root}/a", doc)
+    fields = ("blob", field_path("dicom", "00280010"), field_path("dicom", "00280008"))
+    expected = {"blob": "b", "dicom": {"00280010": {"vr": "US", "Value": [512]}}}
+    assert store.get(f"{root}/a", fields) == expected
+    assert store.get_many([f"{root}/a", f"{root}/missing"], fields) == [expected, None]
+    assert store.get(f"{root}/a", ("absent",)) == {}  # exists, none of the fields
+    assert store.get(f"{root}/missing", fields) is None
+    found = store.query(Query(collection=root, select=fields))
+    assert [d.data for d in found] == [expected]
+    assert store.get(f"{root}/a") == doc

@@ -22,6 +22,7 @@ from beamit.storage.protocols import (
     ServerTimestamp,
     Transaction,
     Write,
+    field_path,
 )
 from beamit.storage.services import Services, reset_services, services
 
@@ -43,6 +44,7 @@ __all__ = [
     "Services",
     "Transaction",
     "Write",
+    "field_path",
     "reset_services",
     "services",
 ]

@@ -234,15 +234,16 @@ class FirestoreMetadataStore:
     def __init__(self, client: firestore.Client) -> None:
         self._client = client
 
-    def get(self, path: str) -> dict[str, Any] | None:
-        snap = self._client.document(path).get()
-        return snap.to_dict() if snap.exists else None
+    def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+        snap = self._client.document(path).get(field_paths=None if fields is None else list(fields))
+        return (snap.to_dict() or {}) if snap.exists else None
 
-    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+    def get_many(self, paths: Sequence[str], fields: Sequence[str] | None = None) -> list[dict[str, Any] | None]:
         if not paths:
             return []
         refs = [self._client.document(p) for p in paths]
-        found = {snap.reference.path: snap.to_dict() for snap in self._client.get_all(refs) if snap.exists}
+        snaps = self._client.get_all(refs, field_paths=None if fields is None else list(fields))
+        found = {snap.reference.path: (snap.to_dict() or {}) for snap in snaps if snap.exists}
         return [found.get(p) for p in paths]
 
     def create(self, path: str, data: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ implementation each (``gcs.py``, ``firestore.py``, ``pubsub.py``, ``kms.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar
@@ -122,7 +123,21 @@ class Query:
     offset: int = 0
     start_after: tuple[Any, ...] | None = None
     select: tuple[str, ...] | None = None
-    """Field paths to return (a projection); ``None`` returns whole documents."""
+    """Field paths to return (a projection, see :func:`field_path`); ``None`` returns whole
+    documents."""
+
+
+_SIMPLE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def field_path(*keys: str) -> str:
+    """The field path of a (nested) map key, e.g. ``field_path("dicom", "00280010")`` ->
+    ``dicom.`00280010```: keys that are not identifiers are quoted with backticks, as
+    Firestore's field path syntax requires."""
+    return ".".join(
+        key if _SIMPLE_FIELD.match(key) else "`" + key.replace("\\", "\\\\").replace("`", "\\`") + "`"
+        for key in keys
+    )
 
 
 @dataclass(frozen=True)
@@ -174,9 +189,13 @@ class Transaction(Protocol):
 class MetadataStore(Protocol):
     """Documents addressed by slash-separated paths; queries over one collection."""
 
-    def get(self, path: str) -> dict[str, Any] | None: ...
+    def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """The document, or ``None``; ``fields`` (field paths) returns only those fields."""
+        ...
 
-    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]: ...
+    def get_many(
+        self, paths: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[dict[str, Any] | None]: ...
 
     def create(self, path: str, data: dict[str, Any]) -> None:
         """Create a document; raise :class:`AlreadyExists` if it is there."""

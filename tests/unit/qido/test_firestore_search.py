@@ -253,10 +253,10 @@ class MemoryCatalog:
         self.docs: dict[str, dict[str, Any]] = {}
         self.queries: list[Query] = []
 
-    def get(self, path: str) -> dict[str, Any] | None:
+    def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
         return self.docs.get(path)
 
-    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+    def get_many(self, paths: Sequence[str], fields: Sequence[str] | None = None) -> list[dict[str, Any] | None]:
         return [self.docs.get(p) for p in paths]
 
     def query(self, query: Query) -> list[Document]:

@@ -20,7 +20,7 @@ from beamit import catalog
 from beamit.dicomweb.uri import ResourceRef
 from beamit.errors import BeamItError, NotFound
 from beamit.ingest.pixel_index import PixelIndex
-from beamit.storage import Filter, MetadataStore, Query
+from beamit.storage import Filter, MetadataStore, Query, field_path
 from beamit.tenancy import TenantScope
 
 NUMBER_OF_FRAMES = "00280008"
@@ -36,10 +36,12 @@ RECORD_FIELDS = (
     "md5",
     "instanceNumber",
     "pixel",
-    "dicom",
+    field_path("dicom", NUMBER_OF_FRAMES),
+    field_path("dicom", ROWS),
 )
-"""The catalog fields :meth:`StoredInstance.from_record` reads: a study's query reads these, not
-the (long) QIDO-RS index arrays."""
+"""The catalog fields :meth:`StoredInstance.from_record` reads (of the instance's DICOM JSON, only
+the two elements it looks at): reads of a study's instances fetch these, not the QIDO-RS index
+arrays or the whole data set (which made a 300-instance study's read ~3x slower on the emulator)."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def series_instances(store: MetadataStore, scope: TenantScope, study: str, serie
 
 def get_instance(store: MetadataStore, scope: TenantScope, study: str, series: str, sop: str) -> StoredInstance:
     """One committed instance, checked against its study and series; :class:`NotFound` if not."""
-    record = store.get(catalog.instance_path(scope, sop))
+    record = store.get(catalog.instance_path(scope, sop), RECORD_FIELDS)
     if record is None or record.get("studyUID") != study or record.get("seriesUID") != series:
         raise NotFound("no such instance in this series")
     return _checked(scope, record)
