@@ -14,7 +14,7 @@ from pydicom.uid import UID
 
 from beamit.dicomweb.uri import ElementPath
 from beamit.dicomweb.wado.bulkdata import BulkDataNotFound, bulk_value
-from beamit.dicomweb.wado.frames import FrameError, FrameSource, NoPixelData
+from beamit.dicomweb.wado.frames import HEADER_SPAN, FrameError, FrameSource, NoPixelData
 from beamit.dicomweb.wado.instances import StoredInstance
 from beamit.ingest.commit import instance_record
 from beamit.ingest.instance import parse_instance
@@ -74,9 +74,27 @@ def test_indexed_frames_are_range_reads():
     blobs = MemoryBlobs()
     instance = store(blobs, part10_bytes(ct_instance()))
     source = FrameSource(blobs, "dicom", instance)
-    source.decode(source.frame(1))
-    assert source.indexed and all(start is not None for _, start, _ in blobs.reads)
-    assert (instance.blob, 0, instance.pixel.value_offset) in blobs.reads  # the header: up to Pixel Data
+    frame = source.frame(1)
+    assert np.array_equal(source.decode(frame), pydicom.dcmread(io.BytesIO(part10_bytes(ct_instance()))).pixel_array)
+    # The first frame starts where Pixel Data's value does: the attributes come in the same read.
+    (offset, length), = instance.pixel.frame_ranges(1)
+    assert source.indexed and blobs.reads == [(instance.blob, 0, offset + length)]
+    assert source.header.Rows == 128 and "PixelData" not in source.header
+
+
+def test_a_frame_far_into_pixel_data_and_the_attributes_are_two_range_reads():
+    blobs = MemoryBlobs()
+    ds = ct_instance()  # 128x128 16-bit: 32 KiB a frame; made a native 6-frame image
+    frames = [(ds.pixel_array + 100 * n).astype(ds.pixel_array.dtype) for n in range(6)]
+    ds.NumberOfFrames = 6
+    ds.PixelData = b"".join(f.tobytes() for f in frames)
+    instance = store(blobs, part10_bytes(ds))
+    source = FrameSource(blobs, "dicom", instance)
+    value_offset = instance.pixel.value_offset
+    far = next(n for n in range(1, 7) if instance.pixel.frame_ranges(n)[0][0] - value_offset > HEADER_SPAN)
+    (offset, length), = instance.pixel.frame_ranges(far)
+    assert np.array_equal(source.decode(source.frame(far)), frames[far - 1])
+    assert blobs.reads == [(instance.blob, offset, offset + length), (instance.blob, 0, value_offset)]
 
 
 def test_deflated_and_big_endian_fall_back_to_the_whole_object():

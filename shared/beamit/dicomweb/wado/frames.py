@@ -1,7 +1,9 @@
 """Frames of a stored instance (PS3.18 §10.4.1.1.4), read by byte range.
 
 Ingest recorded where each frame is in the stored object (:mod:`beamit.ingest.pixel_index`):
-a frame is one range read, and the data set's attributes up to Pixel Data one more. When
+a frame is one range read, and the data set's attributes up to Pixel Data one more, or the
+same read when the frame starts within :data:`HEADER_SPAN` bytes of the Pixel Data value (the
+first frame, every single-frame image: a rendered image is then one read). When
 there is no index (Deflated Explicit VR Little Endian compresses the whole data set,
 malformed or bit-packed multi-frame native data) or the data are big endian (8-bit OW
 frames need not be word aligned), the whole object is read and the frames cut from the
@@ -33,6 +35,10 @@ from beamit.dicomweb.wado.instances import StoredInstance
 from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, swap_to_little_endian
 from beamit.storage import BlobStore
 
+HEADER_SPAN = 64 << 10
+"""A frame starting at most this far into the Pixel Data value is read together with the data
+set's attributes before it, in one range read."""
+
 
 class FrameError(LookupError):
     """A requested frame does not exist (respond 404)."""
@@ -63,6 +69,7 @@ class FrameSource:
         ts = UID(instance.transfer_syntax)
         self._indexed = instance.pixel is not None and ts.is_little_endian and not ts.is_deflated
         self._frames: list[bytes] | None = None
+        self._head: bytes | None = None  # the object up to Pixel Data's value, once read
 
     @property
     def indexed(self) -> bool:
@@ -84,7 +91,9 @@ class FrameSource:
         """The data set's attributes (Image Pixel, Modality LUT, VOI LUT, ...), without Pixel Data."""
         if self._indexed:
             assert self.instance.pixel is not None
-            head = self._blobs.read(self._bucket, self.instance.blob, 0, self.instance.pixel.value_offset)
+            head = self._head
+            if head is None:
+                head = self._blobs.read(self._bucket, self.instance.blob, 0, self.instance.pixel.value_offset)
             return dcmread(io.BytesIO(head), stop_before_pixels=True)
         return self.whole
 
@@ -131,9 +140,17 @@ class FrameSource:
         self.check([number])
         if self._indexed:
             assert self.instance.pixel is not None
-            ranges = self.instance.pixel.frame_ranges(number)
+            pixel = self.instance.pixel
+            ranges = pixel.frame_ranges(number)
             start, end = ranges[0][0], ranges[-1][0] + ranges[-1][1]
+            # The attributes too when they are just before (decoding or rendering reads them next).
+            header_unread = self._head is None and "header" not in self.__dict__
+            with_head = header_unread and start - pixel.value_offset <= HEADER_SPAN
+            if with_head:
+                start = 0
             span = self._blobs.read(self._bucket, self.instance.blob, start, end)
+            if with_head:
+                self._head = span[:pixel.value_offset]
             data = b"".join(span[offset - start:offset - start + length] for offset, length in ranges)
             return Frame(number, data, self.instance.pixel.encapsulated)
         return Frame(number, self._whole_frames()[number - 1], self.encapsulated)
