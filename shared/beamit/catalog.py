@@ -43,6 +43,10 @@ SERIES_MEMBERS = "series_members"
 MAX_LISTED_CHILDREN = 5000
 """Longest child UID list kept (~320 KB of UIDs)."""
 
+EXISTENCE = ("studyUID",)
+"""A field mask for reads that only ask whether catalog documents exist (every study, series
+and instance document has this field): not their QIDO-RS index maps, hundreds of terms each."""
+
 
 def study_path(scope: TenantScope, study: str) -> str:
     return scope.document(STUDIES, study)

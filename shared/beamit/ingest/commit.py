@@ -22,6 +22,9 @@ from beamit.tenancy import TenantScope
 
 BATCH_INSTANCES = 100
 MAX_ATTEMPTS = 8
+SERIES_READ = ("dicom", "instanceCount", "membersListed")
+STUDY_READ = ("dicom", "seriesCount", "seriesUIDs")
+"""What planning a commit reads of existing series and study documents (not their index maps)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def commit_instances(
     for _ in range(MAX_ATTEMPTS):
         if not pending:
             break
-        found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending])
+        found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending], catalog.EXISTENCE)
         present += [inst for inst, doc in zip(pending, found) if doc is not None]
         pending = [inst for inst, doc in zip(pending, found) if doc is None]
         retry: list[ParsedInstance] = []
@@ -197,8 +200,8 @@ def commit_instances(
             batch = pending[start : start + BATCH_INSTANCES]
             series_uids = sorted({i.series_uid for i in batch})
             study_uids = sorted({i.study_uid for i in batch})
-            series_docs = store.get_many([catalog.series_path(scope, s) for s in series_uids])
-            study_docs = store.get_many([catalog.study_path(scope, s) for s in study_uids])
+            series_docs = store.get_many([catalog.series_path(scope, s) for s in series_uids], SERIES_READ)
+            study_docs = store.get_many([catalog.study_path(scope, s) for s in study_uids], STUDY_READ)
             series_exists = {s for s, d in zip(series_uids, series_docs) if d is not None}
             study_exists = {s for s, d in zip(study_uids, study_docs) if d is not None}
             stored_dicom = {

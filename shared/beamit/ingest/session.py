@@ -190,7 +190,8 @@ class IngestSession:
         """Delete the objects this session created unless a catalog record now names them
         (a concurrent request storing the same bytes may have committed it)."""
         sops = list(self._created_objects)
-        records = self._svc.metadata.get_many([catalog.instance_path(self._tenant, s) for s in sops])
+        records = self._svc.metadata.get_many([catalog.instance_path(self._tenant, s) for s in sops],
+                                              catalog.EXISTENCE)
         self._delete([self._created_objects[s] for s, record in zip(sops, records) if record is None])
 
     def _delete(self, names: list[str], bucket: str | None = None) -> None:
@@ -218,7 +219,7 @@ class IngestSession:
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
             records = self._svc.metadata.get_many(
-                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready]
+                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready], catalog.EXISTENCE
             )
             if not any(records):
                 self._delete(self._chunk_names, derived)
@@ -250,7 +251,8 @@ class IngestSession:
     def _announce(self, studies: set[str]) -> None:
         """``study.received`` once per study that gained instances, in the documented shape."""
         uids = sorted(studies)
-        records = self._svc.metadata.get_many([catalog.study_path(self._tenant, uid) for uid in uids])
+        records = self._svc.metadata.get_many([catalog.study_path(self._tenant, uid) for uid in uids],
+                                              STUDY_RECEIVED_FIELDS)
         try:
             publish_events(
                 self._svc, self._tenant.tenant_id, STUDY_RECEIVED, [study_received_data(r or {}) for r in records]
@@ -262,6 +264,10 @@ class IngestSession:
 def _first_value(dicom: dict[str, Any], tag: str) -> Any:
     values = dicom.get(tag, {}).get("Value") or [None]
     return values[0]
+
+
+STUDY_RECEIVED_FIELDS = ("studyUID", "dicom", "modalities", "instanceCount")
+"""The study document fields :func:`study_received_data` reads."""
 
 
 def study_received_data(record: dict[str, Any]) -> dict[str, Any]:

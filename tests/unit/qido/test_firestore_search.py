@@ -254,10 +254,11 @@ class MemoryCatalog:
         self.queries: list[Query] = []
 
     def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
-        return self.docs.get(path)
+        doc = self.docs.get(path)
+        return None if doc is None else _project(doc, None if fields is None else tuple(fields))
 
     def get_many(self, paths: Sequence[str], fields: Sequence[str] | None = None) -> list[dict[str, Any] | None]:
-        return [self.docs.get(p) for p in paths]
+        return [self.get(p, fields) for p in paths]
 
     def query(self, query: Query) -> list[Document]:
         self.queries.append(query)

@@ -314,17 +314,15 @@ class _Parents:
     def load(self, docs: Sequence[Mapping[str, Any]], level: SearchLevel) -> None:
         if level is SearchLevel.STUDY:
             return
-        self._fill(self.studies, {str(d.get(STUDY_FIELD)) for d in docs}, catalog.study_path)
+        self._fill(self.studies, {str(d.get(STUDY_FIELD)) for d in docs}, SearchLevel.STUDY)
         if level is SearchLevel.INSTANCE:
-            self._fill(self.series, {str(d.get(SERIES_FIELD)) for d in docs}, catalog.series_path)
+            self._fill(self.series, {str(d.get(SERIES_FIELD)) for d in docs}, SearchLevel.SERIES)
 
-    def _fill(
-        self, cache: dict[str, Mapping[str, Any]], uids: set[str], path: Callable[[TenantScope, str], str]
-    ) -> None:
+    def _fill(self, cache: dict[str, Mapping[str, Any]], uids: set[str], level: SearchLevel) -> None:
         missing = sorted(uid for uid in uids if uid not in cache)
         if missing:
-            for uid, found in zip(missing, self.store.get_many([path(self.scope, uid) for uid in missing])):
-                cache[uid] = found or {}
+            for uid, doc in zip(missing, _by_id(self.store, self.scope, level, missing)):
+                cache[uid] = doc or {}
 
     def record(self, doc: Mapping[str, Any], level: SearchLevel, root: DicomwebRoot) -> dict[str, Any]:
         if level is SearchLevel.STUDY:
@@ -375,9 +373,17 @@ _PATHS: dict[SearchLevel, Callable[[TenantScope, str], str]] = {
 
 def _by_id(
     store: MetadataStore, scope: TenantScope, level: SearchLevel, uids: Sequence[str]
+) -> list[dict[str, Any] | None]:
+    """The documents of ``uids`` at ``level`` (``None`` for those that do not exist), only the
+    fields records read."""
+    return store.get_many([_PATHS[level](scope, uid) for uid in uids], DOCUMENT_FIELDS[level])
+
+
+def _existing(
+    store: MetadataStore, scope: TenantScope, level: SearchLevel, uids: Sequence[str]
 ) -> list[dict[str, Any]]:
-    found = store.get_many([_PATHS[level](scope, uid) for uid in dict.fromkeys(uids)])
-    return [doc for doc in found if doc is not None]
+    """The documents of those of ``uids`` (distinct) that exist."""
+    return [doc for doc in _by_id(store, scope, level, list(dict.fromkeys(uids))) if doc is not None]
 
 
 CHILD_WINDOW = 200
@@ -425,7 +431,7 @@ class _ChildReader:
                 self.truncated = True
                 return
             self.budget -= len(window)
-            docs = _by_id(self.store, self.scope, self.level, window)
+            docs = _existing(self.store, self.scope, self.level, window)
             if docs:
                 yield docs
 
@@ -449,7 +455,7 @@ def search_catalog(
         children = _listed_children(store, scope, query)
     child_reader: _ChildReader | None = None
     if plan.documents is not None:
-        docs = _by_id(store, scope, level, plan.documents)
+        docs = _existing(store, scope, level, plan.documents)
         parents.load(docs, level)
         records = sorted((parents.record(doc, level, root) for doc in docs), key=lambda r: sort_key(level, r))
         batches: Iterator[list[dict[str, Any]]] = iter([records])
