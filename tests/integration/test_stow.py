@@ -15,6 +15,8 @@ from google.cloud import pubsub_v1
 from pydicom.uid import generate_uid
 
 from beamit import catalog
+from beamit.ingest.commit import commit_instances
+from beamit.ingest.instance import parse_instance
 from beamit.ingest.layout import instance_object
 from beamit.storage import Query
 from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
@@ -241,6 +243,25 @@ def test_same_instance_twice_is_idempotent(api, svc, tenant):
     assert again.status_code == 200
     study = svc.metadata.get(catalog.study_path(tenant.scope, ds.StudyInstanceUID))
     assert study["instanceCount"] == 1 and study["seriesCount"] == 1
+
+
+def test_a_commit_told_its_records_are_new_still_finds_those_that_exist(svc, tenant):
+    # The first attempt of a commit whose objects were all just created skips reading whether
+    # their records exist; a record that does exist fails the batch's create precondition and
+    # the commit is planned again from the catalog: nothing is counted twice.
+    study, series = generate_uid(), generate_uid()
+    parsed = [parse_instance(io.BytesIO(part10_bytes(ct_instance(study, series, n)))) for n in (1, 2)]
+    blobs = {p.sop_instance_uid: instance_object(tenant.id, study, series, p.sop_instance_uid) for p in parsed}
+    first = commit_instances(svc.metadata, tenant.scope, parsed[:1], blobs, new_objects=set(blobs))
+    assert [p.sop_instance_uid for p in first.created] == [parsed[0].sop_instance_uid]
+    again = commit_instances(svc.metadata, tenant.scope, parsed, blobs, new_objects=set(blobs))
+    assert [p.sop_instance_uid for p in again.created] == [parsed[1].sop_instance_uid]
+    assert [p.sop_instance_uid for p in again.already_present] == [parsed[0].sop_instance_uid]
+    record = svc.metadata.get(catalog.study_path(tenant.scope, study))
+    assert record["instanceCount"] == 2 and record["seriesCount"] == 1
+    assert svc.metadata.get(catalog.series_path(tenant.scope, series))["instanceCount"] == 2
+    members = svc.metadata.get(catalog.series_members_path(tenant.scope, series))
+    assert sorted(catalog.listed_instances(members)) == sorted(blobs)
 
 
 def test_same_uid_different_bytes_is_refused_and_keeps_the_original(api, svc, tenant):

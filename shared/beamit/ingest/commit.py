@@ -22,9 +22,9 @@ from beamit.tenancy import TenantScope
 
 BATCH_INSTANCES = 100
 MAX_ATTEMPTS = 8
-SERIES_READ = ("dicom", "instanceCount", "membersListed")
-STUDY_READ = ("dicom", "seriesCount", "seriesUIDs")
-"""What planning a commit reads of existing series and study documents (not their index maps)."""
+PARENT_READ = ("dicom", "instanceCount", "membersListed", "seriesCount", "seriesUIDs")
+"""What planning a commit reads of existing series and study documents (in one read; not their
+index maps)."""
 
 
 @dataclass(frozen=True)
@@ -179,29 +179,43 @@ def _child_list(field: str, partial: str, uids: list[str], already: int | None, 
 
 
 def commit_instances(
-    store: MetadataStore, scope: TenantScope, instances: list[ParsedInstance], blobs: dict[str, str]
+    store: MetadataStore,
+    scope: TenantScope,
+    instances: list[ParsedInstance],
+    blobs: dict[str, str],
+    *,
+    new_objects: set[str] | frozenset[str] = frozenset(),
 ) -> CommitResult:
     """Create catalog records for ``instances`` whose bytes are stored (``blobs``: SOP UID → object).
 
     Instances already in the catalog are left as they are (same SOP Instance UID and same
-    bytes: an idempotent repeat).
+    bytes: an idempotent repeat). ``new_objects``: SOP Instance UIDs whose object the caller
+    has just created (it did not exist, so neither can a record naming it): when every instance
+    is one, the first attempt does not read whether their records exist. The records are created
+    with an "it does not exist" precondition either way, so a record that does exist after all
+    fails the batch, which is then planned again from what the catalog holds.
     """
     created: list[ParsedInstance] = []
     present: list[ParsedInstance] = []
     pending = list(instances)
+    unseen = all(i.sop_instance_uid in new_objects for i in pending)
     for _ in range(MAX_ATTEMPTS):
         if not pending:
             break
-        found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending], catalog.EXISTENCE)
-        present += [inst for inst, doc in zip(pending, found) if doc is not None]
-        pending = [inst for inst, doc in zip(pending, found) if doc is None]
+        if not unseen:
+            found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending],
+                                   catalog.EXISTENCE)
+            present += [inst for inst, doc in zip(pending, found) if doc is not None]
+            pending = [inst for inst, doc in zip(pending, found) if doc is None]
+        unseen = False
         retry: list[ParsedInstance] = []
         for start in range(0, len(pending), BATCH_INSTANCES):
             batch = pending[start : start + BATCH_INSTANCES]
             series_uids = sorted({i.series_uid for i in batch})
             study_uids = sorted({i.study_uid for i in batch})
-            series_docs = store.get_many([catalog.series_path(scope, s) for s in series_uids], SERIES_READ)
-            study_docs = store.get_many([catalog.study_path(scope, s) for s in study_uids], STUDY_READ)
+            parents = store.get_many([*(catalog.series_path(scope, s) for s in series_uids),
+                                      *(catalog.study_path(scope, s) for s in study_uids)], PARENT_READ)
+            series_docs, study_docs = parents[: len(series_uids)], parents[len(series_uids):]
             series_exists = {s for s, d in zip(series_uids, series_docs) if d is not None}
             study_exists = {s for s, d in zip(study_uids, study_docs) if d is not None}
             stored_dicom = {

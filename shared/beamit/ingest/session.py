@@ -215,7 +215,8 @@ class IngestSession:
         derived = self._svc.settings.bucket("derived")
         try:
             self._write_metadata_chunks(force=True)
-            committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names)
+            committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names,
+                                         new_objects=set(self._created_objects))
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
             records = self._svc.metadata.get_many(
