@@ -59,10 +59,10 @@ locals {
       collection = "audit_events"
       fields     = [["principal", "ASCENDING"], ["resources.studies", "CONTAINS"], ["sortKey", "DESCENDING"]]
     }
-    # GET /v1/audit/verify: one hash chain in order (beamit.audit.chain.shard_query).
-    "audit_events-shard-seq" = {
+    # GET /v1/audit/verify: one hash chain in order (beamit.audit.chain.chain_query).
+    "audit_events-chain-seq" = {
       collection = "audit_events"
-      fields     = [["shard", "ASCENDING"], ["seq", "ASCENDING"]]
+      fields     = [["chain", "ASCENDING"], ["seq", "ASCENDING"]]
     }
     # QIDO-RS searches (beamit.dicomweb.qido.firestore_search) are equalities ordered by
     # document name: Firestore serves them by merging single-field indexes, with no entry here

@@ -130,13 +130,13 @@ def test_chain_check_detects_a_modified_record(api, svc, make_tenant):
     svc.metadata.update(tenant.scope.document("audit_events", record["id"]), {"outcome": 403})
     report = api.get("/v1/audit/verify", headers=tenant.headers).json()
     assert report["valid"] is False
-    assert {"recordId": record["id"], "shard": record["chain"]["shard"], "seq": record["chain"]["seq"],
+    assert {"recordId": record["id"], "chain": record["chain"]["id"], "seq": record["chain"]["seq"],
             "problem": "hash_mismatch"} in report["problems"]
     # Deleting one is found as well.
     other = next(r for r in trail(api, tenant.headers) if r["requestId"] == request_ids[4])
     svc.metadata.delete(tenant.scope.document("audit_events", other["id"]))
     problems = api.get("/v1/audit/verify", headers=tenant.headers).json()["problems"]
-    assert {p["problem"] for p in problems if p["shard"] == other["chain"]["shard"]} & {
+    assert {p["problem"] for p in problems if p["chain"] == other["chain"]["id"]} & {
         "head_mismatch", "sequence_gap", "broken_link"}
 
 

@@ -1,11 +1,12 @@
-"""The Firestore adapter's transactions against the emulator: they begin with their first read
-(no BeginTransaction round trip), read what is there, and commit all their writes or none.
+"""The Firestore adapter against the emulator: reads with field masks, and transactions, which
+begin with their first read (no BeginTransaction round trip), read what is there, and commit all
+their writes or none.
 
 Not tested here: contention on one document. The emulator's locking gives up ("Transaction
 lock timeout") on as few as two concurrent read-modify-write transactions of one document,
 with google-cloud-firestore's own ``@transactional`` as with this adapter; production
-Firestore orders them. The application spreads its transactional writes (audit chains over
-shards, one document per share or token)."""
+Firestore orders them. The application spreads its transactional writes (one document per share
+or token); audit chains have one writer each and need no transaction."""
 
 from __future__ import annotations
 

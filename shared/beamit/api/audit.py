@@ -113,7 +113,7 @@ def verify(ctx: RequestContext) -> Response:
             "object": "audit_verification",
             "valid": report.valid,
             "records": report.records,
-            "chains": report.shards,
+            "chains": report.chains,
             "problems": [p.to_json() for p in report.problems],
             "checkedAt": rfc3339(utcnow()),
         }

@@ -1,28 +1,34 @@
-"""Tamper evidence of the audit trail: hash chains, sharded for write throughput.
+"""Tamper evidence of the audit trail: hash chains, one writer each.
 
-Every record of ``tenants/{t}/audit_events`` is appended to one of :data:`CHAIN_SHARDS`
-chains of its tenant (chosen by a hash of the request id). Each record carries ``shard``,
-``seq`` (1, 2, ... within its chain), ``prevHash`` (the previous record's ``hash``, or
-:data:`GENESIS`) and ``hash`` = SHA-256 of the canonical JSON (:func:`canonical_json`:
-sorted keys, no whitespace, UTF-8, timestamps as RFC 3339 with microseconds) of all its
-other fields plus its id. The head of each chain, ``tenants/{t}/audit_chain/{shard}``,
-holds the last ``seq`` and ``hash``; a record and its head are written in one
-transaction, so a chain never forks and no record is left out of it.
+Every record of ``tenants/{t}/audit_events`` is appended to a chain of its tenant. Each record
+carries ``chain`` (the chain's id), ``seq`` (1, 2, ... within its chain), ``prevHash`` (the
+previous record's ``hash``, or :data:`GENESIS`) and ``hash`` = SHA-256 of the canonical JSON
+(:func:`canonical_json`: sorted keys, no whitespace, UTF-8, timestamps as RFC 3339 with
+microseconds) of all its other fields plus its id.
 
-Why shards: a single head per tenant would be a hot document. Firestore sustains about
-one write per second per document, and a transaction on the head serializes every audited
-call of the tenant. With ``N`` independent chains a tenant sustains about ``N`` audited
-calls per second (bursts go higher), at the price of ``N`` chains to walk when verifying
-and no single total order (``sortKey`` orders records for reading). The alternative,
-writing records unchained and sealing them periodically into hash-linked blocks by a
-scheduled function, has no contention at all but leaves the newest records unprotected
-until the next seal and adds a job that must never fall behind; per-record chaining
-protects every record from the moment its call is answered. ``CHAIN_SHARDS`` can grow
-later: verification walks whatever heads exist.
+A chain has one writer: a process makes its chains (:class:`_Chains`, ids random per process),
+hands each to one call at a time and keeps the chain's last ``seq`` and ``hash`` in memory, so
+appending is one blind batch (the record, created with an "it does not exist" precondition),
+with no read and no transaction: no document is written twice by two writers, and none is hot.
+A process has as many chains per tenant as it has calls auditing at once. A chain whose append
+failed is never appended to again (whether the batch landed is unknown); the next call starts
+a new chain.
+
+The head of a chain, ``tenants/{t}/audit_chain/{chain}``, holds a recent ``seq`` and ``hash``
+(a checkpoint): written with the chain's first record and then with a record at most every
+:data:`CHECKPOINT_SECONDS`, in the same batch, so that a head document is written about once a
+second at most (Firestore sustains about one write per second per document). The records after
+a chain's last checkpoint (at most a second's worth) are protected by their links and by the
+log anchor below until the next checkpoint.
+
+Why not shared chains: the previous design appended to one of 16 chains per tenant, each head
+updated in a transaction with its record: two round trips per audited call, and the heads were
+hot documents (about 16 sustained audited calls per second per tenant). Sealing unchained
+records periodically would add a job that must never fall behind.
 
 :func:`verify_chains` detects a modified record (its hash), a removed or inserted record
-(``seq`` and ``prevHash`` links) and a removed tail (the head). Rewriting a whole chain
-consistently needs the head too; each record's hash also goes to Cloud Logging's
+(``seq`` and ``prevHash`` links) and a removed tail up to a checkpoint (the head). Rewriting a
+whole chain consistently needs the head too; each record's hash also goes to Cloud Logging's
 retention-locked audit bucket (:mod:`beamit.audit.trail`), which anchors the chains.
 """
 
@@ -30,17 +36,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from beamit.storage import Filter, MetadataStore, Query, Transaction, Write
+from beamit.ids import new_id
+from beamit.storage import Filter, MetadataStore, Query, Write
 from beamit.tenancy import TenantScope
 
-CHAIN_SHARDS = 16
 GENESIS = "0" * 64
 EVENTS = "audit_events"
 HEADS = "audit_chain"
+CHECKPOINT_SECONDS = 1.0
 PAGE = 500
 MAX_PROBLEMS = 100
 
@@ -71,48 +81,80 @@ def record_hash(record_id: str, record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json({"id": record_id, **fields})).hexdigest()
 
 
-def shard_for(key: str) -> int:
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big") % CHAIN_SHARDS
+def head_path(tenant: TenantScope, chain: str) -> str:
+    return tenant.document(HEADS, chain)
 
 
-def head_path(tenant: TenantScope, shard: int) -> str:
-    return tenant.document(HEADS, f"{shard:03d}")
+@dataclass
+class _Chain:
+    id: str
+    seq: int = 0
+    hash: str = GENESIS
+    checkpointed: float | None = None  # time.monotonic() of the last head write
 
 
-def append(store: MetadataStore, tenant: TenantScope, record_id: str, record: dict[str, Any], *,
-           shard_key: str) -> dict[str, Any]:
-    """Create ``audit_events/{record_id}`` at the end of its chain; returns the stored record."""
-    shard = shard_for(shard_key)
-    head = head_path(tenant, shard)
-    path = tenant.document(EVENTS, record_id)
+class _Chains:
+    """This process's chains, per tenant; each is lent to one append at a time."""
 
-    def link(txn: Transaction) -> dict[str, Any]:
-        current = txn.get(head) or {"seq": 0, "hash": GENESIS}
-        chained = {**record, "shard": shard, "seq": int(current["seq"]) + 1, "prevHash": current["hash"]}
-        chained["hash"] = record_hash(record_id, chained)
-        txn.write(Write("create", path, chained))
-        txn.write(Write("set", head, {"shard": shard, "seq": chained["seq"], "hash": chained["hash"],
-                                      "recordId": record_id, "time": record.get("time")}))
-        return chained
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._idle: dict[str, list[_Chain]] = {}
 
-    return store.run_transaction(link)
+    def take(self, tenant_id: str) -> _Chain:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker never writes its parent's chains
+                self._pid, self._idle = os.getpid(), {}
+            idle = self._idle.get(tenant_id)
+            return idle.pop() if idle else _Chain(new_id("chn", 20))
+
+    def give_back(self, tenant_id: str, chain: _Chain) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                self._idle.setdefault(tenant_id, []).append(chain)
+
+
+_CHAINS = _Chains()
+
+
+def append(store: MetadataStore, tenant: TenantScope, record_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Create ``audit_events/{record_id}`` at the end of one of this process's chains of the
+    tenant; returns the stored record. Raises what the store raises (the record may or may not
+    have been written; its chain is dropped either way)."""
+    chain = _CHAINS.take(tenant.tenant_id)
+    chained = {**record, "chain": chain.id, "seq": chain.seq + 1, "prevHash": chain.hash}
+    chained["hash"] = record_hash(record_id, chained)
+    writes = [Write("create", tenant.document(EVENTS, record_id), chained)]
+    now = time.monotonic()
+    checkpoint = chain.checkpointed is None or now - chain.checkpointed >= CHECKPOINT_SECONDS
+    if checkpoint:
+        writes.append(Write("set", head_path(tenant, chain.id), {
+            "chain": chain.id, "seq": chained["seq"], "hash": chained["hash"], "recordId": record_id,
+            "time": record.get("time"),
+        }))
+    store.commit(writes)
+    chain.seq, chain.hash = chained["seq"], chained["hash"]
+    if checkpoint:
+        chain.checkpointed = now
+    _CHAINS.give_back(tenant.tenant_id, chain)
+    return chained
 
 
 @dataclass(frozen=True)
 class ChainProblem:
-    shard: int
+    chain: str
     seq: int | None
     record_id: str | None
     problem: str  # hash_mismatch, broken_link, sequence_gap, head_mismatch
 
     def to_json(self) -> dict[str, Any]:
-        return {"shard": self.shard, "seq": self.seq, "recordId": self.record_id, "problem": self.problem}
+        return {"chain": self.chain, "seq": self.seq, "recordId": self.record_id, "problem": self.problem}
 
 
 @dataclass
 class ChainReport:
     records: int = 0
-    shards: int = 0
+    chains: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
 
     @property
@@ -124,10 +166,10 @@ class ChainReport:
             self.problems.append(problem)
 
 
-def shard_query(tenant: TenantScope, shard: int, up_to: int, after: int | None = None, limit: int = PAGE) -> Query:
+def chain_query(tenant: TenantScope, chain: str, after: int | None = None, limit: int = PAGE) -> Query:
     return Query(
         collection=tenant.collection(EVENTS),
-        filters=(Filter("shard", "==", shard), Filter("seq", "<=", up_to)),
+        filters=(Filter("chain", "==", chain),),
         order_by=(("seq", "asc"),),
         limit=limit,
         start_after=None if after is None else (after,),
@@ -135,30 +177,33 @@ def shard_query(tenant: TenantScope, shard: int, up_to: int, after: int | None =
 
 
 def verify_chains(store: MetadataStore, tenant: TenantScope) -> ChainReport:
-    """Walk every chain of the tenant up to its head (records appended meanwhile are left
-    for the next check) and report what does not hold."""
+    """Walk every chain of the tenant (a chain is known by its head) and report what does not
+    hold: each record's hash and link, and the record each head names."""
     report = ChainReport()
     heads = store.query(Query(collection=tenant.collection(HEADS)))
-    for head_doc in sorted(heads, key=lambda d: int(d.data.get("shard", -1))):
+    for head_doc in sorted(heads, key=lambda d: str(d.data.get("chain", d.id))):
         head = head_doc.data
-        shard, last_seq = int(head["shard"]), int(head["seq"])
-        report.shards += 1
+        chain, head_seq = str(head.get("chain", head_doc.id)), int(head.get("seq", 0))
+        report.chains += 1
         expected_seq, prev_hash, after = 1, GENESIS, None
+        head_hash: str | None = None
         while True:
-            page = store.query(shard_query(tenant, shard, last_seq, after))
+            page = store.query(chain_query(tenant, chain, after))
             for doc in page:
                 data = doc.data
                 seq = int(data.get("seq", -1))
                 report.records += 1
                 if seq != expected_seq:
-                    report.add(ChainProblem(shard, seq, doc.id, "sequence_gap"))
+                    report.add(ChainProblem(chain, seq, doc.id, "sequence_gap"))
                 if data.get("prevHash") != prev_hash:
-                    report.add(ChainProblem(shard, seq, doc.id, "broken_link"))
+                    report.add(ChainProblem(chain, seq, doc.id, "broken_link"))
                 if data.get("hash") != record_hash(doc.id, data):
-                    report.add(ChainProblem(shard, seq, doc.id, "hash_mismatch"))
+                    report.add(ChainProblem(chain, seq, doc.id, "hash_mismatch"))
+                if seq == head_seq:
+                    head_hash = str(data.get("hash"))
                 expected_seq, prev_hash, after = seq + 1, str(data.get("hash")), seq
             if len(page) < PAGE:
                 break
-        if expected_seq - 1 != last_seq or prev_hash != head.get("hash"):
-            report.add(ChainProblem(shard, last_seq, head.get("recordId"), "head_mismatch"))
+        if head_hash is None or head_hash != head.get("hash"):  # the tail up to the checkpoint is gone, or rewritten
+            report.add(ChainProblem(chain, head_seq, head.get("recordId"), "head_mismatch"))
     return report

@@ -104,6 +104,6 @@ def record_json(doc: Document) -> dict[str, Any]:
         "details": data.get("details", {}),
         "sourceIp": data.get("sourceIp"),
         "userAgent": data.get("userAgent"),
-        "chain": {"shard": data.get("shard"), "seq": data.get("seq"), "prevHash": data.get("prevHash"),
+        "chain": {"id": data.get("chain"), "seq": data.get("seq"), "prevHash": data.get("prevHash"),
                   "hash": data.get("hash")},
     }

@@ -70,8 +70,7 @@ def write_entry(svc: Services, entry: AuditEntry) -> str:
         "userAgent": (entry.user_agent or "")[:200],
     }
     # Appended to a hash chain of the tenant (beamit.audit.chain): tamper-evident.
-    record = append(svc.metadata, TenantScope(entry.tenant_id), record_id, record,
-                    shard_key=record_id)
+    record = append(svc.metadata, TenantScope(entry.tenant_id), record_id, record)
     # The same record in Cloud Logging (``audit: true`` routes it to the locked audit log bucket);
     # its hash there anchors the chain.
     logs.info(
