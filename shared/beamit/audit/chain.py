@@ -24,7 +24,9 @@ log anchor below until the next checkpoint.
 Why not shared chains: the previous design appended to one of 16 chains per tenant, each head
 updated in a transaction with its record: two round trips per audited call, and the heads were
 hot documents (about 16 sustained audited calls per second per tenant). Sealing unchained
-records periodically would add a job that must never fall behind.
+records periodically would add a job that must never fall behind. The price: chains are many
+(every process start makes new ones), and a check makes one query per chain, so its cost grows
+with the number of chains as well as of records.
 
 :func:`verify_chains` detects a modified record (its hash), a removed or inserted record
 (``seq`` and ``prevHash`` links) and a removed tail up to a checkpoint (the head). Rewriting a
