@@ -87,8 +87,11 @@ SCALE = replace(
 )
 """The full run with up to an hour to load and search the 50,000-study tenant the QIDO-RS goal
 names: ``make bench BENCH=scale``. On the 2-core machine of docs/benchmarks.md it does not get
-there: loading through STOW slows as the emulators grow (about 37 studies/s for the first 10,000,
-31,000 after 47 minutes, the Firestore emulator at 6.5 GB), and the run stops loading where its
-budget ends, as the full run does. Meant for a larger machine."""
+there. With the JVM's default heap the Firestore emulator filled it at about 30,000 studies and
+then spent its time in full garbage collections (the dev stack now gives it 60% of memory,
+``devstack.emulators.FIRESTORE_HEAP``); with the larger heap, loading through STOW still averaged
+about 18 studies/s (33,000 studies after 30 minutes, emulator at 8.7 GB), and the run stops
+loading where its budget ends, as the full run does. Meant for a larger machine."""
+
 
 MODES = {mode.name: mode for mode in (FULL, QUICK, SCALE)}
