@@ -35,7 +35,7 @@ def create_key(ctx: RequestContext) -> Response:
         )
     except UnknownScope as exc:
         raise BadRequest(str(exc)) from None
-    ctx.audit["resources"] = {"apiKey": issued.key.id}
+    ctx.audit.resources.api_key = issued.key.id
     return json_response({**issued.key.to_json(), "key": issued.token}, status=201)
 
 
@@ -54,5 +54,5 @@ def get_key(ctx: RequestContext) -> Response:
 @router.route("/v1/api-keys/<key_id>", methods=["DELETE"], scope=KEYS_MANAGE)
 def revoke_key(ctx: RequestContext) -> Response:
     key = api_keys.revoke_key(ctx.services.metadata, ctx.tenant, ctx.args["key_id"])
-    ctx.audit["resources"] = {"apiKey": key.id}
+    ctx.audit.resources.api_key = key.id
     return json_response(key.to_json())

@@ -76,7 +76,7 @@ def _page(ctx: RequestContext, maximum: int) -> tuple[AuditFilter, list[Document
         page = search(ctx.services.metadata, ctx.tenant, flt, _limit(ctx, maximum), ctx.request.args.get("cursor"))
     except InvalidCursor as exc:
         raise BadRequest(str(exc)) from None
-    ctx.audit["details"] = {"filters": flt.names(), "returned": len(page.records)}
+    ctx.audit.detail(filters=flt.names(), returned=len(page.records))
     return flt, page.records, page.next_cursor
 
 
@@ -107,7 +107,7 @@ def export_events(ctx: RequestContext) -> Response:
 @router.route("/v1/audit/verify", methods=["GET"], scope=AUDIT_READ)
 def verify(ctx: RequestContext) -> Response:
     report = verify_chains(ctx.services.metadata, ctx.tenant)
-    ctx.audit["details"] = {"valid": report.valid, "records": report.records}
+    ctx.audit.detail(valid=report.valid, records=report.records)
     return json_response(
         {
             "object": "audit_verification",

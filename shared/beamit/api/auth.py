@@ -10,8 +10,8 @@
 Errors are RFC 6749's ``{"error", "error_description"}`` (the router's renderer is
 :func:`render_oauth_error`); the user and client administration of
 :mod:`beamit.api.auth_admin` shares the function and keeps the JSON error object. Every
-call that can be tied to a tenant (through its client) is audited by
-:func:`beamit.audit.authentication.audit_authentication_call`.
+call that can be tied to a tenant (through its client) is audited in that tenant's trail
+(the handler names the client as the :class:`~beamit.audit.note.AuditActor`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Request, Response
 
 from beamit.api import auth_admin
-from beamit.audit.authentication import audit_authentication_call
-from beamit.audit.calls import client_ip
-from beamit.audit.trail import APPLICATION_ACTIVITY, USER_AUTHENTICATION
+from beamit.audit.event_codes import APPLICATION_ACTIVITY, USER_AUTHENTICATION
+from beamit.audit.note import AuditActor
 from beamit.auth.oauth import consent
 from beamit.auth.oauth.clients import OAuthClient, find_client
 from beamit.auth.oauth.requests import BeamItOAuth2Request, bare_request, oauth_request
@@ -51,7 +50,6 @@ def render_oauth_error(error: BeamItError, request_id: str) -> Response:
 
 server = BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url)
 router = Router("auth", error_renderer=render_oauth_error)
-router.after_request.append(audit_authentication_call)
 
 
 def dispatch(request: Request) -> Response:
@@ -65,12 +63,17 @@ def _base(ctx: RequestContext) -> str:
     return ctx.settings.public_base_url
 
 
-def _attribute(ctx: RequestContext, client: OAuthClient | None, **fields: Any) -> None:
-    """Tie the call to the client's tenant for the audit record."""
+def _attribute(ctx: RequestContext, client: OAuthClient | None, *, event_code: str | None = None,
+               outcome: int | None = None, principal: str | None = None, **details: object) -> None:
+    """Tie the call to the client's tenant for the audit record (``principal``: the user, when
+    known; else the client)."""
     if client is None:
         return
-    ctx.audit.update({"tenantId": client.tenant_id, "credentialId": client.client_id,
-                      "principal": client.client_id, **fields})
+    ctx.audit.actor = AuditActor(client.tenant_id, principal or client.client_id, client.client_id)
+    if event_code is not None:
+        ctx.audit.event_code = event_code
+    ctx.audit.outcome = outcome
+    ctx.audit.detail(**details)
 
 
 def _claimed_client(req: BeamItOAuth2Request) -> OAuthClient | None:
@@ -96,7 +99,7 @@ def _authorization_error(ctx: RequestContext, req: BeamItOAuth2Request, error: O
     (RFC 6749 §4.1.2.1); otherwise tell the user, never redirecting to an unchecked URI."""
     if error.redirect_uri:
         _attribute(ctx, find_client(server.store(), req.payload.data.get("client_id")),
-                   eventCode=APPLICATION_ACTIVITY, details={"step": "authorize", "error": error.error})
+                   event_code=APPLICATION_ACTIVITY, step="authorize", error=error.error)
         response: Response = server.handle_error_response(req, error)
         return response
     return consent.error_page(error.error, error.get_error_description() or "The request is not valid.")
@@ -122,7 +125,7 @@ def _authorization_request(ctx: RequestContext) -> BeamItOAuth2Request | Respons
         return consent.error_page(error.error, error.get_error_description() or "The request is not valid.")
 
 
-@router.route("/v1/auth/authorize", methods=["GET"], public=True)
+@router.route("/v1/auth/authorize", methods=["GET"], public=True, audit=APPLICATION_ACTIVITY)
 def authorize_page(ctx: RequestContext) -> Response:
     req = _authorization_request(ctx)
     if isinstance(req, Response):
@@ -131,11 +134,11 @@ def authorize_page(ctx: RequestContext) -> Response:
         grant = server.get_consent_grant(req)
     except OAuth2Error as error:
         return _authorization_error(ctx, req, error)
-    _attribute(ctx, grant.client, eventCode=APPLICATION_ACTIVITY, details={"step": "sign_in_page"})
+    _attribute(ctx, grant.client, step="sign_in_page")
     return _page(ctx, req, grant.client, grant.redirect_uri)
 
 
-@router.route("/v1/auth/authorize", methods=["POST"], public=True)
+@router.route("/v1/auth/authorize", methods=["POST"], public=True, audit=USER_AUTHENTICATION)
 def authorize_submit(ctx: RequestContext) -> Response:
     if ctx.request.mimetype != "application/x-www-form-urlencoded":
         return consent.error_page("invalid_request", "Submit the sign-in form.", 415)
@@ -152,20 +155,19 @@ def authorize_submit(ctx: RequestContext) -> Response:
     client: OAuthClient = grant.client
     decision = req.form.get("decision")
     if decision == "deny":
-        _attribute(ctx, client, eventCode=APPLICATION_ACTIVITY, details={"step": "consent", "result": "denied"})
+        _attribute(ctx, client, event_code=APPLICATION_ACTIVITY, step="consent", result="denied")
         denied: Response = server.create_authorization_response(req, grant_user=None, grant=grant)
         return denied
     if decision != "approve":
         return consent.error_page("invalid_request", "Choose to allow or deny the request.")
     try:
         user = sign_in(server.store(), TenantScope(client.tenant_id), req.form.get("email", ""),
-                       req.form.get("password", ""), ip=client_ip(ctx.request))
+                       req.form.get("password", ""), ip=ctx.client_ip)
     except SignInFailed as failure:
-        _attribute(ctx, client, eventCode=USER_AUTHENTICATION, outcome=401, principal=failure.user_id,
-                   details={"event": "login", "result": "failure", "reason": failure.reason})
+        _attribute(ctx, client, outcome=401, principal=failure.user_id, event="login", result="failure",
+                   reason=failure.reason)
         return _page(ctx, req, client, grant.redirect_uri, error=consent.SIGN_IN_FAILED)
-    _attribute(ctx, client, eventCode=USER_AUTHENTICATION, principal=user.id,
-               details={"event": "login", "result": "success", "role": user.role})
+    _attribute(ctx, client, principal=user.id, event="login", result="success", role=user.role)
     holder = GrantHolder(user.id, user.tenant_id, user.scopes)
     response: Response = server.create_authorization_response(req, grant_user=holder, grant=grant)
     return response
@@ -182,27 +184,23 @@ def _token_endpoint_call(ctx: RequestContext, event: str, respond: Any) -> Respo
         return bad
     response: Response = respond(req)
     holder = req.user if isinstance(req.user, GrantHolder) else None
-    details: dict[str, Any] = {"event": event, "result": _error_code(response) or "ok"}
-    if req.form.get("grant_type"):
-        details["grantType"] = req.form.get("grant_type")
-    _attribute(ctx, req.client or _claimed_client(req), details=details,
-               **({"principal": holder.user_id} if holder else {}))
+    _attribute(ctx, req.client or _claimed_client(req), principal=holder.user_id if holder else None,
+               event=event, result=_error_code(response) or "ok", grantType=req.form.get("grant_type") or None)
     return response
 
 
-@router.route("/v1/auth/token", methods=["POST"], public=True)
+@router.route("/v1/auth/token", methods=["POST"], public=True, audit=USER_AUTHENTICATION)
 def token(ctx: RequestContext) -> Response:
     return _token_endpoint_call(ctx, "token", server.create_token_response)
 
 
-@router.route("/v1/auth/revoke", methods=["POST"], public=True)
+@router.route("/v1/auth/revoke", methods=["POST"], public=True, audit=USER_AUTHENTICATION)
 def revoke(ctx: RequestContext) -> Response:
     return _token_endpoint_call(ctx, "revocation", lambda req: server.create_endpoint_response("revocation", req))
 
 
-@router.route("/v1/auth/introspect", methods=["POST"], public=True)
+@router.route("/v1/auth/introspect", methods=["POST"], public=True, audit=APPLICATION_ACTIVITY)
 def introspect(ctx: RequestContext) -> Response:
-    ctx.audit["eventCode"] = APPLICATION_ACTIVITY
     return _token_endpoint_call(ctx, "introspection",
                                 lambda req: server.create_endpoint_response("introspection", req))
 

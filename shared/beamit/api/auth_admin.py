@@ -48,7 +48,7 @@ def create_user(ctx: RequestContext) -> Response:
         )
     except (users.InvalidEmail, UnknownRole, WeakPassword) as exc:
         raise BadRequest(str(exc)) from None
-    ctx.audit["resources"] = {"user": user.id}
+    ctx.audit.resources.user = user.id
     return json_response(user.to_json(), status=201)
 
 
@@ -88,7 +88,7 @@ def create_client(ctx: RequestContext) -> Response:
         )
     except (clients.InvalidClientSpec, UnknownScope) as exc:
         raise BadRequest(str(exc)) from None
-    ctx.audit["resources"] = {"oauthClient": issued.client.client_id}
+    ctx.audit.resources.oauth_client = issued.client.client_id
     body_out = issued.client.to_json()
     if issued.client_secret:
         body_out["clientSecret"] = issued.client_secret

@@ -7,7 +7,7 @@ from typing import BinaryIO, cast
 
 from flask import Response
 
-from beamit.audit.trail import IMPORT
+from beamit.audit.event_codes import IMPORT
 from beamit.auth.scopes import STUDIES_WRITE
 from beamit.dicomweb import stow
 from beamit.dicomweb.media_types import DICOM, MediaTypeError
@@ -48,12 +48,12 @@ def _path_uid(ctx: RequestContext, name: str, keyword: str) -> str:
 # -- STOW-RS ----------------------------------------------------------------------------------------
 
 
-@router.route("/v1/dicomweb/studies", methods=["POST"], scope=STUDIES_WRITE)
+@router.route("/v1/dicomweb/studies", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 def store_instances(ctx: RequestContext) -> Response:
     return _store(ctx, None)
 
 
-@router.route("/v1/dicomweb/studies/<study>", methods=["POST"], scope=STUDIES_WRITE)
+@router.route("/v1/dicomweb/studies/<study>", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 def store_study_instances(ctx: RequestContext) -> Response:
     return _store(ctx, _path_uid(ctx, "study", "StudyInstanceUID"))
 
@@ -103,14 +103,10 @@ def _store(ctx: RequestContext, study: str | None) -> Response:
         session.abort()
         raise BadRequest("the request holds no instances")
     result = session.finish()
-    ctx.audit.update(
-        {
-            "eventCode": IMPORT,
-            "phi": True,
-            "resources": {"studies": result.studies, "instances": [s.sop_instance_uid for s in result.stored]},
-            "details": {"stored": len(result.stored), "failed": len(result.failed)},
-        }
-    )
+    ctx.audit.phi = True
+    ctx.audit.resources.studies = result.studies
+    ctx.audit.resources.instances = [s.sop_instance_uid for s in result.stored]
+    ctx.audit.detail(stored=len(result.stored), failed=len(result.failed))
     if any(f.reason == OUT_OF_RESOURCES for f in result.failed) and not result.stored:
         return dicom_json_response(stow.response_body(result, dicomweb_root(ctx), study), status=413)
     return dicom_json_response(

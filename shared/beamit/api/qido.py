@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from flask import Response
 
 from beamit.api.dicomweb import dicom_json_response, dicomweb_root, router
-from beamit.audit.trail import QUERY
+from beamit.audit.event_codes import QUERY
 from beamit.auth.scopes import STUDIES_READ
 from beamit.dicomweb.media_types import DICOM_JSON, NotAcceptableError, Representation, metadata_offers, negotiate
 from beamit.dicomweb.qido import SearchLevel, parse_search
@@ -47,32 +47,32 @@ _NOT_FILTERS = frozenset(
 )
 
 
-@router.route(STUDIES, methods=["GET"], scope=STUDIES_READ)
+@router.route(STUDIES, methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_studies(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.STUDY)
 
 
-@router.route("/v1/dicomweb/series", methods=["GET"], scope=STUDIES_READ)
+@router.route("/v1/dicomweb/series", methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_series(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.SERIES)
 
 
-@router.route("/v1/dicomweb/instances", methods=["GET"], scope=STUDIES_READ)
+@router.route("/v1/dicomweb/instances", methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_instances(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.INSTANCE)
 
 
-@router.route(f"{STUDIES}/<study>/series", methods=["GET"], scope=STUDIES_READ)
+@router.route(f"{STUDIES}/<study>/series", methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_study_series(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.SERIES)
 
 
-@router.route(f"{STUDIES}/<study>/instances", methods=["GET"], scope=STUDIES_READ)
+@router.route(f"{STUDIES}/<study>/instances", methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_study_instances(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.INSTANCE)
 
 
-@router.route(f"{STUDIES}/<study>/series/<series>/instances", methods=["GET"], scope=STUDIES_READ)
+@router.route(f"{STUDIES}/<study>/series/<series>/instances", methods=["GET"], scope=STUDIES_READ, audit=QUERY)
 def search_for_series_instances(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.INSTANCE)
 
@@ -97,17 +97,12 @@ def _search(ctx: RequestContext, level: SearchLevel) -> Response:
     args = ctx.request.args
     query = parse_search(level, args, study_uid=ctx.args.get("study"), series_uid=ctx.args.get("series"))
     outcome = search_catalog(ctx.services.metadata, ctx.tenant, query, dicomweb_root(ctx))
-    ctx.audit.update(
-        {
-            "eventCode": QUERY,
-            "phi": True,
-            "resources": {"studies": outcome.studies},
-            "details": {
-                "level": level.value,
-                "filters": sorted({name for name in args if name not in _NOT_FILTERS and not name.startswith("_")}),
-                "results": len(outcome.results),
-            },
-        }
+    ctx.audit.phi = True
+    ctx.audit.resources.studies = outcome.studies
+    ctx.audit.detail(
+        level=level.value,
+        filters=sorted({name for name in args if name not in _NOT_FILTERS and not name.startswith("_")}),
+        results=len(outcome.results),
     )
     if outcome.results:
         response = dicom_json_response(outcome.results)

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Request, Response
 
-from beamit.audit.trail import APPLICATION_ACTIVITY
 from beamit.auth.scopes import SHARES_READ, SHARES_WRITE
 from beamit.errors import BadRequest
 from beamit.shares import expiry, service
@@ -25,13 +24,9 @@ SHARE = "/v1/shares/<share_id>"
 
 
 def _audit(ctx: RequestContext, share: Share | dict[str, Any], **details: object) -> None:
-    share_id = share.id if isinstance(share, Share) else share["id"]
-    studies = list(share.studies) if isinstance(share, Share) else share["studyIds"]
-    ctx.audit.update({
-        "eventCode": APPLICATION_ACTIVITY,
-        "resources": {"share": share_id, "studies": studies},
-        "details": {k: v for k, v in details.items() if v is not None},
-    })
+    ctx.audit.resources.share = share.id if isinstance(share, Share) else share["id"]
+    ctx.audit.resources.studies = list(share.studies) if isinstance(share, Share) else share["studyIds"]
+    ctx.audit.detail(**details)
 
 
 def _optional_json(request: Request) -> dict[str, Any]:

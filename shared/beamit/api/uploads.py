@@ -60,7 +60,7 @@ def create_upload(ctx: RequestContext) -> Response:
         size=size,
         created_by=ctx.caller.credential_id,
     )
-    ctx.audit["resources"] = {"upload": upload.id}
+    ctx.audit.resources.upload = upload.id
     body = {
         **upload.to_json(),
         "uploadUrl": session_url,
@@ -74,7 +74,7 @@ def create_upload(ctx: RequestContext) -> Response:
 def get_upload(ctx: RequestContext) -> Response:
     upload = records.get_upload(ctx.services.metadata, ctx.tenant, ctx.args["upload_id"])
     files, more = records.list_files(ctx.services.metadata, upload, limit=FILES_IN_UPLOAD)
-    ctx.audit["resources"] = {"upload": upload.id}
+    ctx.audit.resources.upload = upload.id
     return json_response(upload.to_json(files, more))
 
 
@@ -85,7 +85,7 @@ def list_upload_files(ctx: RequestContext) -> Response:
     after = ctx.request.args.get("startingAfter")
     starting_after = None if after is None else _int_param(ctx, "startingAfter", 0, 0, None)
     files, more = records.list_files(ctx.services.metadata, upload, limit=limit, starting_after=starting_after)
-    ctx.audit["resources"] = {"upload": upload.id}
+    ctx.audit.resources.upload = upload.id
     return json_response({"object": "list", "data": [f.to_json() for f in files], "hasMore": more})
 
 

@@ -28,8 +28,8 @@ from flask import Request, Response
 
 from beamit import catalog
 from beamit.api import wado
-from beamit.audit.calls import client_ip
-from beamit.audit.trail import APPLICATION_ACTIVITY, EXPORT, USER_AUTHENTICATION
+from beamit.audit.event_codes import APPLICATION_ACTIVITY, EXPORT, USER_AUTHENTICATION
+from beamit.audit.note import AuditActor
 from beamit.auth.principal import Principal
 from beamit.auth.scopes import STUDIES_READ
 from beamit.clock import rfc3339, utcnow
@@ -87,19 +87,13 @@ def _share(ctx: RequestContext) -> SharePrincipal:
     return cast(SharePrincipal, ctx.caller)
 
 
-def _link_principal(share: Share) -> Principal:
-    """Who the audit record names for a call made with the share link (before a session)."""
-    return Principal(share.tenant_id, frozenset(), "share_session", "share-link", share.id)
-
-
 def _audit_share(ctx: RequestContext, share: Share, event_code: str, **details: object) -> None:
-    if ctx.principal is None:
-        ctx.principal = _link_principal(share)
-    ctx.audit.update({
-        "eventCode": event_code,
-        "resources": {"share": share.id, "studies": list(share.studies)},
-        "details": {k: v for k, v in details.items() if v is not None},
-    })
+    """A call made with the share link (before a session): the record names the share."""
+    ctx.audit.actor = AuditActor(share.tenant_id, share.id, "share-link")
+    ctx.audit.event_code = event_code
+    ctx.audit.resources.share = share.id
+    ctx.audit.resources.studies = list(share.studies)
+    ctx.audit.detail(**details)
 
 
 # -- the page ------------------------------------------------------------------------------------------
@@ -121,7 +115,7 @@ def notice_page(title: str, message: str, status: int, headers: dict[str, str] |
 @router.route("/s/<code>", methods=["GET"], public=True)
 def viewer_page(ctx: RequestContext) -> Response:
     try:
-        share = access.resolve_code(ctx.services, ctx.args["code"], client_ip(ctx.request))
+        share = access.resolve_code(ctx.services, ctx.args["code"], ctx.client_ip)
         _audit_share(ctx, share, APPLICATION_ACTIVITY, step="link-opened")
         access.require_viewable(share)
     except BeamItError as error:
@@ -152,7 +146,7 @@ def _code(body: dict[str, Any]) -> str:
 @router.route("/s/api/verification", methods=["POST"], public=True)
 def start_verification(ctx: RequestContext) -> Response:
     body = json_object(ctx.request)
-    share = access.resolve_code(ctx.services, _code(body), client_ip(ctx.request))
+    share = access.resolve_code(ctx.services, _code(body), ctx.client_ip)
     _audit_share(ctx, share, APPLICATION_ACTIVITY, step="verification-code-sent")
     challenge = access.start_verification(ctx.services, share)
     return json_response({"challengeId": challenge.id, "phoneHint": challenge.phone_hint,
@@ -162,13 +156,14 @@ def start_verification(ctx: RequestContext) -> Response:
 @router.route("/s/api/session", methods=["POST"], public=True)
 def open_session(ctx: RequestContext) -> Response:
     body = json_object(ctx.request)
-    ip = client_ip(ctx.request)
+    ip = ctx.client_ip
     share = access.resolve_code(ctx.services, _code(body), ip)
     _audit_share(ctx, share, USER_AUTHENTICATION, step="verification-code-checked")
     verified = access.verify(ctx.services, share, body.get("challengeId", ""), str(body.get("otp", "")), ip)
     session = verified.session
-    ctx.principal = principal_for(verified.share, session.id)
-    ctx.audit["details"] = {"step": "session-opened", "viewCount": verified.share.view_count}
+    opened = principal_for(verified.share, session.id)
+    ctx.audit.actor = AuditActor(opened.tenant_id, opened.subject or opened.credential_id, opened.credential_id)
+    ctx.audit.details = {"step": "session-opened", "viewCount": verified.share.view_count}
     response = json_response({"object": "share_session", "expiresAt": rfc3339(session.expires_at),
                               "idleExpiresAt": rfc3339(idle_expires_at(session.record))}, status=201)
     max_age = max(1, int((session.expires_at - utcnow()).total_seconds()))
@@ -227,8 +222,9 @@ def session_manifest(ctx: RequestContext) -> Response:
     principal = _share(ctx)
     _, record = resolve_session(ctx.services, ctx.request.cookies.get(COOKIE), touch=False)
     studies = [_study_manifest(ctx.services, ctx.tenant, n, uid) for n, uid in enumerate(principal.studies)]
-    ctx.audit.update({"eventCode": APPLICATION_ACTIVITY, "phi": True,
-                      "resources": {"share": principal.share_id, "studies": list(principal.studies)}})
+    ctx.audit.phi = True
+    ctx.audit.resources.share = principal.share_id
+    ctx.audit.resources.studies = list(principal.studies)
     return json_response({
         "object": "share_session",
         "allowDownload": principal.allow_download,
@@ -248,7 +244,7 @@ def session_status(ctx: RequestContext) -> Response:
 @router.route("/s/api/session", methods=["DELETE"], scope=STUDIES_READ)
 def close_session(ctx: RequestContext) -> Response:
     end_session(ctx.services, ctx.request.cookies.get(COOKIE))
-    ctx.audit["details"] = {"step": "session-closed"}
+    ctx.audit.detail(step="session-closed")
     response = json_response({"object": "share_session", "ended": True})
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
     return response
@@ -304,19 +300,17 @@ def frames(ctx: RequestContext) -> Response:
     return wado.retrieve_frames(_shared(ctx))
 
 
-@router.route(f"{STUDY}/download", methods=["GET"], scope=STUDIES_READ)
+@router.route(f"{STUDY}/download", methods=["GET"], scope=STUDIES_READ, audit=EXPORT)
 def download_study(ctx: RequestContext) -> Response:
     principal = _share(ctx)
     principal.require_download()
     study = _shared(ctx).args["study"]
     instances = study_instances(ctx.services.metadata, ctx.tenant, study)
-    ctx.audit.update({
-        "eventCode": EXPORT,
-        "phi": True,
-        "resources": {"share": principal.share_id, "studies": [study],
-                      "instances": [i.sop_instance for i in instances]},
-        "details": {"format": "zip+dicomdir", "instanceCount": len(instances)},
-    })
+    ctx.audit.phi = True
+    ctx.audit.resources.share = principal.share_id
+    ctx.audit.resources.studies = [study]
+    ctx.audit.resources.instances = [i.sop_instance for i in instances]
+    ctx.audit.detail(format="zip+dicomdir", instanceCount=len(instances))
     body = archive.study_zip(ctx.services.blobs, ctx.settings.bucket("dicom"), instances)
     return Response(body, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="study-{ctx.args["study"][-12:]}.zip"',

@@ -17,7 +17,7 @@ from flask import Response
 
 from beamit import logs
 from beamit.api.dicomweb import dicom_json_response, dicomweb_root, router
-from beamit.audit.trail import INSTANCES_ACCESSED, INSTANCES_TRANSFERRED
+from beamit.audit.event_codes import INSTANCES_ACCESSED, INSTANCES_TRANSFERRED
 from beamit.auth.scopes import STUDIES_READ
 from beamit.dicomweb.media_types import (
     DICOM_JSON,
@@ -113,14 +113,10 @@ def _audit(ctx: RequestContext, event_code: str, instances: Sequence[StoredInsta
 def _audit_ids(
     ctx: RequestContext, event_code: str, studies: list[str], series: list[str], instances: list[str], **details: object
 ) -> None:
-    ctx.audit.update(
-        {
-            "eventCode": event_code,
-            "phi": True,
-            "resources": {"studies": studies, "series": series, "instances": instances},
-            "details": {key: value for key, value in details.items() if value is not None},
-        }
-    )
+    ctx.audit.event_code = event_code
+    ctx.audit.phi = True
+    ctx.audit.resources.studies, ctx.audit.resources.series, ctx.audit.resources.instances = studies, series, instances
+    ctx.audit.detail(**details)
 
 
 # -- responses ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def _optional_json(request: Request) -> dict[str, Any]:
 def create_endpoint(ctx: RequestContext) -> Response:
     fields = endpoints.validate_fields(json_object(ctx.request), _policy(ctx), partial=False)
     issued = endpoints.create_endpoint(ctx.services, ctx.tenant, fields)
-    ctx.audit["resources"] = {"webhook": issued.endpoint.id}
+    ctx.audit.resources.webhook = issued.endpoint.id
     return json_response({**issued.endpoint.to_json(), "secret": issued.secret}, status=201)
 
 
@@ -56,8 +56,8 @@ def update_endpoint(ctx: RequestContext) -> Response:
     endpoints.endpoint_path(ctx.tenant, endpoint_id)  # 404 before a 400 about the body
     fields = endpoints.validate_fields(json_object(ctx.request), _policy(ctx), partial=True)
     updated = endpoints.update_endpoint(ctx.services, ctx.tenant, endpoint_id, fields)
-    ctx.audit["resources"] = {"webhook": updated.id}
-    ctx.audit["details"] = {"fields": sorted(fields)}
+    ctx.audit.resources.webhook = updated.id
+    ctx.audit.detail(fields=sorted(fields))
     return json_response(updated.to_json())
 
 
@@ -65,7 +65,7 @@ def update_endpoint(ctx: RequestContext) -> Response:
 def delete_endpoint(ctx: RequestContext) -> Response:
     endpoint_id = ctx.args["endpoint_id"]
     endpoints.delete_endpoint(ctx.services, ctx.tenant, endpoint_id)
-    ctx.audit["resources"] = {"webhook": endpoint_id}
+    ctx.audit.resources.webhook = endpoint_id
     return json_response({"id": endpoint_id, "object": "webhook_endpoint", "deleted": True})
 
 
@@ -75,8 +75,8 @@ def rotate_secret(ctx: RequestContext) -> Response:
     endpoints.endpoint_path(ctx.tenant, endpoint_id)
     overlap = endpoints.overlap_from(_optional_json(ctx.request))
     issued = endpoints.rotate_secret(ctx.services, ctx.tenant, endpoint_id, overlap)
-    ctx.audit["resources"] = {"webhook": endpoint_id}
-    ctx.audit["details"] = {"overlapSeconds": int(overlap.total_seconds())}
+    ctx.audit.resources.webhook = endpoint_id
+    ctx.audit.detail(overlapSeconds=int(overlap.total_seconds()))
     return json_response({**issued.endpoint.to_json(), "secret": issued.secret})
 
 
@@ -116,5 +116,6 @@ def get_delivery(ctx: RequestContext) -> Response:
 def redeliver(ctx: RequestContext) -> Response:
     endpoint_id, delivery_id = ctx.args["endpoint_id"], ctx.args["delivery_id"]
     delivery = dispatch.redeliver(ctx.services, ctx.tenant, endpoint_id, delivery_id)
-    ctx.audit["resources"] = {"webhook": endpoint_id, "delivery": delivery_id}
+    ctx.audit.resources.webhook = endpoint_id
+    ctx.audit.resources.delivery = delivery_id
     return json_response(delivery.to_json())

@@ -1,57 +1,56 @@
-"""The audit record of every authenticated API call, written by the router."""
+"""The audit record of every API call, appended by the router after the response.
+
+A call is recorded in the trail of the caller's tenant: the authenticated principal's, or
+for public routes the :class:`~beamit.audit.note.AuditActor` the handler named (OAuth
+endpoints, share links, a revoked credential's attempt). A call that names neither is only
+in the access log.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from beamit import logs
-from beamit.audit.trail import APPLICATION_ACTIVITY, AuditEntry, write_entry
-
-if TYPE_CHECKING:
-    from flask import Request, Response
-
-    from beamit.web.router import RequestContext
+from beamit.audit.note import AuditActor, AuditNote
+from beamit.audit.trail import AuditEntry, write_entry
+from beamit.storage import Services
 
 
-def client_ip(request: Request) -> str | None:
-    """The caller's IP address. Google's load balancer appends ``<client>, <lb>`` to any
-    ``X-Forwarded-For`` it receives, so with two or more entries the second to last is
-    the one it saw (earlier entries are whatever the client sent); without a proxy it
-    is the socket's peer."""
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    if len(hops) >= 2:
-        return hops[-2]
-    return (hops[0] if hops else request.remote_addr) or None
+@dataclass(frozen=True)
+class Call:
+    """What the HTTP layer knows of one call."""
+
+    method: str
+    route: str
+    status: int
+    request_id: str
+    source_ip: str | None
+    user_agent: str | None
 
 
-def audit_call(ctx: RequestContext, response: Response) -> None:
-    """Append the call's record to the caller's tenant trail.
+def audit_call(svc: Services, actor: AuditActor | None, note: AuditNote, call: Call) -> None:
+    """Append the call's record to ``actor``'s tenant trail (nothing when there is no actor).
 
-    Handlers add what they touched to ``ctx.audit``: ``eventCode`` (PS3.15 §A.5),
-    ``phi`` (PHI was read or written), ``resources`` (ids such as StudyInstanceUIDs),
-    ``details`` (counts, filter names; never PHI values).
+    A failure is logged, never raised: the response is already decided.
     """
-    principal = ctx.principal or ctx.audit.get("rejected")  # a revoked or expired credential's attempt
-    if principal is None:
+    if actor is None:
         return
-    request = ctx.request
     entry = AuditEntry(
-        tenant_id=principal.tenant_id,
-        action=f"{request.method} {ctx.route}",
-        event_code=str(ctx.audit.get("eventCode", APPLICATION_ACTIVITY)),
-        outcome=response.status_code,
-        principal=principal.subject or principal.credential_id,
-        credential_id=principal.credential_id,
-        request_id=ctx.request_id,
-        phi=bool(ctx.audit.get("phi", False)),
-        resources=dict(ctx.audit.get("resources", {})),
-        details=dict(ctx.audit.get("details", {})),
-        source_ip=client_ip(request),
-        user_agent=request.user_agent.string,
+        tenant_id=actor.tenant_id,
+        action=f"{call.method} {call.route}",
+        event_code=note.event_code,
+        outcome=note.outcome if note.outcome is not None else call.status,
+        principal=actor.principal,
+        credential_id=actor.credential_id,
+        request_id=call.request_id,
+        phi=note.phi,
+        resources=note.resources.to_record(),
+        details=dict(note.details),
+        source_ip=call.source_ip,
+        user_agent=call.user_agent,
     )
     try:
-        write_entry(ctx.services, entry)
+        write_entry(svc, entry)
     except Exception as exc:
-        logs.error(
-            "audit record not written", error=type(exc).__name__, tenantId=principal.tenant_id, action=entry.action
-        )
+        logs.error("audit record not written", error=type(exc).__name__, tenantId=actor.tenant_id,
+                   action=entry.action)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from beamit.audit.chain import time_key
-from beamit.audit.trail import QUERY, USER_AUTHENTICATION
+from beamit.audit.event_codes import QUERY, USER_AUTHENTICATION
 from beamit.storage import Document
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"

@@ -3,8 +3,7 @@
 Each record names who (principal, credential), what (method, route template, resource
 ids such as StudyInstanceUID), the outcome (status), and when; never image data, PHI
 values or secrets. ``event_code`` classifies it with the DICOM audit event codes of
-PS3.15 §A.5 (e.g. 110103 Instances Accessed, 110107 Import, 110112 Query) so records map
-onto IHE ATNA / BALP.
+PS3.15 §A.5 (:mod:`beamit.audit.event_codes`).
 """
 
 from __future__ import annotations
@@ -18,14 +17,6 @@ from beamit.clock import utcnow
 from beamit.ids import new_id
 from beamit.storage import Services
 from beamit.tenancy import TenantScope
-
-QUERY = "110112"
-INSTANCES_ACCESSED = "110103"
-INSTANCES_TRANSFERRED = "110104"
-EXPORT = "110106"
-IMPORT = "110107"
-USER_AUTHENTICATION = "110114"
-APPLICATION_ACTIVITY = "110100"
 
 MAX_LISTED_RESOURCES = 2000
 

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from beamit import logs
-from beamit.audit.trail import IMPORT, AuditEntry, write_entry
+from beamit.audit.event_codes import IMPORT
+from beamit.audit.trail import AuditEntry, write_entry
 from beamit.clock import utcnow
 from beamit.ingest import archive, quarantine
 from beamit.ingest.archive import ArchiveRefused, Member, MemberUnreadable

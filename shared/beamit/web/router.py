@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from flask import Request, Response
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -23,14 +22,17 @@ from werkzeug.exceptions import NotFound as WzNotFound
 from werkzeug.routing import Map, Rule
 
 from beamit import logs
+from beamit.audit.calls import Call, audit_call
+from beamit.audit.event_codes import APPLICATION_ACTIVITY
+from beamit.audit.note import AuditActor, AuditNote
 from beamit.auth.credentials import authenticate
 from beamit.auth.principal import Principal, RejectedCredential
-from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unauthenticated
+from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound
 from beamit.ids import new_id
-from beamit.settings import Settings, get_settings
+from beamit.settings import get_settings
 from beamit.storage import Services, services
-from beamit.tenancy import TenantScope
 from beamit.web import cors
+from beamit.web.context import RequestContext, client_ip
 from beamit.web.responses import ErrorRenderer, render_json_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -43,36 +45,12 @@ def default_authenticator(svc: Services, request: Request) -> Principal:
     return authenticate(svc.metadata, request.headers)
 
 
-@dataclass
-class RequestContext:
-    request: Request
-    request_id: str
-    route: str
-    args: dict[str, Any]
-    principal: Principal | None
-    services: Services
-    audit: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def caller(self) -> Principal:
-        if self.principal is None:  # a public route asked for the caller: a programming error
-            raise Unauthenticated("authentication required")
-        return self.principal
-
-    @property
-    def tenant(self) -> TenantScope:
-        return TenantScope(self.caller.tenant_id)
-
-
 @dataclass(frozen=True)
 class RouteSpec:
     handler: Handler
     scope: str | None
     public: bool
+    audit_event: str
 
 
 class Router:
@@ -94,9 +72,6 @@ class Router:
             "X-Content-Type-Options": "nosniff",
             **(default_headers or {}),
         }
-        from beamit.audit.calls import audit_call
-
-        self.after_request: list[Callable[[RequestContext, Response], None]] = [audit_call]
         self.cors: cors.CorsPolicy | None = None
 
     def enable_cors(self, policy: cors.CorsPolicy | None = None) -> None:
@@ -105,16 +80,23 @@ class Router:
         self.cors = policy or cors.CorsPolicy()
 
     def route(
-        self, rule: str, *, methods: Iterable[str], scope: str | None = None, public: bool = False
+        self,
+        rule: str,
+        *,
+        methods: Iterable[str],
+        scope: str | None = None,
+        public: bool = False,
+        audit: str = APPLICATION_ACTIVITY,
     ) -> Callable[[Handler], Handler]:
-        """Declare a route; exactly one of ``scope`` and ``public`` must be given."""
+        """Declare a route; exactly one of ``scope`` and ``public`` must be given. ``audit``:
+        the DICOM audit event code (PS3.15 §A.5, :mod:`beamit.audit.event_codes`) of its calls."""
         if (scope is None) == (not public):
             raise ValueError(f"{rule}: declare either a scope or public=True")
 
         def register(handler: Handler) -> Handler:
             endpoint = f"{handler.__name__}:{rule}:{','.join(methods)}"
             self._map.add(Rule(rule, endpoint=endpoint, methods=list(methods)))
-            self._routes[endpoint] = RouteSpec(handler, scope, public)
+            self._routes[endpoint] = RouteSpec(handler, scope, public, audit)
             return handler
 
         return register
@@ -154,20 +136,17 @@ class Router:
             principal = None if spec.public else self._authenticate(svc, request)
             if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
                 raise Forbidden(f"this request needs the '{spec.scope}' scope")
-            ctx = RequestContext(request, request_id, route, dict(args), principal, svc)
+            ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
+                                 AuditNote(event_code=spec.audit_event))
             response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)
             if isinstance(error, RejectedCredential) and ctx is None:  # a revoked/expired credential: audited
-                ctx = RequestContext(
-                    request,
-                    request_id,
-                    route,
-                    {},
-                    None,
-                    svc,
-                    audit={"rejected": error.principal, "details": {"authentication": "rejected"}},
-                )
+                rejected = error.principal
+                note = AuditNote(actor=AuditActor(rejected.tenant_id, rejected.subject or rejected.credential_id,
+                                                  rejected.credential_id),
+                                 details={"authentication": "rejected"})
+                ctx = RequestContext(request, request_id, route, {}, None, svc, note)
         except Exception as exc:
             logs.error("unhandled error", function=self.name, route=route, error=type(exc).__name__)
             response = self._render_error(BeamItError("internal error"), request_id)
@@ -179,8 +158,9 @@ class Router:
         if self.cors is not None:
             cors.decorate(self.cors, request, response, get_settings().cors_allowed_origins)
         if ctx is not None:
-            for hook in self.after_request:
-                hook(ctx, response)
+            call = Call(request.method, ctx.route, response.status_code, request_id, client_ip(request),
+                        request.user_agent.string)
+            audit_call(ctx.services, ctx.audit_actor, ctx.audit, call)
         self._log_access(request, route, response, started, ctx, request_id)
         return response
 

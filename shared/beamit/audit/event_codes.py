@@ -1,0 +1,10 @@
+"""DICOM audit event codes (PS3.15 §A.5, DCM code values) that classify audit records,
+so that they map onto IHE ATNA / BALP."""
+
+APPLICATION_ACTIVITY = "110100"
+INSTANCES_ACCESSED = "110103"
+INSTANCES_TRANSFERRED = "110104"
+EXPORT = "110106"
+IMPORT = "110107"
+QUERY = "110112"
+USER_AUTHENTICATION = "110114"
