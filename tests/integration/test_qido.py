@@ -645,7 +645,7 @@ def test_children_are_listed_by_their_parents_and_found_alike_without_the_lists(
     """Ingest lists a study's series and a series' instances (two requests here); the series of
     a study and the instances of a series are read from those lists, page by page, and give
     the same answers as the query used for parents without lists."""
-    from beamit import catalog as catalog_docs
+    from beamit.catalog import fields as catalog_docs
 
     tenant = new_tenant(svc)
     study = generate_uid()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from beamit import catalog
+from beamit.catalog import fields as catalog
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.load import seed_sandbox
 from beamit.storage import Query

@@ -14,8 +14,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import pubsub_v1
 from pydicom.uid import generate_uid
 
-from beamit import catalog
-from beamit.ingest.commit import commit_instances
+from beamit.catalog import fields as catalog
+from beamit.catalog.commit import commit_instances
 from beamit.ingest.instance import parse_instance
 from beamit.ingest.layout import instance_object
 from beamit.storage import Query
@@ -407,7 +407,7 @@ def test_every_store_is_audited(api, svc, tenant):
 
 
 def test_one_request_spanning_several_catalog_batches_is_exact(api, svc, tenant):
-    from beamit.ingest.commit import BATCH_INSTANCES
+    from beamit.catalog.commit import BATCH_INSTANCES
     from beamit.sandbox import SandboxConfig, generate_studies
     from beamit.sandbox import part10_bytes as sandbox_bytes
 

@@ -22,7 +22,7 @@ from google.api_core import exceptions as gexc
 from pydicom.fileset import FileSet
 from pydicom.uid import generate_uid
 
-from beamit import catalog
+from beamit.catalog import fields as catalog
 from beamit.clock import utcnow
 from beamit.ingest.bucket_upload import IngestBusy, ingest_finalized
 from beamit.ingest.layout import instance_object

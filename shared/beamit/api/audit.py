@@ -16,13 +16,12 @@ from urllib.parse import urlencode
 from flask import Response
 
 from beamit.audit import fhir
-from beamit.audit.chain import EVENTS, verify_chains
-from beamit.audit.search import AuditFilter, InvalidCursor, record_json, search
+from beamit.audit.chain import verify_chains
+from beamit.audit.search import AuditFilter, AuditRecord, InvalidCursor, get_record, record_json, search
 from beamit.auth.scopes import AUDIT_READ
 from beamit.clock import rfc3339, utcnow
 from beamit.dicomweb.uri import InvalidUIDError, validate_uid
 from beamit.errors import BadRequest, NotFound
-from beamit.storage import Document
 from beamit.web import RequestContext, Router
 from beamit.web.responses import json_response
 
@@ -70,7 +69,7 @@ def _limit(ctx: RequestContext, maximum: int) -> int:
     return int(raw)
 
 
-def _page(ctx: RequestContext, maximum: int) -> tuple[AuditFilter, list[Document], str | None]:
+def _page(ctx: RequestContext, maximum: int) -> tuple[AuditFilter, list[AuditRecord], str | None]:
     flt = _filter(ctx)
     try:
         page = search(ctx.services.metadata, ctx.tenant, flt, _limit(ctx, maximum), ctx.request.args.get("cursor"))
@@ -122,10 +121,7 @@ def verify(ctx: RequestContext) -> Response:
 
 @router.route("/v1/audit/<record_id>", methods=["GET"], scope=AUDIT_READ)
 def get_event(ctx: RequestContext) -> Response:
-    record_id = ctx.args["record_id"]
-    if not record_id.startswith("aud_") or "/" in record_id:
+    record = get_record(ctx.services.metadata, ctx.tenant, ctx.args["record_id"])
+    if record is None:
         raise NotFound("no such audit record")
-    data = ctx.services.metadata.get(ctx.tenant.document(EVENTS, record_id))
-    if data is None:
-        raise NotFound("no such audit record")
-    return json_response(record_json(Document(ctx.tenant.document(EVENTS, record_id), data)))
+    return json_response(record_json(record))

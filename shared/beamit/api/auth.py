@@ -29,12 +29,10 @@ from beamit.audit.note import AuditActor
 from beamit.auth.oauth import consent
 from beamit.auth.oauth.clients import OAuthClient, find_client
 from beamit.auth.oauth.requests import BeamItOAuth2Request, bare_request, oauth_request
-from beamit.auth.oauth.server import BeamItAuthorizationServer, server_metadata
+from beamit.auth.oauth.server import authorization_server, server_metadata
 from beamit.auth.oauth.tokens import GrantHolder
 from beamit.auth.users import SignInFailed, sign_in
 from beamit.errors import BeamItError
-from beamit.settings import get_settings
-from beamit.storage import services
 from beamit.tenancy import TenantScope
 from beamit.web import RequestContext, Router
 from beamit.web.responses import json_response
@@ -48,7 +46,7 @@ def render_oauth_error(error: BeamItError, request_id: str) -> Response:
     return json_response(body, status=error.status, headers={**error.headers, "Pragma": "no-cache"})
 
 
-server = BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url)
+server = authorization_server()
 router = Router("auth", error_renderer=render_oauth_error)
 
 

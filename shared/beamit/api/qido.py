@@ -1,7 +1,7 @@
 """QIDO-RS (PS3.18 §10.6): the search resources of ``/v1/dicomweb``, on the DICOMweb router.
 
-Parameters -> :func:`~beamit.dicomweb.qido.query.parse_search` -> the Firestore translator
-(:mod:`beamit.dicomweb.qido.firestore_search`) -> DICOM JSON.  Responses:
+Parameters -> :func:`~beamit.dicomweb.qido.query.parse_search` -> the catalog's search
+(:mod:`beamit.catalog.search`) -> DICOM JSON.  Responses:
 
 * 200 with a JSON array of results (``application/dicom+json``, or ``application/json`` when
   only that is acceptable); 406 for any other ``Accept``.
@@ -20,18 +20,16 @@ matching parameters, never their values.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Response
 
-from beamit.api.dicomweb import dicom_json_response, dicomweb_root, router
+from beamit.api.dicomweb import router
 from beamit.audit.event_codes import QUERY
 from beamit.auth.scopes import STUDIES_READ
-from beamit.dicomweb.media_types import DICOM_JSON, NotAcceptableError, Representation, metadata_offers, negotiate
+from beamit.catalog.search import SCAN_CAP
+from beamit.dicomweb.media_types import metadata_offers
 from beamit.dicomweb.qido import SearchLevel, parse_search
-from beamit.dicomweb.qido.firestore_search import SCAN_CAP, search_catalog
-from beamit.errors import NotAcceptable
 from beamit.web import RequestContext
+from beamit.web.dicomweb import add_warnings, dicom_json_response, dicomweb_root, negotiate_accept
 
 STUDIES = "/v1/dicomweb/studies"
 
@@ -77,26 +75,11 @@ def search_for_series_instances(ctx: RequestContext) -> Response:
     return _search(ctx, SearchLevel.INSTANCE)
 
 
-def _negotiate(ctx: RequestContext) -> Representation:
-    """The ``accept`` query parameter overrides the header (PS3.18 §8.3.3.1)."""
-    accept = ctx.request.args.get("accept") or ctx.request.headers.get("Accept")
-    try:
-        return negotiate(accept, metadata_offers())
-    except NotAcceptableError as exc:
-        raise NotAcceptable(str(exc)) from None
-
-
-def warning_header(agent: str, text: str) -> str:
-    """``299 <agent> "<text>"``: a Warning field value (RFC 7234 §5.5, warn-text a quoted-string)."""
-    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 {agent} "{quoted}"'
-
-
 def _search(ctx: RequestContext, level: SearchLevel) -> Response:
-    representation = _negotiate(ctx)
+    representation = negotiate_accept(ctx, metadata_offers())
     args = ctx.request.args
     query = parse_search(level, args, study_uid=ctx.args.get("study"), series_uid=ctx.args.get("series"))
-    outcome = search_catalog(ctx.services.metadata, ctx.tenant, query, dicomweb_root(ctx))
+    outcome = ctx.catalog.search(query, dicomweb_root(ctx.settings))
     ctx.audit.phi = True
     ctx.audit.resources.studies = outcome.studies
     ctx.audit.detail(
@@ -105,9 +88,7 @@ def _search(ctx: RequestContext, level: SearchLevel) -> Response:
         results=len(outcome.results),
     )
     if outcome.results:
-        response = dicom_json_response(outcome.results)
-        if representation.media_type != DICOM_JSON:
-            response.headers["Content-Type"] = representation.media_type  # exactly application/json
+        response = dicom_json_response(outcome.results, media_type=representation.media_type)
     else:
         response = Response(status=204)
         del response.headers["Content-Type"]
@@ -116,8 +97,6 @@ def _search(ctx: RequestContext, level: SearchLevel) -> Response:
         warnings.append(MORE_RESULTS)
     if outcome.truncated:
         warnings.append(TOO_BROAD)
-    agent = urlsplit(ctx.settings.public_base_url).netloc or "beamit"
-    for text in warnings:
-        response.headers.add("Warning", warning_header(agent, text))
+    add_warnings(response, ctx.settings, warnings)
     response.vary.add("Accept")
     return response

@@ -11,7 +11,7 @@
   idle time), ``DELETE /s/api/session``, and WADO-RS reads of the shared studies addressed by
   their index in the share: ``/s/api/studies/{n}/...`` metadata, frames, rendered, thumbnail,
   and ``/s/api/studies/{n}/download`` (ZIP with DICOMDIR, only if the share allows it). The
-  reads are the very WADO-RS handlers of :mod:`beamit.api.wado`, audited the same way
+  reads are the very WADO-RS transactions of :mod:`beamit.retrieve`, audited the same way
   (110103; the download 110106 Export).
 
 Every response: ``Cache-Control: no-store``, a strict CSP, ``Referrer-Policy: no-referrer``
@@ -21,21 +21,22 @@ Every response: ``Cache-Control: no-store``, a strict CSP, ``Referrer-Policy: no
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from importlib import resources
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Request, Response
 
-from beamit import catalog
-from beamit.api import wado
-from beamit.audit.event_codes import APPLICATION_ACTIVITY, EXPORT, USER_AUTHENTICATION
+from beamit import retrieve
+from beamit.audit.event_codes import APPLICATION_ACTIVITY, EXPORT, INSTANCES_ACCESSED, USER_AUTHENTICATION
 from beamit.audit.note import AuditActor
 from beamit.auth.principal import Principal
 from beamit.auth.scopes import STUDIES_READ
 from beamit.clock import rfc3339, utcnow
-from beamit.dicomweb.wado.instances import StoredInstance, study_instances
+from beamit.dicomweb.uri import ResourceRef
 from beamit.errors import BadRequest, BeamItError
 from beamit.shares import access, archive
+from beamit.shares.manifest import study_manifest
 from beamit.shares.records import Share
 from beamit.shares.sessions import (
     COOKIE,
@@ -45,11 +46,14 @@ from beamit.shares.sessions import (
     principal_for,
     resolve_session,
 )
-from beamit.storage import Filter, Query, Services
-from beamit.tenancy import TenantScope
 from beamit.web import RequestContext, Router
+from beamit.web.dicomweb import accept, frame_numbers, render_params, resource_ref, send_plan
 from beamit.web.json_body import json_object
 from beamit.web.responses import json_response
+from beamit.web.router import Handler
+
+if TYPE_CHECKING:
+    from beamit.storage import Services
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -172,56 +176,11 @@ def open_session(ctx: RequestContext) -> Response:
     return response
 
 
-def _series_records(svc: Services, scope: TenantScope, study: str) -> dict[str, dict[str, Any]]:
-    docs = svc.metadata.query(Query(scope.collection(catalog.SERIES), filters=(Filter("studyUID", "==", study),)))
-    return {doc.id: doc.data for doc in docs}
-
-
-def _value(dicom: dict[str, Any], tag: str) -> Any:
-    values = (dicom.get(tag) or {}).get("Value") or [None]
-    return values[0]
-
-
-def _study_manifest(svc: Services, scope: TenantScope, index: int, study: str) -> dict[str, Any]:
-    record = catalog.get_study(svc.metadata, scope, study) or {}
-    dicom = record.get("dicom") or {}
-    instances = svc.metadata.query(Query(scope.collection(catalog.INSTANCES),
-                                         filters=(Filter("studyUID", "==", study),)))
-    by_series: dict[str, list[tuple[StoredInstance, dict[str, Any]]]] = {}
-    for doc in instances:
-        stored = StoredInstance.from_record(doc.data)
-        if stored.is_image:
-            by_series.setdefault(stored.series, []).append((stored, doc.data.get("dicom") or {}))
-    series_records = _series_records(svc, scope, study)
-    series = []
-    for uid, items in by_series.items():
-        items.sort(key=lambda item: item[0].sort_key)
-        series_dicom = (series_records.get(uid) or {}).get("dicom") or {}
-        first = items[0][1]
-        center, width = _value(first, "00281050"), _value(first, "00281051")
-        series.append({
-            "uid": uid,
-            "number": _value(series_dicom, "00200011"),
-            "description": _value(series_dicom, "0008103E") or "",
-            "modality": (series_records.get(uid) or {}).get("modality") or _value(series_dicom, "00080060") or "",
-            "window": {"center": center, "width": width} if center is not None and width else None,
-            "images": [{"uid": s.sop_instance, "frames": s.number_of_frames or 1} for s, _ in items],
-        })
-    series.sort(key=lambda s: (s["number"] if isinstance(s["number"], int) else 1 << 30, s["uid"]))
-    return {
-        "index": index,
-        "description": _value(dicom, "00081030") or "",
-        "date": _value(dicom, "00080020") or "",
-        "modalities": list(record.get("modalities") or []),
-        "series": series,
-    }
-
-
 @router.route("/s/api/session", methods=["GET"], scope=STUDIES_READ)
 def session_manifest(ctx: RequestContext) -> Response:
     principal = _share(ctx)
     _, record = resolve_session(ctx.services, ctx.request.cookies.get(COOKIE), touch=False)
-    studies = [_study_manifest(ctx.services, ctx.tenant, n, uid) for n, uid in enumerate(principal.studies)]
+    studies = [study_manifest(ctx.catalog, n, uid) for n, uid in enumerate(principal.studies)]
     ctx.audit.phi = True
     ctx.audit.resources.share = principal.share_id
     ctx.audit.resources.studies = list(principal.studies)
@@ -258,54 +217,61 @@ INSTANCE = f"{SERIES}/instances/<instance>"
 FRAMES = f"{INSTANCE}/frames/<frames>"
 
 
-def _shared(ctx: RequestContext) -> RequestContext:
-    """Map the study index to its StudyInstanceUID through the session's allow-list."""
-    index = str(ctx.args.pop("index"))
-    ctx.args["study"] = _share(ctx).study(int(index) if index.isdigit() and len(index) < 4 else -1)
-    return ctx
+def _read(rule: str, audit: str = INSTANCES_ACCESSED) -> Callable[[Handler], Handler]:
+    return router.route(rule, methods=["GET"], scope=STUDIES_READ, audit=audit)
 
 
-@router.route(f"{STUDY}/metadata", methods=["GET"], scope=STUDIES_READ)
-def study_metadata(ctx: RequestContext) -> Response:
-    return wado.retrieve_study_metadata(_shared(ctx))
+def _shared_study(ctx: RequestContext) -> str:
+    """The StudyInstanceUID at the path's index, through the session's allow-list."""
+    index = str(ctx.args["index"])
+    return _share(ctx).study(int(index) if index.isdigit() and len(index) < 4 else -1)
 
 
-@router.route(f"{SERIES}/metadata", methods=["GET"], scope=STUDIES_READ)
-def series_metadata(ctx: RequestContext) -> Response:
-    return wado.retrieve_series_metadata(_shared(ctx))
+def _shared_ref(ctx: RequestContext) -> ResourceRef:
+    return resource_ref(_shared_study(ctx), ctx.args.get("series"), ctx.args.get("instance"))
 
 
-@router.route(f"{SERIES}/thumbnail", methods=["GET"], scope=STUDIES_READ)
-def series_thumbnail(ctx: RequestContext) -> Response:
-    return wado.retrieve_series_thumbnail(_shared(ctx))
+def _retrieval(ctx: RequestContext) -> retrieve.Retrieval:
+    return retrieve.Retrieval.for_tenant(ctx.services, ctx.tenant)
 
 
-@router.route(f"{INSTANCE}/thumbnail", methods=["GET"], scope=STUDIES_READ)
-def instance_thumbnail(ctx: RequestContext) -> Response:
-    return wado.retrieve_instance_thumbnail(_shared(ctx))
+@_read(f"{STUDY}/metadata")
+@_read(f"{SERIES}/metadata")
+def shared_metadata(ctx: RequestContext) -> Response:
+    return send_plan(ctx, retrieve.plan_metadata(_retrieval(ctx), _shared_ref(ctx), accept(ctx)))
 
 
-@router.route(f"{INSTANCE}/rendered", methods=["GET"], scope=STUDIES_READ)
-def instance_rendered(ctx: RequestContext) -> Response:
-    return wado.retrieve_rendered_instance(_shared(ctx))
+@_read(f"{SERIES}/thumbnail")
+@_read(f"{INSTANCE}/thumbnail")
+def shared_thumbnail(ctx: RequestContext) -> Response:
+    plan = retrieve.plan_thumbnail(_retrieval(ctx), _shared_ref(ctx), None, render_params(ctx), accept(ctx))
+    return send_plan(ctx, plan)
 
 
-@router.route(f"{FRAMES}/rendered", methods=["GET"], scope=STUDIES_READ)
-def frames_rendered(ctx: RequestContext) -> Response:
-    return wado.retrieve_rendered_frames(_shared(ctx))
+@_read(f"{INSTANCE}/rendered")
+def shared_rendered(ctx: RequestContext) -> Response:
+    plan = retrieve.plan_rendered(_retrieval(ctx), _shared_ref(ctx), None, render_params(ctx), accept(ctx))
+    return send_plan(ctx, plan)
 
 
-@router.route(FRAMES, methods=["GET"], scope=STUDIES_READ)
-def frames(ctx: RequestContext) -> Response:
-    return wado.retrieve_frames(_shared(ctx))
+@_read(f"{FRAMES}/rendered")
+def shared_rendered_frames(ctx: RequestContext) -> Response:
+    plan = retrieve.plan_rendered(_retrieval(ctx), _shared_ref(ctx), frame_numbers(ctx), render_params(ctx),
+                                  accept(ctx))
+    return send_plan(ctx, plan)
 
 
-@router.route(f"{STUDY}/download", methods=["GET"], scope=STUDIES_READ, audit=EXPORT)
+@_read(FRAMES)
+def shared_frames(ctx: RequestContext) -> Response:
+    return send_plan(ctx, retrieve.plan_frames(_retrieval(ctx), _shared_ref(ctx), frame_numbers(ctx), accept(ctx)))
+
+
+@_read(f"{STUDY}/download", EXPORT)
 def download_study(ctx: RequestContext) -> Response:
     principal = _share(ctx)
     principal.require_download()
-    study = _shared(ctx).args["study"]
-    instances = study_instances(ctx.services.metadata, ctx.tenant, study)
+    study = _shared_study(ctx)
+    instances = ctx.catalog.study_instances(study)
     ctx.audit.phi = True
     ctx.audit.resources.share = principal.share_id
     ctx.audit.resources.studies = [study]
@@ -313,6 +279,6 @@ def download_study(ctx: RequestContext) -> Response:
     ctx.audit.detail(format="zip+dicomdir", instanceCount=len(instances))
     body = archive.study_zip(ctx.services.blobs, ctx.settings.bucket("dicom"), instances)
     return Response(body, content_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="study-{ctx.args["study"][-12:]}.zip"',
+        "Content-Disposition": f'attachment; filename="study-{study[-12:]}.zip"',
         "Cache-Control": "no-store",
     })

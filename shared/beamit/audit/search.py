@@ -23,6 +23,10 @@ STUDIES_FIELD = "resources.studies"
 _SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\|aud_[a-z0-9]{24}$")
 
 
+AuditRecord = Document
+"""A stored audit record (its id is the document's)."""
+
+
 class InvalidCursor(ValueError):
     pass
 
@@ -85,6 +89,15 @@ def search(store: MetadataStore, tenant: TenantScope, flt: AuditFilter, limit: i
     more = len(docs) > limit
     docs = docs[:limit]
     return AuditPage(docs, encode_cursor(docs[-1].data["sortKey"]) if more and docs else None)
+
+
+def get_record(store: MetadataStore, tenant: TenantScope, record_id: str) -> Document | None:
+    """One record of the tenant's trail by id, or ``None``."""
+    if not record_id.startswith("aud_") or "/" in record_id:
+        return None
+    path = tenant.document(EVENTS, record_id)
+    data = store.get(path)
+    return None if data is None else Document(path, data)
 
 
 def record_json(doc: Document) -> dict[str, Any]:

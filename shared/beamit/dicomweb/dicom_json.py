@@ -19,7 +19,7 @@ Group Length elements (gggg,0000) are left out (PS3.18 §F.2.2).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydicom.datadict import dictionary_VR
@@ -36,6 +36,7 @@ __all__ = [
     "ElementNotFoundError",
     "dataset_to_json",
     "element_at",
+    "first_value",
     "instance_metadata",
 ]
 
@@ -51,6 +52,14 @@ BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 """The binary VRs whose values may be bulk data (PS3.18 §F.2.7)."""
 
 BulkDataURIFactory = Callable[[ElementPath], str]
+
+
+def first_value(dicom: Mapping[str, Any] | None, tag: str) -> Any:
+    """The first value of the element ``tag`` (``"0020000D"``) of a DICOM JSON object, or
+    ``None`` when the element is absent or has no value (PS3.18 §F.2.2)."""
+    element = (dicom or {}).get(tag)
+    values = element.get("Value") if isinstance(element, Mapping) else None
+    return values[0] if isinstance(values, list) and values else None
 
 
 class DicomJSONError(ValueError):

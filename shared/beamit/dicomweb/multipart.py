@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import BinaryIO, Literal, Self
+from typing import Literal, Protocol, Self
 
 from beamit.dicomweb.media_types import (
     MediaType,
@@ -230,10 +230,16 @@ _FIELD_NAME_RE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _MORE, _NOT, _OPEN, _CLOSE = range(4)
 
 
+class Readable(Protocol):
+    """What :func:`iter_parts` reads from: ``read(n)`` only."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Buffer:
     """A growable window onto the stream; ``offset`` is the stream offset of ``data[0]``."""
 
-    def __init__(self, stream: BinaryIO, chunk_size: int) -> None:
+    def __init__(self, stream: Readable, chunk_size: int) -> None:
         self.stream = stream
         self.chunk_size = chunk_size
         self.data = bytearray()
@@ -282,7 +288,7 @@ def _boundary_tail(data: bytearray, pos: int, eof: bool) -> tuple[int, int]:
 
 
 def iter_parts(
-    stream: BinaryIO,
+    stream: Readable,
     boundary: str,
     *,
     max_part_bytes: int | None,

@@ -1,4 +1,8 @@
-"""STOW-RS (PS3.18 §10.5): the request checks and the response, as pure functions.
+"""STOW-RS (PS3.18 §10.5) wire format: the request checks, per-instance outcomes, the response.
+
+Per-instance outcomes are values (:class:`ReferencedInstance`, :class:`FailedInstance`), not
+exception paths: a request may store some instances and refuse others. Failure reasons are the
+DICOM status codes PS3.18 §10.5.3 uses in FailedSOPSequence (PS3.4 Annex B, PS3.7 Annex C).
 
 Response status (PS3.18 Table 10.5.3-1): 200 every instance stored; 202 some stored and
 some failed (or warnings); 409 none stored because of the instances (e.g. a Study
@@ -10,13 +14,19 @@ FailureReason).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from beamit.dicomweb.media_types import DICOM, DICOM_JSON, MediaTypeError, parse_media_type
+from beamit.dicomweb.multipart import MultipartError, boundary_from_content_type
 from beamit.dicomweb.uri import DicomwebRoot
-from beamit.errors import UnsupportedMediaType
-from beamit.ingest.outcomes import FailedInstance
-from beamit.ingest.session import IngestResult
+from beamit.errors import BadRequest, UnsupportedMediaType
+
+PROCESSING_FAILURE = 0x0110
+DUPLICATE_SOP_INSTANCE = 0x0111
+OUT_OF_RESOURCES = 0xA700
+DATA_SET_MISMATCH = 0xA900
+CANNOT_UNDERSTAND = 0xC000
 
 RETRIEVE_URL = "00081190"
 FAILED_SOP_SEQUENCE = "00081198"
@@ -26,8 +36,46 @@ REFERENCED_SOP_INSTANCE_UID = "00081155"
 FAILURE_REASON = "00081197"
 
 
-def check_request_media_type(content_type: str | None) -> None:
-    """Accept ``multipart/related; type="application/dicom"`` (``type`` quoted or not).
+@dataclass(frozen=True)
+class ReferencedInstance:
+    """A stored instance (an item of ReferencedSOPSequence); ``newly_stored`` is false when the
+    same instance was stored before (an idempotent repeat)."""
+
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    newly_stored: bool
+
+
+@dataclass(frozen=True)
+class FailedInstance:
+    """A refused instance (an item of FailedSOPSequence). ``sop_class_uid`` and
+    ``sop_instance_uid`` are known only if the part could be parsed."""
+
+    reason: int
+    message: str
+    sop_class_uid: str | None = None
+    sop_instance_uid: str | None = None
+    study_uid: str | None = None
+    series_uid: str | None = None
+
+
+@dataclass
+class StoreResult:
+    """The outcome of a store: every instance stored or refused."""
+
+    stored: list[ReferencedInstance] = field(default_factory=list)
+    failed: list[FailedInstance] = field(default_factory=list)
+
+    @property
+    def studies(self) -> list[str]:
+        return sorted({s.study_uid for s in self.stored})
+
+
+def request_boundary(content_type: str | None) -> str:
+    """The multipart boundary of a STOW-RS request: ``multipart/related;
+    type="application/dicom"`` (``type`` quoted or not), else 415; no usable boundary: 400.
 
     The JSON + bulk data form (``type="application/dicom+json"``) is not supported: 415,
     as the conformance statement says.
@@ -52,9 +100,13 @@ def check_request_media_type(content_type: str | None) -> None:
         raise UnsupportedMediaType(
             f'multipart/related parts of type {part_type!r} are not supported: use "{DICOM}"'
         )
+    try:
+        return boundary_from_content_type(content_type)
+    except MultipartError as exc:  # the media type is multipart/related: the boundary is the problem
+        raise BadRequest(str(exc)) from None
 
 
-def response_status(result: IngestResult) -> int:
+def response_status(result: StoreResult) -> int:
     if result.stored and not result.failed:
         return 200
     if result.stored:
@@ -77,7 +129,7 @@ def _failed_item(failure: FailedInstance) -> dict[str, Any]:
 
 
 def response_body(
-    result: IngestResult, root: DicomwebRoot, path_study: str | None
+    result: StoreResult, root: DicomwebRoot, path_study: str | None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {}
     studies = result.studies

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from beamit.ingest.outcomes import CANNOT_UNDERSTAND, OUT_OF_RESOURCES
+from beamit.dicomweb.stow import CANNOT_UNDERSTAND, OUT_OF_RESOURCES
 from beamit.uploads import limits
 
 SPOOL_IN_MEMORY_BYTES = 16 << 20

@@ -29,12 +29,12 @@ from beamit import logs
 from beamit.audit.event_codes import IMPORT
 from beamit.audit.trail import AuditEntry, write_entry
 from beamit.clock import utcnow
+from beamit.dicomweb.stow import CANNOT_UNDERSTAND, PROCESSING_FAILURE, FailedInstance, StoreResult
 from beamit.ingest import archive, quarantine
 from beamit.ingest.archive import ArchiveRefused, Member, MemberUnreadable
 from beamit.ingest.instance import ParsedInstance
-from beamit.ingest.outcomes import CANNOT_UNDERSTAND, PROCESSING_FAILURE, FailedInstance
 from beamit.ingest.quarantine import Reason
-from beamit.ingest.session import IngestResult, IngestSession
+from beamit.ingest.session import IngestSession
 from beamit.storage import Services
 from beamit.tenancy import TenantScope
 from beamit.uploads import jobs, naming, records
@@ -206,7 +206,7 @@ class _File:
 def resolve_outcomes(
     early: dict[int, FileOutcome],
     accepted: list[tuple[_File, ParsedInstance]],
-    result: IngestResult,
+    result: StoreResult,
     refused_at_once: set[int],
 ) -> dict[int, FileOutcome]:
     """Each file's outcome, from the core's result: stored by SOP Instance UID, or its failure

@@ -18,15 +18,25 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from beamit.dicomweb.dicom_json import instance_metadata
+from beamit.dicomweb.pixel_index import PixelIndex, build_pixel_index
+from beamit.dicomweb.stow import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, FailedInstance
 from beamit.dicomweb.uri import DicomwebRoot, InvalidUIDError, validate_uid
-from beamit.ingest.outcomes import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, InstanceRejected
-from beamit.ingest.pixel_index import PixelIndex, build_pixel_index
 from beamit.ingest.records import level_json
 
 # Precomputed metadata is stored with this root in its BulkDataURIs and served with the
 # configured public base URL substituted, so a new domain never invalidates stored data.
 STORED_ROOT = "http://beamit.invalid/dicomweb"
 DEFER_SIZE = 1024
+
+
+class InstanceRejected(Exception):
+    """Raised while parsing/validating one instance; becomes a :class:`FailedInstance`."""
+
+    def __init__(
+        self, reason: int, message: str, *, sop_class_uid: str | None = None, sop_instance_uid: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.failure = FailedInstance(reason, message, sop_class_uid, sop_instance_uid)
 
 
 @dataclass

@@ -12,37 +12,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from beamit import catalog, logs
-from beamit.events import STUDY_RECEIVED, publish_events
-from beamit.ids import new_id
-from beamit.ingest import layout, series_metadata
-from beamit.ingest.commit import commit_instances
-from beamit.ingest.instance import ParsedInstance, parse_instance
-from beamit.ingest.outcomes import (
+from beamit import logs
+from beamit.catalog import Catalog, StudySummary
+from beamit.dicomweb.dicom_json import first_value
+from beamit.dicomweb.stow import (
     DUPLICATE_SOP_INSTANCE,
     PROCESSING_FAILURE,
     FailedInstance,
-    InstanceRejected,
-    StoredInstance,
+    ReferencedInstance,
+    StoreResult,
 )
+from beamit.events import STUDY_RECEIVED, publish_events
+from beamit.ids import new_id
+from beamit.ingest import layout, series_metadata
+from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance
 from beamit.storage import AlreadyExists, Services
 from beamit.tenancy import TenantScope
 
 MAX_IN_FLIGHT = 8
 CHUNK_INSTANCES = 100
-
-
-@dataclass
-class IngestResult:
-    stored: list[StoredInstance] = field(default_factory=list)
-    failed: list[FailedInstance] = field(default_factory=list)
-
-    @property
-    def studies(self) -> list[str]:
-        return sorted({s.study_uid for s in self.stored})
 
 
 class IngestSession:
@@ -51,6 +41,7 @@ class IngestSession:
     ) -> None:
         self._svc = svc
         self._tenant = tenant
+        self._catalog = Catalog(svc.metadata, tenant)
         self._expected_study = expected_study
         self._source = source
         self._bucket = svc.settings.bucket("dicom")
@@ -66,7 +57,7 @@ class IngestSession:
         self._chunk_names: list[str] = []
         self._level_json: dict[tuple[str, str], dict[str, Any]] = {}
         self._created_objects: dict[str, str] = {}  # SOP Instance UID -> object name
-        self.result = IngestResult()
+        self.result = StoreResult()
 
     # -- receiving ------------------------------------------------------------------------------
 
@@ -169,6 +160,10 @@ class IngestSession:
         for parsed in batch:
             parsed.park()
 
+    def refuse(self, failure: FailedInstance) -> None:
+        """Record an instance refused before it could be parsed (e.g. a part that is not DICOM)."""
+        self._fail(failure)
+
     def _fail(self, failure: FailedInstance) -> None:
         with self._lock:
             self.result.failed.append(failure)
@@ -190,9 +185,8 @@ class IngestSession:
         """Delete the objects this session created unless a catalog record now names them
         (a concurrent request storing the same bytes may have committed it)."""
         sops = list(self._created_objects)
-        records = self._svc.metadata.get_many([catalog.instance_path(self._tenant, s) for s in sops],
-                                              catalog.EXISTENCE)
-        self._delete([self._created_objects[s] for s, record in zip(sops, records) if record is None])
+        committed = self._catalog.existing_instances(sops)
+        self._delete([self._created_objects[s] for s, exists in zip(sops, committed) if not exists])
 
     def _delete(self, names: list[str], bucket: str | None = None) -> None:
         for name in names:
@@ -201,7 +195,7 @@ class IngestSession:
             except Exception:
                 logs.warning("could not delete an uncommitted object", tenantId=self._tenant.tenant_id)
 
-    def finish(self) -> IngestResult:
+    def finish(self) -> StoreResult:
         self._wait()
         ready = sorted(self._ready, key=lambda p: (p.study_uid, p.series_uid, p.instance_number or 0))
         if not ready:
@@ -215,74 +209,50 @@ class IngestSession:
         derived = self._svc.settings.bucket("derived")
         try:
             self._write_metadata_chunks(force=True)
-            committed = commit_instances(self._svc.metadata, self._tenant, ready, blob_names,
-                                         new_objects=set(self._created_objects))
+            committed = self._catalog.commit(ready, blob_names, new_objects=set(self._created_objects))
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
-            records = self._svc.metadata.get_many(
-                [catalog.instance_path(self._tenant, p.sop_instance_uid) for p in ready], catalog.EXISTENCE
-            )
-            if not any(records):
+            exists = self._catalog.existing_instances([p.sop_instance_uid for p in ready])
+            if not any(exists):
                 self._delete(self._chunk_names, derived)
             self._delete_uncommitted()
-            for parsed, record in zip(ready, records):
-                if record is None:
+            for parsed, found in zip(ready, exists):
+                if not found:
                     self._fail(_failure(parsed, PROCESSING_FAILURE, "the instance could not be committed; retry"))
                 else:
-                    self.result.stored.append(
-                        StoredInstance(
-                            parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid, parsed.sop_class_uid, True
-                        )
-                    )
+                    self.result.stored.append(_referenced(parsed, newly_stored=True))
             return self.result
         created = {p.sop_instance_uid for p in committed.created}
         for parsed in ready:
-            self.result.stored.append(
-                StoredInstance(
-                    parsed.study_uid,
-                    parsed.series_uid,
-                    parsed.sop_instance_uid,
-                    parsed.sop_class_uid,
-                    parsed.sop_instance_uid in created,
-                )
-            )
+            self.result.stored.append(_referenced(parsed, newly_stored=parsed.sop_instance_uid in created))
         self._announce({p.study_uid for p in committed.created})
         return self.result
 
     def _announce(self, studies: set[str]) -> None:
         """``study.received`` once per study that gained instances, in the documented shape."""
-        uids = sorted(studies)
-        records = self._svc.metadata.get_many([catalog.study_path(self._tenant, uid) for uid in uids],
-                                              STUDY_RECEIVED_FIELDS)
+        found = [s for s in self._catalog.studies(sorted(studies)) if s is not None]
         try:
-            publish_events(
-                self._svc, self._tenant.tenant_id, STUDY_RECEIVED, [study_received_data(r or {}) for r in records]
-            )
+            publish_events(self._svc, self._tenant.tenant_id, STUDY_RECEIVED, [study_received_data(s) for s in found])
         except Exception as exc:
             logs.error("study.received not published", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
 
 
-def _first_value(dicom: dict[str, Any], tag: str) -> Any:
-    values = dicom.get(tag, {}).get("Value") or [None]
-    return values[0]
-
-
-STUDY_RECEIVED_FIELDS = ("studyUID", "dicom", "modalities", "instanceCount")
-"""The study document fields :func:`study_received_data` reads."""
-
-
-def study_received_data(record: dict[str, Any]) -> dict[str, Any]:
+def study_received_data(study: StudySummary) -> dict[str, Any]:
     """The documented ``study.received`` data: UID, date, modality, patient id, count, description."""
-    dicom = record.get("dicom", {})
-    modalities = record.get("modalities") or []
+    modalities = study.modalities
     return {
-        "studyInstanceUID": record.get("studyUID"),
-        "studyDate": _first_value(dicom, "00080020"),
+        "studyInstanceUID": study.uid,
+        "studyDate": first_value(study.dicom, "00080020"),
         "modality": modalities[0] if len(modalities) == 1 else "\\".join(modalities) or None,
-        "patientId": _first_value(dicom, "00100020"),
-        "instanceCount": int(record.get("instanceCount", 0)),
-        "studyDescription": _first_value(dicom, "00081030"),
+        "patientId": first_value(study.dicom, "00100020"),
+        "instanceCount": study.instance_count,
+        "studyDescription": first_value(study.dicom, "00081030"),
     }
+
+
+def _referenced(parsed: ParsedInstance, *, newly_stored: bool) -> ReferencedInstance:
+    return ReferencedInstance(parsed.study_uid, parsed.series_uid, parsed.sop_instance_uid, parsed.sop_class_uid,
+                              newly_stored)
 
 
 def _failure(parsed: ParsedInstance, reason: int, message: str) -> FailedInstance:

@@ -20,7 +20,7 @@ import pydicom
 from pydicom.fileset import FileSet
 
 from beamit import logs
-from beamit.dicomweb.wado.instances import StoredInstance
+from beamit.catalog import StoredInstance
 from beamit.storage import BlobStore
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from beamit import catalog, events, logs
+from beamit import events, logs
+from beamit.catalog import Catalog
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict, NotFound
 from beamit.ids import new_id
@@ -108,8 +109,8 @@ def _fingerprint(request: ShareRequest) -> str:
 
 def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by: str) -> Created:
     store = svc.metadata
-    found = store.get_many([catalog.study_path(scope, uid) for uid in request.studies])
-    if any(record is None for record in found):
+    found = Catalog(store, scope).studies(list(request.studies))
+    if any(study is None for study in found):
         raise NotFound("no such study")
     now = utcnow()
     share_id = new_id("share", 20)

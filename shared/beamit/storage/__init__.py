@@ -6,6 +6,7 @@ Google client libraries; locally the same clients talk to the emulators.
 """
 
 from beamit.storage.protocols import (
+    DOCUMENT_NAME,
     AlreadyExists,
     AnyOf,
     ArrayUnion,
@@ -27,6 +28,7 @@ from beamit.storage.protocols import (
 from beamit.storage.services import Services, reset_services, services
 
 __all__ = [
+    "DOCUMENT_NAME",
     "AlreadyExists",
     "ArrayUnion",
     "BlobInfo",

@@ -109,11 +109,15 @@ class AnyOf:
     filters: tuple[Filter, ...]
 
 
+DOCUMENT_NAME = "__name__"
+"""The field that orders by document name (``order_by=((DOCUMENT_NAME, "asc"),)``)."""
+
+
 @dataclass(frozen=True)
 class Query:
     """A query over one collection (a path such as ``tenants/t1/studies``).
 
-    Ordered by ``order_by``, then by document name; ``("__name__", "asc")`` orders by document
+    Ordered by ``order_by``, then by document name; ``(DOCUMENT_NAME, "asc")`` orders by document
     name alone, and its ``start_after`` value is a document path."""
 
     collection: str

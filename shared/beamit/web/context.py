@@ -9,6 +9,7 @@ from flask import Request
 
 from beamit.audit.note import AuditActor, AuditNote
 from beamit.auth.principal import Principal
+from beamit.catalog import Catalog
 from beamit.errors import Unauthenticated
 from beamit.settings import Settings
 from beamit.storage import Services
@@ -49,6 +50,11 @@ class RequestContext:
     @property
     def tenant(self) -> TenantScope:
         return TenantScope(self.caller.tenant_id)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The caller's tenant's catalog of studies, series and instances."""
+        return Catalog(self.services.metadata, self.tenant)
 
     @property
     def client_ip(self) -> str | None:

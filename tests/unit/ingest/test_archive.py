@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
+from beamit.dicomweb.stow import CANNOT_UNDERSTAND, OUT_OF_RESOURCES
 from beamit.ingest import archive
 from beamit.ingest.archive import ArchiveRefused, MemberUnreadable
-from beamit.ingest.outcomes import CANNOT_UNDERSTAND, OUT_OF_RESOURCES
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipFile:

@@ -6,10 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from beamit.dicomweb.stow import (
+    DUPLICATE_SOP_INSTANCE,
+    PROCESSING_FAILURE,
+    FailedInstance,
+    ReferencedInstance,
+    StoreResult,
+)
 from beamit.ingest.bucket_upload import FinalizedObject, _File, audit_outcome, resolve_outcomes
 from beamit.ingest.instance import ParsedInstance
-from beamit.ingest.outcomes import DUPLICATE_SOP_INSTANCE, PROCESSING_FAILURE, FailedInstance, StoredInstance
-from beamit.ingest.session import IngestResult
 from beamit.uploads.records import FileOutcome
 
 # The data of the CloudEvent the gateway builds from fake-gcs-server's OBJECT_FINALIZE
@@ -72,8 +77,8 @@ def test_outcomes_are_keyed_by_sop_instance_uid_and_tell_same_uid_failures_apart
     # file 2 at once; then storing file 0 failed too (a different instance is stored already).
     refused_at_once = FailedInstance(DUPLICATE_SOP_INSTANCE, "two different instances", None, "1.1")
     stored_later_failure = FailedInstance(DUPLICATE_SOP_INSTANCE, "a different instance is stored", None, "1.1")
-    result = IngestResult(
-        stored=[StoredInstance("1.2.3", "1.2.3.4", "1.2", "1.2.840.10008.5.1.4.1.1.2", False)],
+    result = StoreResult(
+        stored=[ReferencedInstance("1.2.3", "1.2.3.4", "1.2", "1.2.840.10008.5.1.4.1.1.2", False)],
         failed=[refused_at_once, stored_later_failure],
     )
     early = {2: FileOutcome(2, "IM2", "failed", failure_reason=DUPLICATE_SOP_INSTANCE, message="two")}

@@ -54,9 +54,9 @@ def svc_free_instance_record() -> dict[str, Any]:
     """An ingest catalog record of a sandbox CT slice, with its QIDO-RS index map."""
     import io
 
+    from beamit.catalog.commit import instance_record
     from beamit.dicomweb.qido.attributes import SearchLevel
     from beamit.dicomweb.qido.index import index_fields
-    from beamit.ingest.commit import instance_record
     from beamit.ingest.instance import parse_instance
     from beamit.sandbox import SandboxConfig, generate_studies, part10_bytes
 

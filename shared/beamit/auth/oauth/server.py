@@ -13,6 +13,7 @@ It keeps no per-request state, so one instance serves every thread.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -191,6 +192,15 @@ class BeamItAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal subscribers: the API layer audits each call itself."""
+
+
+@functools.cache
+def authorization_server() -> BeamItAuthorizationServer:
+    """The process's authorization server, over the configured metadata store."""
+    from beamit.settings import get_settings
+    from beamit.storage import services
+
+    return BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url)
 
 
 def server_metadata(issuer: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ Plans (:func:`plan_search`)
 Execution (:func:`search_catalog`)
 ----------------------------------
 Candidates are read page by page in result order; each becomes the record of
-:mod:`beamit.dicomweb.qido.records` (the parents' documents are read with ``get_all`` and
+:mod:`beamit.catalog.search_results` (the parents' documents are read with ``get_all`` and
 cached) and is post-filtered with :func:`beamit.dicomweb.qido.reference.matches`, which
 checks *every* condition and the scope.  Reading stops after ``offset + limit`` matches plus
 one more (so the response can say that more exist).  When every condition is enforced
@@ -56,9 +56,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud.firestore_v1.field_path import FieldPath
-
-from beamit import catalog
+from beamit.catalog import fields as f
+from beamit.catalog.search_results import DOCUMENT_FIELDS, instance_record, series_record, study_record
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.conditions import Condition, SingleValueCondition, UidListCondition
 from beamit.dicomweb.qido.index import (
@@ -67,11 +66,9 @@ from beamit.dicomweb.qido.index import (
     condition_clause,
 )
 from beamit.dicomweb.qido.query import SearchQuery
-from beamit.dicomweb.qido.records import DOCUMENT_FIELDS, instance_record, series_record, study_record
 from beamit.dicomweb.qido.reference import matches, shape_result, sort_key
 from beamit.dicomweb.uri import DicomwebRoot
-from beamit.storage import AnyOf, Filter, MetadataStore, Query
-from beamit.storage.firestore import NAME
+from beamit.storage import DOCUMENT_NAME, AnyOf, Filter, MetadataStore, Query, field_path
 from beamit.tenancy import TenantScope
 
 __all__ = [
@@ -94,12 +91,12 @@ FIRST_PAGE_MIN = 20
 PAGE_MAX = 1000
 
 COLLECTIONS = {
-    SearchLevel.STUDY: catalog.STUDIES,
-    SearchLevel.SERIES: catalog.SERIES,
-    SearchLevel.INSTANCE: catalog.INSTANCES,
+    SearchLevel.STUDY: f.STUDIES,
+    SearchLevel.SERIES: f.SERIES,
+    SearchLevel.INSTANCE: f.INSTANCES,
 }
-STUDY_FIELD = "studyUID"
-SERIES_FIELD = "seriesUID"
+STUDY_FIELD = f.STUDY_UID
+SERIES_FIELD = f.SERIES_UID
 
 _STUDY_UID, _SERIES_UID, _SOP_UID = 0x0020000D, 0x0020000E, 0x00080018
 _OWN_UID = {SearchLevel.STUDY: _STUDY_UID, SearchLevel.SERIES: _SERIES_UID, SearchLevel.INSTANCE: _SOP_UID}
@@ -132,7 +129,7 @@ class SearchPlan:
         return Query(
             collection=scope.collection(COLLECTIONS[self.level]),
             filters=self.filters,
-            order_by=((NAME, "asc"),),
+            order_by=((DOCUMENT_NAME, "asc"),),
             limit=limit,
             offset=offset,
             start_after=None if after is None else (after,),
@@ -245,7 +242,7 @@ def _usable_clauses(query: SearchQuery) -> list[tuple[Condition, IndexClause]]:
 
 def term_field(field: str, term: str) -> str:
     """The field path of ``term`` in the term map ``field`` (``q.words.`PatientName:p:doe```)."""
-    return FieldPath(*field.split("."), term).to_api_repr()
+    return field_path(*field.split("."), term)
 
 
 def _terms_filter(clause: IndexClause) -> Filter | AnyOf:
@@ -365,9 +362,9 @@ class _Reader:
 
 
 _PATHS: dict[SearchLevel, Callable[[TenantScope, str], str]] = {
-    SearchLevel.STUDY: catalog.study_path,
-    SearchLevel.SERIES: catalog.series_path,
-    SearchLevel.INSTANCE: catalog.instance_path,
+    SearchLevel.STUDY: f.study_path,
+    SearchLevel.SERIES: f.series_path,
+    SearchLevel.INSTANCE: f.instance_path,
 }
 
 
@@ -394,19 +391,19 @@ def _listed_children(store: MetadataStore, scope: TenantScope, query: SearchQuer
     """The UIDs of the children plan 2 reads, sorted (result order), or ``None`` when a parent
     does not list them all (the query plan then runs)."""
     if query.level is SearchLevel.INSTANCE and query.series_uid is not None:
-        uids = catalog.listed_instances(store.get(catalog.series_members_path(scope, query.series_uid)))
+        uids = f.listed_instances(store.get(f.series_members_path(scope, query.series_uid)))
         return None if uids is None else sorted(set(uids))
     assert query.study_uid is not None
-    study = store.get(catalog.study_path(scope, query.study_uid))
+    study = store.get(f.study_path(scope, query.study_uid))
     if study is None:
         return []
-    series = catalog.listed_series(study)
+    series = f.listed_series(study)
     if series is None or query.level is SearchLevel.SERIES:
         return None if series is None else sorted(set(series))
-    members = store.get_many([catalog.series_members_path(scope, uid) for uid in series])
+    members = store.get_many([f.series_members_path(scope, uid) for uid in series])
     instances: set[str] = set()
     for doc in members:
-        listed = catalog.listed_instances(doc)
+        listed = f.listed_instances(doc)
         if listed is None:
             return None
         instances.update(listed)

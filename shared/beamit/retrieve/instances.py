@@ -1,4 +1,4 @@
-"""Study, series and instance resources (PS3.18 §10.4.1.1.1-3): the stored instances.
+"""Retrieving study, series and instance resources (PS3.18 §10.4.1.1.1-3): the stored instances.
 
 Negotiation (PS3.18 §8.7.3.5, :func:`~beamit.dicomweb.media_types.negotiate`):
 
@@ -19,11 +19,11 @@ Storage. Memory stays bounded by those two numbers, never by the study's size.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from beamit import logs
+from beamit.catalog import StoredInstance
 from beamit.dicomweb.media_types import (
     ANY_TRANSFER_SYNTAX,
     DICOM,
@@ -31,45 +31,22 @@ from beamit.dicomweb.media_types import (
     Representation,
     format_media_type,
     instance_offers,
-    negotiate,
 )
 from beamit.dicomweb.multipart import PartOut
-from beamit.dicomweb.wado.etags import boundary_for, strong_etag
-from beamit.dicomweb.wado.instances import StoredInstance
+from beamit.dicomweb.uri import ResourceRef
+from beamit.dicomweb.wado.etags import strong_etag
 from beamit.dicomweb.wado.transcode import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     TranscodeError,
     can_decode,
     to_explicit_vr_little_endian,
 )
+from beamit.errors import NotAcceptable
+from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, negotiated
 from beamit.storage import BlobStore
 
 READ_AHEAD = 4
 STREAM_THRESHOLD = 8 << 20
-
-
-@dataclass(frozen=True)
-class RetrievePlan:
-    """What to send: the negotiated representation of these instances, and its validator."""
-
-    representation: Representation
-    instances: Sequence[StoredInstance]
-    etag: str
-
-    @property
-    def boundary(self) -> str:
-        return boundary_for(self.etag)
-
-    @property
-    def content_type(self) -> str:
-        if self.representation.multipart:
-            return self.representation.content_type(self.boundary)
-        return part_content_type(self.target(self.instances[0]))
-
-    def target(self, instance: StoredInstance) -> str:
-        """The Transfer Syntax ``instance`` is sent in."""
-        wanted = self.representation.transfer_syntax
-        return instance.transfer_syntax if wanted in (None, ANY_TRANSFER_SYNTAX) else wanted
 
 
 def offers_for(instances: Sequence[StoredInstance], *, single_part: bool) -> tuple[Representation, ...]:
@@ -81,13 +58,49 @@ def offers_for(instances: Sequence[StoredInstance], *, single_part: bool) -> tup
     return instance_offers(stored, transcode_to=transcode_to, single_part=single_part)
 
 
-def plan_retrieve(
-    instances: Sequence[StoredInstance], accept: str | None, *, single_part: bool = False
-) -> RetrievePlan:
-    """Negotiate; raises :class:`~beamit.dicomweb.media_types.NotAcceptableError` (406)."""
-    representation = negotiate(accept, offers_for(instances, single_part=single_part))
-    etag = strong_etag("instances", (i.md5 for i in instances), str(representation))
-    return RetrievePlan(representation, instances, etag)
+def plan_instances(retrieval: Retrieval, ref: ResourceRef, accept: str | None) -> RetrievalPlan:
+    """The instances of a study, series or instance, as stored or transcoded (module docstring)."""
+    instances = retrieval.catalog.instances(ref)
+    single = ref.level == "instance"
+    representation = representation_for(instances, accept, single_part=single)
+    etag = instances_etag(instances, representation)
+
+    def parts() -> Iterable[PartOut]:
+        if not single:
+            return stream_parts(retrieval.blobs, retrieval.dicom_bucket, instances,
+                                lambda i: target_syntax(representation, i))
+        instance = instances[0]
+        wanted = target_syntax(representation, instance)
+        if wanted == instance.transfer_syntax:
+            return [PartOut(part_content_type(wanted), retrieval.blobs.stream(retrieval.dicom_bucket, instance.blob))]
+        try:  # transcoded before answering, so that a failure is still a clean 406
+            body = read_instance(retrieval.blobs, retrieval.dicom_bucket, instance, wanted)
+        except TranscodeError as exc:
+            raise NotAcceptable(
+                f"the instance (stored as {instance.transfer_syntax}) cannot be converted to {wanted}: "
+                f"{exc}; ask for transfer-syntax=* to receive it as stored"
+            ) from None
+        return [PartOut(part_content_type(wanted), body)]
+
+    details = {"resource": ref.level, "instanceCount": len(instances),
+               "transferSyntax": representation.transfer_syntax}
+    return RetrievalPlan(representation, etag, Accessed.of(instances), parts, details)
+
+
+def representation_for(instances: Sequence[StoredInstance], accept: str | None, *, single_part: bool
+                       ) -> Representation:
+    """The negotiated representation of ``instances`` (406 when none is acceptable)."""
+    return negotiated(accept, offers_for(instances, single_part=single_part))
+
+
+def instances_etag(instances: Sequence[StoredInstance], representation: Representation) -> str:
+    return strong_etag("instances", (i.md5 for i in instances), str(representation))
+
+
+def target_syntax(representation: Representation, instance: StoredInstance) -> str:
+    """The Transfer Syntax ``instance`` is sent in."""
+    wanted = representation.transfer_syntax
+    return instance.transfer_syntax if wanted in (None, ANY_TRANSFER_SYNTAX) else wanted
 
 
 def part_content_type(transfer_syntax: str) -> str:
@@ -121,22 +134,24 @@ def _prepared(blobs: BlobStore, bucket: str, instance: StoredInstance, target: s
 def stream_parts(
     blobs: BlobStore,
     bucket: str,
-    plan: RetrievePlan,
+    instances: Sequence[StoredInstance],
+    target_of: Callable[[StoredInstance], str],
     *,
     read_ahead: int = READ_AHEAD,
     stream_threshold: int = STREAM_THRESHOLD,
 ) -> Iterator[PartOut]:
-    """The instances of ``plan`` as multipart parts, in order, read ahead in parallel."""
+    """``instances`` as multipart parts, each in the Transfer Syntax ``target_of`` says, in
+    order, read ahead in parallel."""
     pool = ThreadPoolExecutor(max_workers=read_ahead, thread_name_prefix="wado-read")
     pending: deque[tuple[StoredInstance, Future[tuple[str, bytes]] | None]] = deque()
-    upcoming = iter(plan.instances)
+    upcoming = iter(instances)
 
     def fill() -> None:
         while len(pending) < read_ahead:
             instance = next(upcoming, None)
             if instance is None:
                 return
-            target = plan.target(instance)
+            target = target_of(instance)
             relay = target == instance.transfer_syntax and instance.size > stream_threshold
             pending.append((instance, None if relay else pool.submit(_prepared, blobs, bucket, instance, target)))
 

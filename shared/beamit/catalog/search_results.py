@@ -12,8 +12,7 @@ BeamIt computes for that level (PS3.18 §10.6.3.3, Tables 10.6.3-3..-5):
   character set of the stored instances).
 
 Number of Frames, Rows and Columns come from the instance's own DICOM JSON.  The inputs are
-catalog documents (:mod:`beamit.catalog`): ``dicom``, ``studyUID``, ``seriesUID``,
-``sopInstanceUID``, ``modalities``, ``sopClasses``, ``seriesCount``, ``instanceCount``.
+catalog documents (:mod:`beamit.catalog.fields`).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from beamit.catalog import fields as f
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import merge_levels
 from beamit.dicomweb.uri import DicomwebRoot
@@ -30,9 +30,9 @@ __all__ = ["DOCUMENT_FIELDS", "instance_record", "series_record", "study_record"
 Document = Mapping[str, Any]
 
 DOCUMENT_FIELDS: Mapping[SearchLevel, tuple[str, ...]] = {
-    SearchLevel.STUDY: ("studyUID", "dicom", "modalities", "sopClasses", "seriesCount", "instanceCount"),
-    SearchLevel.SERIES: ("studyUID", "seriesUID", "dicom", "instanceCount"),
-    SearchLevel.INSTANCE: ("studyUID", "seriesUID", "sopInstanceUID", "dicom"),
+    SearchLevel.STUDY: (f.STUDY_UID, f.DICOM, f.MODALITIES, f.SOP_CLASSES, f.SERIES_COUNT, f.INSTANCE_COUNT),
+    SearchLevel.SERIES: (f.STUDY_UID, f.SERIES_UID, f.DICOM, f.INSTANCE_COUNT),
+    SearchLevel.INSTANCE: (f.STUDY_UID, f.SERIES_UID, f.SOP_INSTANCE_UID, f.DICOM),
 }
 """The catalog document fields the record of a result at each level reads (a query's projection)."""
 
@@ -75,13 +75,13 @@ def _common(retrieve_url: str) -> dict[str, Any]:
 
 
 def _study_part(study: Document) -> dict[str, Any]:
-    series_count, instance_count = _count(study, "seriesCount"), _count(study, "instanceCount")
+    series_count, instance_count = _count(study, f.SERIES_COUNT), _count(study, f.INSTANCE_COUNT)
     return merge_levels(
-        study.get("dicom"),
+        study.get(f.DICOM),
         _computed(
             {
-                _MODALITIES_IN_STUDY: _element("CS", _sorted_strings(study.get("modalities"))),
-                _SOP_CLASSES_IN_STUDY: _element("UI", _sorted_strings(study.get("sopClasses"))),
+                _MODALITIES_IN_STUDY: _element("CS", _sorted_strings(study.get(f.MODALITIES))),
+                _SOP_CLASSES_IN_STUDY: _element("UI", _sorted_strings(study.get(f.SOP_CLASSES))),
                 _STUDY_RELATED_SERIES: _element("IS", [] if series_count is None else [series_count]),
                 _STUDY_RELATED_INSTANCES: _element("IS", [] if instance_count is None else [instance_count]),
             }
@@ -90,27 +90,27 @@ def _study_part(study: Document) -> dict[str, Any]:
 
 
 def _series_part(series: Document) -> dict[str, Any]:
-    count = _count(series, "instanceCount")
+    count = _count(series, f.INSTANCE_COUNT)
     return merge_levels(
-        series.get("dicom"),
+        series.get(f.DICOM),
         _computed({_SERIES_RELATED_INSTANCES: _element("IS", [] if count is None else [count])}),
     )
 
 
 def study_record(study: Document, root: DicomwebRoot) -> dict[str, Any]:
     """The record of a study search result."""
-    return merge_levels(_study_part(study), _common(root.study_url(str(study.get("studyUID")))))
+    return merge_levels(_study_part(study), _common(root.study_url(str(study.get(f.STUDY_UID)))))
 
 
 def series_record(study: Document, series: Document, root: DicomwebRoot) -> dict[str, Any]:
     """The record of a series search result (its study's attributes included)."""
-    url = root.series_url(str(series.get("studyUID")), str(series.get("seriesUID")))
+    url = root.series_url(str(series.get(f.STUDY_UID)), str(series.get(f.SERIES_UID)))
     return merge_levels(_study_part(study), _series_part(series), _common(url))
 
 
 def instance_record(study: Document, series: Document, instance: Document, root: DicomwebRoot) -> dict[str, Any]:
     """The record of an instance search result (its study's and series' attributes included)."""
     url = root.instance_url(
-        str(instance.get("studyUID")), str(instance.get("seriesUID")), str(instance.get("sopInstanceUID"))
+        str(instance.get(f.STUDY_UID)), str(instance.get(f.SERIES_UID)), str(instance.get(f.SOP_INSTANCE_UID))
     )
-    return merge_levels(_study_part(study), _series_part(series), instance.get("dicom"), _common(url))
+    return merge_levels(_study_part(study), _series_part(series), instance.get(f.DICOM), _common(url))

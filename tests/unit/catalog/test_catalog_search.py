@@ -14,17 +14,17 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from beamit import catalog
-from beamit.dicomweb.qido.attributes import SearchLevel
-from beamit.dicomweb.qido.firestore_search import (
+from beamit.catalog import fields as catalog
+from beamit.catalog.search import (
     COLLECTIONS,
     SearchPlan,
     plan_search,
     search_catalog,
 )
+from beamit.catalog.search_results import instance_record, series_record, study_record
+from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import KEYS_FIELD, WORDS_FIELD, index_fields
 from beamit.dicomweb.qido.query import parse_search
-from beamit.dicomweb.qido.records import instance_record, series_record, study_record
 from beamit.dicomweb.qido.reference import search
 from beamit.dicomweb.uri import DicomwebRoot
 from beamit.storage import AnyOf, Document, Filter, Query

@@ -7,8 +7,8 @@ import io
 
 from pydicom.uid import generate_uid
 
-from beamit import catalog
-from beamit.ingest.commit import _plan
+from beamit.catalog import fields as catalog
+from beamit.catalog.commit import _plan
 from beamit.ingest.instance import parse_instance
 from beamit.storage import ArrayUnion
 from beamit.tenancy import TenantScope

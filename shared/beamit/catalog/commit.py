@@ -10,49 +10,73 @@ make one batch fail with ALREADY_EXISTS; it is re-planned against what now exist
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from beamit import catalog
+from beamit.catalog import fields as f
+from beamit.dicomweb.pixel_index import PixelIndex
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import InstanceTerms, aggregate_terms, index_fields
-from beamit.ingest.instance import ParsedInstance
 from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
 from beamit.tenancy import TenantScope
 
 BATCH_INSTANCES = 100
 MAX_ATTEMPTS = 8
-PARENT_READ = ("dicom", "instanceCount", "membersListed", "seriesCount", "seriesUIDs")
+PARENT_READ = (f.DICOM, f.INSTANCE_COUNT, f.MEMBERS_LISTED, f.SERIES_COUNT, f.SERIES_UIDS)
 """What planning a commit reads of existing series and study documents (in one read; not their
 index maps)."""
 
 
+class IngestedInstance(Protocol):
+    """What a commit reads of an instance ingest parsed (:class:`beamit.ingest.instance.ParsedInstance`)."""
+
+    study_uid: str
+    series_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    instance_number: int | None
+    size: int
+    md5_b64: str
+    pixel_index: PixelIndex | None
+    modality: str | None
+    study: dict[str, Any]
+    """Study-level DICOM JSON."""
+    series: dict[str, Any]
+    """Series-level DICOM JSON."""
+
+    def instance_json(self) -> dict[str, Any]:
+        """Instance-level DICOM JSON."""
+        ...
+
+
 @dataclass(frozen=True)
 class CommitResult:
-    created: list[ParsedInstance]
-    already_present: list[ParsedInstance]
+    created: list[IngestedInstance]
+    already_present: list[IngestedInstance]
 
 
-def instance_record(inst: ParsedInstance, blob: str) -> dict[str, Any]:
+def instance_record(inst: IngestedInstance, blob: str) -> dict[str, Any]:
     return {
-        "studyUID": inst.study_uid,
-        "seriesUID": inst.series_uid,
-        "sopInstanceUID": inst.sop_instance_uid,
-        "sopClassUID": inst.sop_class_uid,
-        "transferSyntaxUID": inst.transfer_syntax_uid,
-        "instanceNumber": inst.instance_number,
-        "blob": blob,
-        "size": inst.size,
-        "md5": inst.md5_b64,
-        "dicom": inst.instance_json(),
-        "pixel": inst.pixel_index.to_record() if inst.pixel_index else None,
-        "storedAt": ServerTimestamp(),
+        f.STUDY_UID: inst.study_uid,
+        f.SERIES_UID: inst.series_uid,
+        f.SOP_INSTANCE_UID: inst.sop_instance_uid,
+        f.SOP_CLASS_UID: inst.sop_class_uid,
+        f.TRANSFER_SYNTAX_UID: inst.transfer_syntax_uid,
+        f.INSTANCE_NUMBER: inst.instance_number,
+        f.BLOB: blob,
+        f.SIZE: inst.size,
+        f.MD5: inst.md5_b64,
+        f.DICOM: inst.instance_json(),
+        f.PIXEL: inst.pixel_index.to_record() if inst.pixel_index else None,
+        f.STORED_AT: ServerTimestamp(),
     }
 
 
 def _plan(
     scope: TenantScope,
-    batch: list[ParsedInstance],
+    batch: Sequence[IngestedInstance],
     blobs: dict[str, str],
     series_exists: set[str],
     study_exists: set[str],
@@ -64,7 +88,7 @@ def _plan(
     before lists existed): see :func:`_child_list`."""
     listed = listed or {}
     writes: list[Write] = []
-    per_series: dict[str, list[ParsedInstance]] = defaultdict(list)
+    per_series: dict[str, list[IngestedInstance]] = defaultdict(list)
     # QIDO-RS index fields (beamit.dicomweb.qido.index) from the parents' DICOM JSON as their
     # documents hold it: the stored one (``stored_dicom``, by UID), else this batch's first.
     level_dicom = dict(stored_dicom or {})
@@ -74,28 +98,29 @@ def _plan(
     terms = InstanceTerms()
     for inst in batch:
         record = instance_record(inst, blobs[inst.sop_instance_uid])
-        record["q"] = terms.index_fields(level_dicom[inst.study_uid], level_dicom[inst.series_uid], record["dicom"])
-        writes.append(Write("create", catalog.instance_path(scope, inst.sop_instance_uid), record))
+        record[f.TERMS] = terms.index_fields(level_dicom[inst.study_uid], level_dicom[inst.series_uid],
+                                             record[f.DICOM])
+        writes.append(Write("create", f.instance_path(scope, inst.sop_instance_uid), record))
         per_series[inst.series_uid].append(inst)
     new_series_per_study: dict[str, int] = defaultdict(int)
-    per_study: dict[str, list[ParsedInstance]] = defaultdict(list)
+    per_study: dict[str, list[IngestedInstance]] = defaultdict(list)
     for series_uid, items in per_series.items():
         first = items[0]
         per_study[first.study_uid] += items
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
-        writes.append(Write("merge", catalog.series_members_path(scope, series_uid),
-                            _child_list("instances", "partial", [i.sop_instance_uid for i in items],
+        writes.append(Write("merge", f.series_members_path(scope, series_uid),
+                            _child_list(f.MEMBERS, f.MEMBERS_PARTIAL, [i.sop_instance_uid for i in items],
                                         listed.get(series_uid, 0))))
-        path = catalog.series_path(scope, series_uid)
+        path = f.series_path(scope, series_uid)
         if series_uid in series_exists:
             writes.append(
                 Write(
                     "merge",
                     path,
                     {
-                        "instanceCount": Increment(len(items)),
-                        "sopClasses": ArrayUnion(sop_classes),
-                        "updatedAt": ServerTimestamp(),
+                        f.INSTANCE_COUNT: Increment(len(items)),
+                        f.SOP_CLASSES: ArrayUnion(sop_classes),
+                        f.UPDATED_AT: ServerTimestamp(),
                     },
                 )
             )
@@ -106,16 +131,17 @@ def _plan(
                     "create",
                     path,
                     {
-                        "studyUID": first.study_uid,
-                        "seriesUID": series_uid,
-                        "modality": first.modality,
-                        "dicom": first.series,
-                        "instanceCount": len(items),
-                        "sopClasses": list(sop_classes),
-                        "membersListed": True,
-                        "q": index_fields(SearchLevel.SERIES, level_dicom[first.study_uid], level_dicom[series_uid]),
-                        "createdAt": ServerTimestamp(),
-                        "updatedAt": ServerTimestamp(),
+                        f.STUDY_UID: first.study_uid,
+                        f.SERIES_UID: series_uid,
+                        f.MODALITY: first.modality,
+                        f.DICOM: first.series,
+                        f.INSTANCE_COUNT: len(items),
+                        f.SOP_CLASSES: list(sop_classes),
+                        f.MEMBERS_LISTED: True,
+                        f.TERMS: index_fields(SearchLevel.SERIES, level_dicom[first.study_uid],
+                                              level_dicom[series_uid]),
+                        f.CREATED_AT: ServerTimestamp(),
+                        f.UPDATED_AT: ServerTimestamp(),
                     },
                 )
             )
@@ -125,22 +151,22 @@ def _plan(
         new_series = [uid for uid in series_uids if uid not in series_exists]
         modalities = tuple(sorted({i.modality for i in items if i.modality}))
         sop_classes = tuple(sorted({i.sop_class_uid for i in items}))
-        path = catalog.study_path(scope, study_uid)
+        path = f.study_path(scope, study_uid)
         if study_uid in study_exists:
             writes.append(
                 Write(
                     "merge",
                     path,
                     {
-                        "instanceCount": Increment(len(items)),
-                        "seriesCount": Increment(new_series_per_study[study_uid]),
-                        **(_child_list("seriesUIDs", "seriesUIDsPartial", new_series, listed.get(study_uid, 0))
+                        f.INSTANCE_COUNT: Increment(len(items)),
+                        f.SERIES_COUNT: Increment(new_series_per_study[study_uid]),
+                        **(_child_list(f.SERIES_UIDS, f.SERIES_UIDS_PARTIAL, new_series, listed.get(study_uid, 0))
                            if new_series else {}),
-                        "modalities": ArrayUnion(modalities),
-                        "sopClasses": ArrayUnion(sop_classes),
+                        f.MODALITIES: ArrayUnion(modalities),
+                        f.SOP_CLASSES: ArrayUnion(sop_classes),
                         # Merged key by key (a map value, even an empty one, would replace the field).
-                        "q": {"keys": {term: True for term in aggregate_terms(modalities, sop_classes)}},
-                        "updatedAt": ServerTimestamp(),
+                        f.TERMS: {"keys": {term: True for term in aggregate_terms(modalities, sop_classes)}},
+                        f.UPDATED_AT: ServerTimestamp(),
                     },
                 )
             )
@@ -150,18 +176,18 @@ def _plan(
                     "create",
                     path,
                     {
-                        "studyUID": study_uid,
-                        "dicom": first.study,
-                        "instanceCount": len(items),
-                        "seriesCount": new_series_per_study[study_uid],
-                        **_child_list("seriesUIDs", "seriesUIDsPartial", series_uids, 0, create=True),
-                        "modalities": list(modalities),
-                        "sopClasses": list(sop_classes),
-                        "q": index_fields(
+                        f.STUDY_UID: study_uid,
+                        f.DICOM: first.study,
+                        f.INSTANCE_COUNT: len(items),
+                        f.SERIES_COUNT: new_series_per_study[study_uid],
+                        **_child_list(f.SERIES_UIDS, f.SERIES_UIDS_PARTIAL, series_uids, 0, create=True),
+                        f.MODALITIES: list(modalities),
+                        f.SOP_CLASSES: list(sop_classes),
+                        f.TERMS: index_fields(
                             SearchLevel.STUDY, level_dicom[study_uid], modalities=modalities, sop_classes=sop_classes
                         ),
-                        "createdAt": ServerTimestamp(),
-                        "updatedAt": ServerTimestamp(),
+                        f.CREATED_AT: ServerTimestamp(),
+                        f.UPDATED_AT: ServerTimestamp(),
                     },
                 )
             )
@@ -173,7 +199,7 @@ def _child_list(field: str, partial: str, uids: list[str], already: int | None, 
     """Fields that add ``uids`` to the child list ``field`` holding about ``already`` UIDs; or
     that mark it ``partial`` when the parent kept no list (``None``) or the cap would be passed
     (concurrent stores may pass it by a batch). ``create``: the parent is new."""
-    if already is None or already + len(uids) > catalog.MAX_LISTED_CHILDREN:
+    if already is None or already + len(uids) > f.MAX_LISTED_CHILDREN:
         return {partial: True}
     return {field: list(uids) if create else ArrayUnion(tuple(uids))}
 
@@ -181,7 +207,7 @@ def _child_list(field: str, partial: str, uids: list[str], already: int | None, 
 def commit_instances(
     store: MetadataStore,
     scope: TenantScope,
-    instances: list[ParsedInstance],
+    instances: Sequence[IngestedInstance],
     blobs: dict[str, str],
     *,
     new_objects: set[str] | frozenset[str] = frozenset(),
@@ -195,38 +221,37 @@ def commit_instances(
     with an "it does not exist" precondition either way, so a record that does exist after all
     fails the batch, which is then planned again from what the catalog holds.
     """
-    created: list[ParsedInstance] = []
-    present: list[ParsedInstance] = []
+    created: list[IngestedInstance] = []
+    present: list[IngestedInstance] = []
     pending = list(instances)
     unseen = all(i.sop_instance_uid in new_objects for i in pending)
     for _ in range(MAX_ATTEMPTS):
         if not pending:
             break
         if not unseen:
-            found = store.get_many([catalog.instance_path(scope, i.sop_instance_uid) for i in pending],
-                                   catalog.EXISTENCE)
+            found = store.get_many([f.instance_path(scope, i.sop_instance_uid) for i in pending], f.EXISTENCE)
             present += [inst for inst, doc in zip(pending, found) if doc is not None]
             pending = [inst for inst, doc in zip(pending, found) if doc is None]
         unseen = False
-        retry: list[ParsedInstance] = []
+        retry: list[IngestedInstance] = []
         for start in range(0, len(pending), BATCH_INSTANCES):
             batch = pending[start : start + BATCH_INSTANCES]
             series_uids = sorted({i.series_uid for i in batch})
             study_uids = sorted({i.study_uid for i in batch})
-            parents = store.get_many([*(catalog.series_path(scope, s) for s in series_uids),
-                                      *(catalog.study_path(scope, s) for s in study_uids)], PARENT_READ)
+            parents = store.get_many([*(f.series_path(scope, s) for s in series_uids),
+                                      *(f.study_path(scope, s) for s in study_uids)], PARENT_READ)
             series_docs, study_docs = parents[: len(series_uids)], parents[len(series_uids):]
             series_exists = {s for s, d in zip(series_uids, series_docs) if d is not None}
             study_exists = {s for s, d in zip(study_uids, study_docs) if d is not None}
             stored_dicom = {
-                uid: doc["dicom"]
+                uid: doc[f.DICOM]
                 for uid, doc in zip([*series_uids, *study_uids], [*series_docs, *study_docs])
-                if doc is not None and doc.get("dicom")
+                if doc is not None and doc.get(f.DICOM)
             }
             listed: dict[str, int | None] = {
                 uid: int(doc.get(count, 0)) if doc.get(tracked) else None
-                for uids, docs, count, tracked in ((series_uids, series_docs, "instanceCount", "membersListed"),
-                                                   (study_uids, study_docs, "seriesCount", "seriesUIDs"))
+                for uids, docs, count, tracked in ((series_uids, series_docs, f.INSTANCE_COUNT, f.MEMBERS_LISTED),
+                                                   (study_uids, study_docs, f.SERIES_COUNT, f.SERIES_UIDS))
                 for uid, doc in zip(uids, docs)
                 if doc is not None
             }

@@ -12,12 +12,13 @@ import pytest
 from pydicom.encaps import generate_frames
 from pydicom.uid import UID
 
+from beamit.catalog import StoredInstance
+from beamit.catalog.commit import instance_record
 from beamit.dicomweb.uri import ElementPath
-from beamit.dicomweb.wado.bulkdata import BulkDataNotFound, bulk_value
-from beamit.dicomweb.wado.frames import HEADER_SPAN, FrameError, FrameSource, NoPixelData
-from beamit.dicomweb.wado.instances import StoredInstance
-from beamit.ingest.commit import instance_record
+from beamit.dicomweb.wado.frames import FrameError, NoPixelData
 from beamit.ingest.instance import parse_instance
+from beamit.retrieve.bulkdata import BulkDataNotFound, bulk_value
+from beamit.retrieve.frame_source import HEADER_SPAN, FrameSource
 from tests.dicom_samples import ct_instance, part10_bytes, pixel_sample_paths
 from tests.memory_blobs import MemoryBlobs
 

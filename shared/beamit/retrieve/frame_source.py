@@ -1,0 +1,132 @@
+"""Reading a stored instance's frames from the DICOM bucket, by byte range.
+
+Ingest recorded where each frame is in the stored object (:mod:`beamit.dicomweb.pixel_index`):
+a frame is one range read, and the data set's attributes up to Pixel Data one more, or the
+same read when the frame starts within :data:`HEADER_SPAN` bytes of the Pixel Data value (the
+first frame, every single-frame image: a rendered image is then one read). When there is no
+index (Deflated Explicit VR Little Endian compresses the whole data set, malformed or
+bit-packed multi-frame native data) or the data are big endian (8-bit OW frames need not be
+word aligned), the whole object is read and the frames cut from the decoded data set instead
+(:mod:`beamit.dicomweb.wado.frames`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from beamit.catalog import StoredInstance
+from beamit.dicomweb.wado.frames import (
+    Frame,
+    check_frame_numbers,
+    decode_frame,
+    frame_count,
+    frame_octets,
+    read_whole,
+    split_frames,
+)
+from beamit.storage import BlobStore
+
+HEADER_SPAN = 64 << 10
+"""A frame starting at most this far into the Pixel Data value is read together with the data
+set's attributes before it, in one range read."""
+
+
+class FrameSource:
+    """Reads the frames of one stored instance from the DICOM bucket."""
+
+    def __init__(self, blobs: BlobStore, bucket: str, instance: StoredInstance) -> None:
+        self._blobs = blobs
+        self._bucket = bucket
+        self.instance = instance
+        ts = UID(instance.transfer_syntax)
+        self._indexed = instance.pixel is not None and ts.is_little_endian and not ts.is_deflated
+        self._frames: list[bytes] | None = None
+        self._head: bytes | None = None  # the object up to Pixel Data's value, once read
+
+    @property
+    def indexed(self) -> bool:
+        """Whether frames are read by byte range (else from the whole object)."""
+        return self._indexed
+
+    @property
+    def transfer_syntax(self) -> str:
+        return self.instance.transfer_syntax
+
+    @property
+    def encapsulated(self) -> bool:
+        return UID(self.instance.transfer_syntax).is_encapsulated
+
+    # -- the data set without Pixel Data ------------------------------------------------------
+
+    @cached_property
+    def header(self) -> Dataset:
+        """The data set's attributes (Image Pixel, Modality LUT, VOI LUT, ...), without Pixel Data."""
+        if self._indexed:
+            assert self.instance.pixel is not None
+            head = self._head
+            if head is None:
+                head = self._blobs.read(self._bucket, self.instance.blob, 0, self.instance.pixel.value_offset)
+            return dcmread(io.BytesIO(head), stop_before_pixels=True)
+        return self.whole
+
+    @cached_property
+    def whole(self) -> Dataset:
+        """The whole stored data set, its binary values little endian (big endian data swapped)."""
+        return read_whole(self._blobs.read(self._bucket, self.instance.blob))
+
+    @cached_property
+    def number_of_frames(self) -> int:
+        if self._indexed:
+            assert self.instance.pixel is not None
+            return self.instance.pixel.frame_count
+        return frame_count(self.whole)
+
+    # -- frames ----------------------------------------------------------------------------------
+
+    def check(self, numbers: Iterable[int]) -> None:
+        """Raise :class:`~beamit.dicomweb.wado.frames.FrameError` unless every frame number exists."""
+        check_frame_numbers(numbers, self.number_of_frames)
+
+    def frames(self, numbers: Iterable[int]) -> Iterator[Frame]:
+        for number in numbers:
+            yield self.frame(number)
+
+    def frame(self, number: int) -> Frame:
+        self.check([number])
+        if self._indexed:
+            assert self.instance.pixel is not None
+            pixel = self.instance.pixel
+            ranges = pixel.frame_ranges(number)
+            start, end = ranges[0][0], ranges[-1][0] + ranges[-1][1]
+            # The attributes too when they are just before (decoding or rendering reads them next).
+            header_unread = self._head is None and "header" not in self.__dict__
+            with_head = header_unread and start - pixel.value_offset <= HEADER_SPAN
+            if with_head:
+                start = 0
+            span = self._blobs.read(self._bucket, self.instance.blob, start, end)
+            if with_head:
+                self._head = span[:pixel.value_offset]
+            data = b"".join(span[offset - start:offset - start + length] for offset, length in ranges)
+            return Frame(number, data, pixel.encapsulated)
+        if self._frames is None:
+            self._frames = split_frames(self.whole, self.number_of_frames, self.encapsulated)
+        return Frame(number, self._frames[number - 1], self.encapsulated)
+
+    # -- decoding ----------------------------------------------------------------------------------
+
+    def decode(self, frame: Frame) -> np.ndarray:
+        """The frame's pixels as pydicom decodes them (YCbCr converted to RGB)."""
+        return decode_frame(frame, self.header, self.transfer_syntax)
+
+    def octets(self, frame: Frame) -> bytes:
+        """The frame uncompressed, little endian; bit-packed 1-bit frames stay packed."""
+        if not frame.encapsulated:  # as stored: no need to read the attributes
+            return frame.data
+        return frame_octets(frame, self.header, self.transfer_syntax)
