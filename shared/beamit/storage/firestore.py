@@ -14,6 +14,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers
 from google.cloud.firestore_v1.base_query import FieldFilter, Or
+from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, RunQueryResponse
 
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import (
@@ -85,7 +86,7 @@ def _field_filter(flt: Filter) -> FieldFilter:
 
 def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     """Translate our :class:`Query` to a Firestore query object."""
-    q: Any = client.collection(query.collection)._query()
+    q: Any = firestore.Query(client.collection(query.collection))
     for flt in query.filters:
         if isinstance(flt, AnyOf):
             q = q.where(filter=Or([_field_filter(part) for part in flt.filters]))
@@ -149,7 +150,7 @@ class _Reads:
             request["mask"] = {"field_paths": list(fields)}
         found: dict[str, dict[str, Any]] = {}
         for response in self._api.batch_get_documents(request=request, metadata=self._metadata):
-            raw = response._pb
+            raw = BatchGetDocumentsResponse.pb(response)
             if began is not None:
                 began(raw.transaction)
             if raw.WhichOneof("result") == "found":
@@ -167,7 +168,7 @@ class _Reads:
         request = {"parent": parent, "structured_query": q._to_protobuf(), **(selector or {})}
         docs = []
         for response in self._api.run_query(request=request, metadata=self._metadata):
-            raw = response._pb
+            raw = RunQueryResponse.pb(response)
             if began is not None:
                 began(raw.transaction)
             if raw.HasField("document"):

@@ -51,7 +51,7 @@ def value_pb(value: Any) -> Any:
         return _Value(map_value=_MapValue(fields={key: value_pb(item) for key, item in value.items()}))
     if isinstance(value, _TRANSFORMS):
         raise ValueError("a field transform inside an array")
-    return _helpers.encode_value(value)._pb  # datetimes, bytes, GeoPoints, ...
+    return document.Value.pb(_helpers.encode_value(value))  # datetimes, bytes, GeoPoints, ...
 
 
 def _fields(data: Mapping[str, Any], path: tuple[str, ...], transforms: list[Any]) -> dict[str, Any]:
