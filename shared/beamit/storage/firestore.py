@@ -2,19 +2,29 @@
 
 Every query the application makes passes through :func:`to_firestore_query`, so the set
 of query shapes (and therefore the composite indexes production needs, declared in
-``terraform/``) is visible in one place; see :func:`index_shape`.
+``terraform/``) is visible in one place; see :func:`index_shape`. Reads, transactions and
+batched creates use the Firestore API's raw protobufs; the private google-cloud-firestore
+attributes that takes are all behind :mod:`beamit.storage.firestore_internals`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1 import _helpers
 from google.cloud.firestore_v1.base_query import FieldFilter, Or
+from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, RunQueryResponse
 
+from beamit.storage.firestore_internals import (
+    add_writes,
+    batch_writes,
+    decode_fields,
+    document_name,
+    firestore_rpc,
+    structured_query,
+)
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import (
     AlreadyExists,
@@ -85,7 +95,7 @@ def _field_filter(flt: Filter) -> FieldFilter:
 
 def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     """Translate our :class:`Query` to a Firestore query object."""
-    q: Any = client.collection(query.collection)._query()
+    q: Any = firestore.Query(client.collection(query.collection))
     for flt in query.filters:
         if isinstance(flt, AnyOf):
             q = q.where(filter=Or([_field_filter(part) for part in flt.filters]))
@@ -113,12 +123,6 @@ TRANSACTION_ATTEMPTS = 5
 """Runs of a transaction function that Firestore aborted (contention) before giving up."""
 
 
-def _decoded(fields: Any, client: firestore.Client) -> dict[str, Any]:
-    """A document's fields (the raw protobuf map) as Python values, as ``DocumentSnapshot.to_dict``
-    gives them."""
-    return cast(dict[str, Any], _helpers.decode_dict(fields, client))
-
-
 class _Reads:
     """Document reads on the Firestore API, their answers decoded from the raw protobufs.
 
@@ -130,9 +134,10 @@ class _Reads:
 
     def __init__(self, client: firestore.Client) -> None:
         self._client = client
-        self._api = client._firestore_api
-        self._database = client._database_string
-        self._metadata = client._rpc_metadata
+        rpc = firestore_rpc(client)
+        self._api = rpc.api
+        self._database = rpc.database
+        self._metadata = rpc.metadata
         self._prefix = f"{self._database}/documents/"
 
     def get_many(
@@ -149,11 +154,11 @@ class _Reads:
             request["mask"] = {"field_paths": list(fields)}
         found: dict[str, dict[str, Any]] = {}
         for response in self._api.batch_get_documents(request=request, metadata=self._metadata):
-            raw = response._pb
+            raw = BatchGetDocumentsResponse.pb(response)
             if began is not None:
                 began(raw.transaction)
             if raw.WhichOneof("result") == "found":
-                found[raw.found.name] = _decoded(raw.found.fields, self._client)
+                found[raw.found.name] = decode_fields(raw.found.fields, self._client)
         return [found.get(name) for name in names]
 
     def query(
@@ -162,17 +167,16 @@ class _Reads:
         selector: dict[str, Any] | None = None,
         began: Callable[[bytes], None] | None = None,
     ) -> list[Document]:
-        q = to_firestore_query(self._client, query)
-        parent, _ = q._parent._parent_info()
-        request = {"parent": parent, "structured_query": q._to_protobuf(), **(selector or {})}
+        parent, structured = structured_query(to_firestore_query(self._client, query))
+        request = {"parent": parent, "structured_query": structured, **(selector or {})}
         docs = []
         for response in self._api.run_query(request=request, metadata=self._metadata):
-            raw = response._pb
+            raw = RunQueryResponse.pb(response)
             if began is not None:
                 began(raw.transaction)
             if raw.HasField("document"):
                 docs.append(Document(raw.document.name.removeprefix(self._prefix),
-                                     _decoded(raw.document.fields, self._client)))
+                                     decode_fields(raw.document.fields, self._client)))
         return docs
 
 
@@ -190,9 +194,10 @@ class _FirestoreTransaction:
     def __init__(self, client: firestore.Client, retry_id: bytes | None) -> None:
         self._client = client
         self._reads = _Reads(client)
-        self._api = client._firestore_api
-        self._database = client._database_string
-        self._metadata = client._rpc_metadata
+        rpc = firestore_rpc(client)
+        self._api = rpc.api
+        self._database = rpc.database
+        self._metadata = rpc.metadata
         self._retry_id = retry_id
         self._batch = client.batch()  # collects the write protobufs; sent by commit()
         self.id: bytes | None = None
@@ -217,7 +222,7 @@ class _FirestoreTransaction:
         _apply(self._client, self._batch, write)
 
     def commit(self) -> None:
-        writes = self._batch._write_pbs
+        writes = batch_writes(self._batch)
         if self.id is None and not writes:
             return
         request: dict[str, Any] = {"database": self._database, "writes": writes}
@@ -255,7 +260,7 @@ def _apply(client: firestore.Client, target: Any, write: Write) -> None:
     ref = client.document(write.path)
     if write.op == "create" and isinstance(target, firestore.WriteBatch):
         # Batched creates (ingest's catalog documents) are encoded by firestore_writes.
-        target._add_write_pbs([create_write(ref._document_path, write.data or {})])
+        add_writes(target, [create_write(document_name(ref), write.data or {})])
         return
     write = Write(write.op, write.path, _transforms(write.data))
     if write.op == "create":

@@ -6,7 +6,8 @@ terms and DICOM JSON), and that encoding was most of a STOW-RS request's commit 
 same ``Write`` is built directly on the protobuf classes proto-plus wraps (``Value.pb()``, ...),
 several times faster. :func:`create_write` must equal the library's own ``pbs_for_create``
 for every value the application stores; ``tests/unit/storage/test_firestore_writes.py`` holds
-it to that. Values of other types go through the library's encoder (:func:`_helpers.encode_value`).
+it to that. Values of other types go through the library's encoder
+(:func:`~beamit.storage.firestore_internals.encode_value_pb`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from google.cloud.firestore_v1 import _helpers
 from google.cloud.firestore_v1.field_path import FieldPath
 from google.cloud.firestore_v1.types import common, document, write
 
+from beamit.storage.firestore_internals import encode_value_pb
 from beamit.storage.protocols import ArrayUnion, Increment, ServerTimestamp
 
 _Value = document.Value.pb()
@@ -51,7 +52,7 @@ def value_pb(value: Any) -> Any:
         return _Value(map_value=_MapValue(fields={key: value_pb(item) for key, item in value.items()}))
     if isinstance(value, _TRANSFORMS):
         raise ValueError("a field transform inside an array")
-    return _helpers.encode_value(value)._pb  # datetimes, bytes, GeoPoints, ...
+    return encode_value_pb(value)  # datetimes, bytes, GeoPoints, ...
 
 
 def _fields(data: Mapping[str, Any], path: tuple[str, ...], transforms: list[Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers
 
 from beamit.storage.firestore import _transforms
+from beamit.storage.firestore_internals import batch_writes
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import ArrayUnion, Increment, ServerTimestamp
 
@@ -74,7 +75,7 @@ def test_a_batch_commits_it_as_create_would() -> None:
     batch = client.batch()
     data = {"a": 1, "storedAt": ServerTimestamp()}
     batch.create(client.document("tenants/t/instances/1.2.3"), _transforms(data))
-    assert batch._write_pbs == [create_write(NAME, data)]
+    assert batch_writes(batch) == [create_write(NAME, data)]
 
 
 def _anonymous() -> Any:
