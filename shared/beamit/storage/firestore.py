@@ -27,6 +27,7 @@ from beamit.storage.firestore_internals import (
 )
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import (
+    DOCUMENT_NAME,
     AlreadyExists,
     AnyOf,
     ArrayUnion,
@@ -42,10 +43,6 @@ T = TypeVar("T")
 
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
-
-NAME = "__name__"
-"""The document name, as a field path (``order_by``) of a query."""
-
 _EQUALITY = ("==", "in")
 
 
@@ -56,7 +53,7 @@ def _merges_single_field_indexes(query: Query) -> bool:
         parts = flt.filters if isinstance(flt, AnyOf) else (flt,)
         if any(part.op not in _EQUALITY for part in parts):
             return False
-    return all(name == NAME and direction == "asc" for name, direction in query.order_by)
+    return all(name == DOCUMENT_NAME and direction == "asc" for name, direction in query.order_by)
 
 
 def index_shape(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -106,7 +103,7 @@ def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     if query.start_after is not None:
         names = [name for name, _ in query.order_by]
         values = [
-            client.document(value) if name == NAME and isinstance(value, str) else value
+            client.document(value) if name == DOCUMENT_NAME and isinstance(value, str) else value
             for name, value in zip(names, query.start_after)
         ]
         q = q.start_after(dict(zip(names, values)))

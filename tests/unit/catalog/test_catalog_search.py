@@ -27,8 +27,9 @@ from beamit.dicomweb.qido.index import KEYS_FIELD, WORDS_FIELD, index_fields
 from beamit.dicomweb.qido.query import parse_search
 from beamit.dicomweb.qido.reference import search
 from beamit.dicomweb.uri import DicomwebRoot
+from beamit.storage import DOCUMENT_NAME as NAME
 from beamit.storage import AnyOf, Document, Filter, Query
-from beamit.storage.firestore import NAME, index_shape
+from beamit.storage.firestore import index_shape
 from beamit.tenancy import TenantScope
 from tests.infra.indexes import declared_indexes, uncovered
 from tests.unit.qido.test_reference import record

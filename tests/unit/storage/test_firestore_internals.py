@@ -27,7 +27,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.services.firestore import FirestoreClient
 from google.cloud.firestore_v1.types import StructuredQuery, document
 
-from beamit.storage.firestore import NAME, to_firestore_query
+from beamit.storage import DOCUMENT_NAME as NAME
+from beamit.storage.firestore import to_firestore_query
 from beamit.storage.firestore_internals import (
     add_writes,
     batch_writes,
