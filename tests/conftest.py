@@ -20,8 +20,7 @@ from beamit.devstack.stack import LocalStack
 from beamit.ids import random_token
 from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
-from beamit.tenancy import TenantScope
-from beamit.tenants import create_tenant
+from beamit.tenancy import TenantScope, create_tenant
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def pixel_sample_paths() -> list[Path]:
 def reference_level_json(ds: Dataset, level: str) -> dict:
     """The DICOM JSON of ``ds``'s attributes at a catalog level, converted by pydicom alone: the
     reference ingest's own projection of the instance metadata is checked against."""
-    from beamit.ingest.records import LEVEL_TAGS
+    from beamit.ingest.levels import LEVEL_TAGS
 
     subset = Dataset()
     for tag in LEVEL_TAGS[level]:

@@ -27,7 +27,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 def _cmd_tenants_create(args: argparse.Namespace) -> int:
     from beamit.storage import services
-    from beamit.tenants import TenantExists, create_tenant
+    from beamit.tenancy import TenantExists, create_tenant
 
     try:
         tenant = create_tenant(services().metadata, args.id, args.name)
@@ -42,8 +42,7 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
     from beamit.auth.api_keys import create_key
     from beamit.auth.scopes import UnknownScope
     from beamit.storage import services
-    from beamit.tenancy import TenantScope
-    from beamit.tenants import get_tenant
+    from beamit.tenancy import TenantScope, get_tenant
 
     svc = services()
     if get_tenant(svc.metadata, args.tenant) is None:
@@ -130,8 +129,7 @@ def _cmd_users_create(args: argparse.Namespace) -> int:
     from beamit.auth.users import InvalidEmail, create_user
     from beamit.errors import Conflict
     from beamit.storage import services
-    from beamit.tenancy import TenantScope
-    from beamit.tenants import get_tenant
+    from beamit.tenancy import TenantScope, get_tenant
 
     svc = services()
     if get_tenant(svc.metadata, args.tenant) is None:
@@ -155,8 +153,7 @@ def _cmd_clients_create(args: argparse.Namespace) -> int:
     from beamit.auth.oauth.clients import InvalidClientSpec, create_client
     from beamit.auth.scopes import UnknownScope
     from beamit.storage import services
-    from beamit.tenancy import TenantScope
-    from beamit.tenants import get_tenant
+    from beamit.tenancy import TenantScope, get_tenant
 
     svc = services()
     if get_tenant(svc.metadata, args.tenant) is None:

@@ -1,4 +1,6 @@
-"""Tenant scoping of every stored document: the one place tenant isolation lives.
+"""Tenants, and the scoping of every stored document: the one place tenant isolation lives.
+
+A tenant is a health system or integrator, each an isolated namespace of data.
 
 All tenant data sits under ``tenants/{tenant_id}/...`` in Firestore and under
 ``{tenant_id}/...`` in buckets. Repositories build their paths only through a
@@ -10,6 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from beamit.clock import utcnow
+from beamit.storage import AlreadyExists, MetadataStore
 
 TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 
@@ -42,3 +48,33 @@ class TenantScope:
 
     def blob_prefix(self) -> str:
         return f"{self.tenant_id}/"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+
+
+class TenantExists(Exception):
+    pass
+
+
+def create_tenant(store: MetadataStore, tenant_id: str, name: str) -> Tenant:
+    scope = TenantScope(tenant_id)  # validates the id
+    try:
+        store.create(scope.root, {"name": name, "createdAt": utcnow()})
+    except AlreadyExists as exc:
+        raise TenantExists(tenant_id) from exc
+    return Tenant(tenant_id, name)
+
+
+def get_tenant(store: MetadataStore, tenant_id: str) -> Tenant | None:
+    data: dict[str, Any] | None = store.get(TenantScope(tenant_id).root)
+    return None if data is None else Tenant(tenant_id, str(data.get("name", "")))
+
+
+def ensure_tenant(store: MetadataStore, tenant_id: str, name: str) -> Tenant:
+    """Create the tenant unless it exists (used by bootstrap and the sandbox)."""
+    existing = get_tenant(store, tenant_id)
+    return existing if existing is not None else create_tenant(store, tenant_id, name)

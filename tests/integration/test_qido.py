@@ -33,8 +33,7 @@ from beamit.ids import random_token
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.writer import part10_bytes
 from beamit.storage import Query
-from beamit.tenancy import TenantScope
-from beamit.tenants import create_tenant
+from beamit.tenancy import TenantScope, create_tenant
 from tests.conftest import TenantCredentials
 from tests.dicom_samples import ct_instance as sample_instance
 from tests.dicom_samples import multipart, reference_level_json

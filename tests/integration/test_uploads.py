@@ -27,7 +27,8 @@ from beamit.clock import utcnow
 from beamit.ingest.bucket_upload import IngestBusy, ingest_finalized
 from beamit.ingest.layout import instance_object
 from beamit.storage import Query
-from beamit.uploads import naming, records
+from beamit.uploads import naming
+from beamit.uploads import upload as uploads
 from beamit.uploads.limits import MAX_UPLOAD_BYTES
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
 
@@ -246,13 +247,13 @@ def test_redelivered_event_changes_nothing(api, svc, tenant):
     obj = send(upload, data)
     job = wait_for_job(api, tenant, upload["id"])
     # The job is concluded after it completes: its audit record, then the inbox object's removal.
-    path = records.upload_path(tenant.scope, upload["id"])
+    path = uploads.upload_path(tenant.scope, upload["id"])
     wait_until(lambda: svc.metadata.get(path).get("auditId") and inbox_objects(svc, tenant) == [])
     before = svc.metadata.get(path)
     for _ in range(2):
         response = api.post("/_triggers/ingest", json=push_payload(obj))
         assert response.status_code < 300, response.text
-    after = svc.metadata.get(records.upload_path(tenant.scope, upload["id"]))
+    after = svc.metadata.get(uploads.upload_path(tenant.scope, upload["id"]))
     assert after == before
     assert wait_for_job(api, tenant, upload["id"]) == job
     assert svc.metadata.get(catalog.study_path(tenant.scope, ds.StudyInstanceUID))["instanceCount"] == 1
@@ -288,7 +289,7 @@ def test_busy_job_is_left_to_its_holder_and_a_stale_one_is_taken_over(api, svc, 
     instances = [ct_instance(study, generate_uid(), n) for n in range(3)]
     data = study_zip(instances)
     job = upload_and_wait(api, tenant, data)
-    path = records.upload_path(tenant.scope, job["id"])
+    path = uploads.upload_path(tenant.scope, job["id"])
     # A run that crashed after storing the instances but before recording anything.
     svc.metadata.update(
         path,
@@ -296,7 +297,7 @@ def test_busy_job_is_left_to_its_holder_and_a_stale_one_is_taken_over(api, svc, 
             "status": "processing",
             "claimedAt": utcnow(),
             "cursor": 0,
-            "counts": records.zero_counts(),
+            "counts": uploads.zero_counts(),
             "studies": [],
             "auditId": None,
         },
@@ -354,7 +355,7 @@ def test_second_object_under_an_upload_prefix_is_quarantined(api, svc, tenant):
 def test_expired_upload_is_refused_and_quarantined(api, svc, tenant):
     data = part10_bytes(ct_instance())
     upload = create_upload(api, tenant, data, content_type="application/dicom")
-    svc.metadata.update(records.upload_path(tenant.scope, upload["id"]), {"expiresAt": utcnow() - timedelta(seconds=1)})
+    svc.metadata.update(uploads.upload_path(tenant.scope, upload["id"]), {"expiresAt": utcnow() - timedelta(seconds=1)})
     assert api.get(f"{UPLOADS}/{upload['id']}", headers=tenant.headers).json()["status"] == "expired"
     send(upload, data)
     job = wait_for_job(api, tenant, upload["id"])
@@ -366,7 +367,7 @@ def test_expired_upload_is_refused_and_quarantined(api, svc, tenant):
 
 def test_event_for_an_object_no_longer_in_the_inbox_fails_the_job(api, svc, tenant):
     upload = create_upload(api, tenant, b"x" * 10, content_type="application/dicom")
-    name = svc.metadata.get(records.upload_path(tenant.scope, upload["id"]))["objectName"]
+    name = svc.metadata.get(uploads.upload_path(tenant.scope, upload["id"]))["objectName"]
     event = {"bucket": svc.settings.bucket("inbox"), "name": name, "generation": "17", "size": "10"}
     assert ingest_finalized(svc, event, event_id="evt-test") == "failed"
     job = wait_for_job(api, tenant, upload["id"])

@@ -24,8 +24,7 @@ from beamit.dicomweb.uri import ElementPath
 from beamit.ids import random_token
 from beamit.ingest import layout
 from beamit.storage import Query
-from beamit.tenancy import TenantScope
-from beamit.tenants import create_tenant
+from beamit.tenancy import TenantScope, create_tenant
 from tests.conftest import TenantCredentials
 from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
 

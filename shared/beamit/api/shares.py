@@ -11,7 +11,7 @@ from beamit.auth.scopes import SHARES_READ, SHARES_WRITE
 from beamit.errors import BadRequest
 from beamit.shares import expiry, service
 from beamit.shares.fields import parse_expires_in, parse_share_request
-from beamit.shares.records import Share
+from beamit.shares.share import Share
 from beamit.web import RequestContext, Router
 from beamit.web.json_body import json_object
 from beamit.web.responses import json_response

@@ -11,7 +11,8 @@ from flask import Response
 
 from beamit.auth.scopes import STUDIES_READ, STUDIES_WRITE
 from beamit.errors import BadRequest
-from beamit.uploads import naming, records
+from beamit.uploads import naming
+from beamit.uploads import upload as uploads
 from beamit.uploads.limits import MAX_UPLOAD_BYTES
 from beamit.web import RequestContext, Router
 from beamit.web.json_body import json_object
@@ -52,7 +53,7 @@ def _upload_request(body: dict[str, Any]) -> tuple[str, str, int]:
 @router.route("/v1/uploads", methods=["POST"], scope=STUDIES_WRITE)
 def create_upload(ctx: RequestContext) -> Response:
     filename, content_type, size = _upload_request(json_object(ctx.request))
-    upload, session_url = records.create_upload(
+    upload, session_url = uploads.create_upload(
         ctx.services,
         ctx.tenant,
         filename=filename,
@@ -72,19 +73,19 @@ def create_upload(ctx: RequestContext) -> Response:
 
 @router.route("/v1/uploads/<upload_id>", methods=["GET"], scope=STUDIES_READ)
 def get_upload(ctx: RequestContext) -> Response:
-    upload = records.get_upload(ctx.services.metadata, ctx.tenant, ctx.args["upload_id"])
-    files, more = records.list_files(ctx.services.metadata, upload, limit=FILES_IN_UPLOAD)
+    upload = uploads.get_upload(ctx.services.metadata, ctx.tenant, ctx.args["upload_id"])
+    files, more = uploads.list_files(ctx.services.metadata, upload, limit=FILES_IN_UPLOAD)
     ctx.audit.resources.upload = upload.id
     return json_response(upload.to_json(files, more))
 
 
 @router.route("/v1/uploads/<upload_id>/files", methods=["GET"], scope=STUDIES_READ)
 def list_upload_files(ctx: RequestContext) -> Response:
-    upload = records.get_upload(ctx.services.metadata, ctx.tenant, ctx.args["upload_id"])
+    upload = uploads.get_upload(ctx.services.metadata, ctx.tenant, ctx.args["upload_id"])
     limit = _int_param(ctx, "limit", 100, 1, MAX_FILES_PAGE)
     after = ctx.request.args.get("startingAfter")
     starting_after = None if after is None else _int_param(ctx, "startingAfter", 0, 0, None)
-    files, more = records.list_files(ctx.services.metadata, upload, limit=limit, starting_after=starting_after)
+    files, more = uploads.list_files(ctx.services.metadata, upload, limit=limit, starting_after=starting_after)
     ctx.audit.resources.upload = upload.id
     return json_response({"object": "list", "data": [f.to_json() for f in files], "hasMore": more})
 

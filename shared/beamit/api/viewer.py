@@ -37,7 +37,6 @@ from beamit.dicomweb.uri import ResourceRef
 from beamit.errors import BadRequest, BeamItError
 from beamit.shares import access, archive
 from beamit.shares.manifest import study_manifest
-from beamit.shares.records import Share
 from beamit.shares.sessions import (
     COOKIE,
     SharePrincipal,
@@ -46,6 +45,7 @@ from beamit.shares.sessions import (
     principal_for,
     resolve_session,
 )
+from beamit.shares.share import Share
 from beamit.web import RequestContext, Router
 from beamit.web.dicomweb import accept, frame_numbers, render_params, resource_ref, send_plan
 from beamit.web.json_body import json_object

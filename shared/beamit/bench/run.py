@@ -52,8 +52,7 @@ def create_bench_tenant(stack: LocalStack) -> str:
     from beamit.auth.scopes import ALL_SCOPES
     from beamit.settings import reset_settings
     from beamit.storage import reset_services, services
-    from beamit.tenancy import TenantScope
-    from beamit.tenants import create_tenant
+    from beamit.tenancy import TenantScope, create_tenant
 
     saved = dict(os.environ)
     os.environ.update(stack.env)

@@ -28,8 +28,7 @@ def bootstrap_sandbox(stack: LocalStack) -> str:
     from beamit.auth.scopes import ALL_SCOPES
     from beamit.settings import reset_settings
     from beamit.storage import reset_services, services
-    from beamit.tenancy import TenantScope
-    from beamit.tenants import ensure_tenant
+    from beamit.tenancy import TenantScope, ensure_tenant
 
     os.environ.update(stack.env)
     reset_settings()

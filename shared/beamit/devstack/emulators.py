@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from beamit.devstack.processes import ManagedProcess, free_port, http_ready
+from beamit.devstack.processes import ManagedProcess, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -126,6 +126,3 @@ def gcs(project: str, notify_topic: str, notify_bucket: str, env: dict[str, str]
         "gcs", host_port, ManagedProcess("gcs", argv, env=env, log_dir=log_dir), f"http://{host_port}/storage/v1/b"
     )
 
-
-def ready_probe(emulator: Emulator) -> object:
-    return http_ready(emulator.ready_url)

@@ -14,10 +14,6 @@ from beamit.settings import Settings
 INBOX_NOTIFICATIONS = "inbox-notifications"
 
 
-def inbox_notifications_topic(settings: Settings) -> str:
-    return settings.topic(INBOX_NOTIFICATIONS)
-
-
 def create_topics(settings: Settings) -> None:
     publisher = pubsub_v1.PublisherClient(credentials=AnonymousCredentials())
     for role in (*load_manifest().topics, INBOX_NOTIFICATIONS):

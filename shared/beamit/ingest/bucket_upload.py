@@ -37,9 +37,10 @@ from beamit.ingest.quarantine import Reason
 from beamit.ingest.session import IngestSession
 from beamit.storage import Services
 from beamit.tenancy import TenantScope
-from beamit.uploads import jobs, naming, records
+from beamit.uploads import jobs, naming
+from beamit.uploads import upload as uploads
 from beamit.uploads.limits import MAX_JOB_ATTEMPTS
-from beamit.uploads.records import COMPLETED, FAILED, FileOutcome, Upload
+from beamit.uploads.upload import COMPLETED, FAILED, FileOutcome, Upload
 
 SKIP_MESSAGES = {
     archive.DICOMDIR: "DICOMDIR is a directory of the file-set, not an instance; its instances are listed themselves",
@@ -108,7 +109,7 @@ def ingest_finalized(svc: Services, data: Mapping[str, Any], *, event_id: str | 
     claimed = naming.parse_inbox_object(obj.name)
     upload = None
     if claimed is not None:
-        upload = records.find_upload(svc.metadata, TenantScope(claimed.tenant_id), claimed.upload_id)
+        upload = uploads.find_upload(svc.metadata, TenantScope(claimed.tenant_id), claimed.upload_id)
     if upload is None or upload.object_name != obj.name:
         _move_unread(
             svc,
@@ -160,10 +161,10 @@ def _move_unread(svc: Services, obj: FinalizedObject, name: str, reason: Reason,
 
 def _conclude(svc: Services, scope: TenantScope, upload_id: str, obj: FinalizedObject, event_id: str | None) -> None:
     """After the job record is committed: the audit record, then delete the inbox object."""
-    upload = records.get_upload(svc.metadata, scope, upload_id)
+    upload = uploads.get_upload(svc.metadata, scope, upload_id)
     record = upload.record
     if not record.get("auditId"):
-        counts = {**records.zero_counts(), **(record.get("counts") or {})}
+        counts = {**uploads.zero_counts(), **(record.get("counts") or {})}
         entry = AuditEntry(
             tenant_id=upload.tenant_id,
             action="INGEST /v1/uploads/<upload_id>",
@@ -256,7 +257,7 @@ class UploadJob:
         self.obj = obj
         self.attempts = attempts
         self.cursor = int(upload.record.get("cursor", 0))
-        self.counts = {**records.zero_counts(), **(upload.record.get("counts") or {})}
+        self.counts = {**uploads.zero_counts(), **(upload.record.get("counts") or {})}
         self.studies = list(upload.record.get("studies") or [])
         self.context: dict[str, Any] = {"tenantId": upload.tenant_id, "uploadId": upload.id}
         self._archive_copy: str | None = None
@@ -425,7 +426,7 @@ class UploadJob:
         return final
 
     def _record(self, outcomes: list[FileOutcome], *, cursor: int) -> None:
-        records.write_files(self.svc.metadata, self.upload, outcomes)
+        uploads.write_files(self.svc.metadata, self.upload, outcomes)
         for outcome in outcomes:
             self.counts["files"] += 1
             self.counts[outcome.status] += 1

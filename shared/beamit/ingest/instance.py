@@ -21,7 +21,7 @@ from beamit.dicomweb.dicom_json import instance_metadata
 from beamit.dicomweb.pixel_index import PixelIndex, build_pixel_index
 from beamit.dicomweb.stow import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, FailedInstance
 from beamit.dicomweb.uri import DicomwebRoot, InvalidUIDError, validate_uid
-from beamit.ingest.records import level_json
+from beamit.ingest.levels import level_json
 
 # Precomputed metadata is stored with this root in its BulkDataURIs and served with the
 # configured public base URL substituted, so a new domain never invalidates stored data.

@@ -24,8 +24,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from beamit.sandbox.config import SandboxConfig
 from beamit.sandbox.metadata import StudyMetadata, study_metadata
-from beamit.sandbox.patients import Patient
-from beamit.sandbox.plan import Attributes, SeriesPlan, StudyPlan, element_spec
+from beamit.sandbox.plan import Attributes, OfStudyPlan, SeriesPlan, StudyPlan, element_spec
 from beamit.sandbox.studies import plan_study
 from beamit.sandbox.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
@@ -77,27 +76,11 @@ def build_dataset(study: StudyPlan, series: SeriesPlan, index: int, *, bulk_data
 
 
 @dataclass(frozen=True)
-class SyntheticStudy:
+class SyntheticStudy(OfStudyPlan):
     """One generated study: its plan, and the data sets and metadata made from it."""
 
     plan: StudyPlan
     config: SandboxConfig
-
-    @property
-    def index(self) -> int:
-        return self.plan.index
-
-    @property
-    def study_uid(self) -> str:
-        return self.plan.study_uid
-
-    @property
-    def patient(self) -> Patient:
-        return self.plan.patient
-
-    @property
-    def instance_count(self) -> int:
-        return self.plan.instance_count
 
     def datasets(self) -> Iterator[Dataset]:
         """Every instance, series by series, in Instance Number order; built as iterated."""

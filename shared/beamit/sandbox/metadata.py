@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from beamit.sandbox.config import SandboxConfig
-from beamit.sandbox.plan import Attributes, SeriesPlan, StudyPlan, Value, element_spec
+from beamit.sandbox.plan import Attributes, OfStudyPlan, SeriesPlan, StudyPlan, Value, element_spec
 from beamit.sandbox.studies import plan_study
 
 __all__ = [
@@ -146,20 +146,12 @@ class SeriesMetadata:
 
 
 @dataclass(frozen=True)
-class StudyMetadata:
+class StudyMetadata(OfStudyPlan):
     """One study in DICOM JSON: study attributes (with aggregates) and its series."""
 
     plan: StudyPlan
     attributes: DicomJson
     series: tuple[SeriesMetadata, ...]
-
-    @property
-    def index(self) -> int:
-        return self.plan.index
-
-    @property
-    def study_uid(self) -> str:
-        return self.plan.study_uid
 
     def instance_metadata(self) -> Iterator[DicomJson]:
         """Each instance's whole data set (no bulk data, no aggregates), series by series."""

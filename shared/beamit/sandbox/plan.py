@@ -193,3 +193,25 @@ class StudyContext:
             "ManufacturerModelName": model,
             "SoftwareVersions": "synthetic-1",
         }
+
+
+class OfStudyPlan:
+    """What a generated study (data sets or DICOM JSON) tells of its plan."""
+
+    plan: StudyPlan
+
+    @property
+    def index(self) -> int:
+        return self.plan.index
+
+    @property
+    def study_uid(self) -> str:
+        return self.plan.study_uid
+
+    @property
+    def patient(self) -> Patient:
+        return self.plan.patient
+
+    @property
+    def instance_count(self) -> int:
+        return self.plan.instance_count

@@ -2,7 +2,7 @@
 
 - :mod:`~beamit.shares.codes`: share codes (``BM-7K9X2P``) and their keyed digests;
 - :mod:`~beamit.shares.fields`: validation of a create request (E.164 phones, ``expiresIn``);
-- :mod:`~beamit.shares.records`: the share document and its JSON;
+- :mod:`~beamit.shares.share`: the share document and its JSON;
 - :mod:`~beamit.shares.service`: create (idempotent), list, get, revoke, extend;
 - :mod:`~beamit.shares.access`: the recipient's side: code lookup, one-time SMS code, lockout;
 - :mod:`~beamit.shares.sessions`: the short-lived, share-scoped viewer session;

@@ -26,7 +26,8 @@ from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Gone, NotFound, RateLimited, Unauthenticated
 from beamit.ids import new_id
 from beamit.shares import codes
-from beamit.shares.records import (
+from beamit.shares.sessions import IssuedSession, new_session
+from beamit.shares.share import (
     ACTIVE,
     EXPIRED,
     LOCKED,
@@ -37,7 +38,6 @@ from beamit.shares.records import (
     event_data,
     share_path,
 )
-from beamit.shares.sessions import IssuedSession, new_session
 from beamit.sms import SmsError, sms_sender
 from beamit.storage import Services, Transaction, Write
 from beamit.tenancy import TenantScope

@@ -15,7 +15,7 @@ from typing import Any
 
 from beamit import events, logs
 from beamit.clock import rfc3339, utcnow
-from beamit.shares.records import ACTIVE, CODES, EXPIRED, Share, code_path, event_data, share_path
+from beamit.shares.share import ACTIVE, CODES, EXPIRED, Share, code_path, event_data, share_path
 from beamit.storage import Filter, Query, Services, Transaction, Write
 from beamit.tenancy import TenantScope
 

@@ -27,7 +27,7 @@ from beamit.ids import new_id
 from beamit.shares import codes
 from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
 from beamit.shares.qr import qr_data_url
-from beamit.shares.records import ACTIVE, LOCKED, REVOKED, STATUSES, Share, code_path, event_data, share_path
+from beamit.shares.share import ACTIVE, LOCKED, REVOKED, STATUSES, Share, code_path, event_data, share_path
 from beamit.sms import SmsError, sms_sender
 from beamit.storage import AlreadyExists, Filter, Query, Services, Transaction, Write
 from beamit.tenancy import TenantScope

@@ -28,7 +28,7 @@ from beamit.auth.scopes import STUDIES_READ
 from beamit.clock import utcnow
 from beamit.errors import Forbidden, NotFound, Unauthenticated
 from beamit.ids import new_id
-from beamit.shares.records import ACTIVE, Share, share_path
+from beamit.shares.share import ACTIVE, Share, share_path
 from beamit.storage import Services
 from beamit.tenancy import TenantScope
 

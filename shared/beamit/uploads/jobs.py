@@ -27,7 +27,7 @@ from beamit.clock import utcnow
 from beamit.ids import new_id
 from beamit.storage import MetadataStore, Transaction, Write
 from beamit.uploads.limits import PROCESSING_LEASE
-from beamit.uploads.records import MAX_LISTED_STUDIES, PENDING, PROCESSING, TERMINAL, Upload, zero_counts
+from beamit.uploads.upload import MAX_LISTED_STUDIES, PENDING, PROCESSING, TERMINAL, Upload, zero_counts
 
 Action = Literal["process", "done", "busy", "superseded"]
 

@@ -15,7 +15,7 @@ from beamit.dicomweb.stow import (
 )
 from beamit.ingest.bucket_upload import FinalizedObject, _File, audit_outcome, resolve_outcomes
 from beamit.ingest.instance import ParsedInstance
-from beamit.uploads.records import FileOutcome
+from beamit.uploads.upload import FileOutcome
 
 # The data of the CloudEvent the gateway builds from fake-gcs-server's OBJECT_FINALIZE
 # notification (the Cloud Storage JSON API object resource, as Eventarc delivers it).

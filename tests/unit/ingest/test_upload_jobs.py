@@ -10,7 +10,7 @@ from beamit.storage.firestore import index_shape
 from beamit.uploads import naming
 from beamit.uploads.jobs import decide
 from beamit.uploads.limits import PROCESSING_LEASE
-from beamit.uploads.records import FileOutcome, Upload, files_query
+from beamit.uploads.upload import FileOutcome, Upload, files_query
 
 NOW = datetime(2026, 2, 20, 10, 30, tzinfo=UTC)
 GEN = 1700000000000001

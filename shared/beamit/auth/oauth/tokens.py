@@ -106,33 +106,34 @@ class GrantHolder:
 
 
 @dataclass
-class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
-    code_digest: str
+class IssuedFor:
+    """Whom a code or token was issued to (a user through a client, in one grant), for what."""
+
     grant_id: str
     tenant_id: str
     client_id: str
     user_id: str
-    redirect_uri: str
     scope: str
-    code_challenge: str | None
-    code_challenge_method: str | None
-
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
 
     def get_scope(self) -> str:
         return self.scope
 
 
 @dataclass
-class StoredToken(TokenMixin):  # type: ignore[misc]
+class AuthorizationCode(IssuedFor, AuthorizationCodeMixin):  # type: ignore[misc]
+    code_digest: str
+    redirect_uri: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+
+@dataclass
+class StoredToken(IssuedFor, TokenMixin):  # type: ignore[misc]
     kind: TokenKind
     path: str
-    grant_id: str
-    tenant_id: str
-    client_id: str
-    user_id: str
-    scope: str
     issued_at: datetime
     expires_at: datetime
     revoked: bool
@@ -142,9 +143,6 @@ class StoredToken(TokenMixin):  # type: ignore[misc]
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.client_id)
-
-    def get_scope(self) -> str:
-        return self.scope
 
     def get_expires_in(self) -> int:
         return int((self.expires_at - self.issued_at).total_seconds())
@@ -305,9 +303,10 @@ def _stored(kind: TokenKind, path: str, data: dict[str, Any], grant: dict[str, A
     used = data.get("usedAt") is not None
     grant_revoked = grant is None or grant.get("revokedAt") is not None
     revoked = data.get("revokedAt") is not None or used or grant_revoked
-    return StoredToken(kind, path, data["grantId"], data["tenantId"], data["clientId"], data["userId"],
-                       " ".join(data.get("scopes", [])), data["issuedAt"], data["expiresAt"], revoked,
-                       used, grant_revoked, now)
+    return StoredToken(grant_id=data["grantId"], tenant_id=data["tenantId"], client_id=data["clientId"],
+                       user_id=data["userId"], scope=" ".join(data.get("scopes", [])), kind=kind, path=path,
+                       issued_at=data["issuedAt"], expires_at=data["expiresAt"], revoked=revoked, used=used,
+                       grant_revoked=grant_revoked, now=now)
 
 
 def find_token(store: MetadataStore, token: str, clock: Clock = utcnow) -> StoredToken | None:

@@ -40,20 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
+from beamit.dicomweb.qido import conditions as c
 from beamit.dicomweb.qido.attributes import AttributePath, SearchLevel, attribute_level, tag_key
-from beamit.dicomweb.qido.conditions import (
-    AnyOfCondition,
-    CombinedDateTimeCondition,
-    Condition,
-    DateRangeCondition,
-    DateTimeRangeCondition,
-    PersonNameCondition,
-    PersonNameFuzzyCondition,
-    SingleValueCondition,
-    TimeRangeCondition,
-    UidListCondition,
-    WildcardCondition,
-)
 from beamit.dicomweb.qido.person_name import normalize_pn_group, pn_groups, pn_words
 from beamit.dicomweb.qido.query import ALL, SearchQuery
 from beamit.dicomweb.qido.temporal import stored_da, stored_dt, stored_tm
@@ -174,7 +162,7 @@ def _pn_word_prefixes(query: str, pn: object) -> bool:
 # --- conditions -----------------------------------------------------------------------------
 
 
-def _single(condition: SingleValueCondition, value: Any) -> bool:
+def _single(condition: c.SingleValueCondition, value: Any) -> bool:
     if isinstance(condition.value, int):
         try:
             return int(str(value).strip()) == condition.value
@@ -187,7 +175,7 @@ def _single(condition: SingleValueCondition, value: Any) -> bool:
     return value.strip() == condition.value
 
 
-def _wildcard(condition: WildcardCondition, value: Any) -> bool:
+def _wildcard(condition: c.WildcardCondition, value: Any) -> bool:
     if not isinstance(value, str):
         return False
     if condition.ignore_case:
@@ -199,34 +187,34 @@ def _in_range(value: Any, start: Any, end: Any) -> bool:
     return value is not None and (start is None or start <= value) and (end is None or value <= end)
 
 
-def _value_matches(condition: Condition, value: Any) -> bool:
+def _value_matches(condition: c.Condition, value: Any) -> bool:
     """Whether one stored value satisfies a single-attribute condition."""
-    if isinstance(condition, SingleValueCondition):
+    if isinstance(condition, c.SingleValueCondition):
         return _single(condition, value)
-    if isinstance(condition, WildcardCondition):
+    if isinstance(condition, c.WildcardCondition):
         return _wildcard(condition, value)
-    if isinstance(condition, UidListCondition):
+    if isinstance(condition, c.UidListCondition):
         return isinstance(value, str) and value.strip() in condition.uids
-    if isinstance(condition, DateRangeCondition):
+    if isinstance(condition, c.DateRangeCondition):
         return _in_range(stored_da(value), condition.start, condition.end)
-    if isinstance(condition, TimeRangeCondition):
+    if isinstance(condition, c.TimeRangeCondition):
         return _in_range(stored_tm(value), condition.start, condition.end)
-    if isinstance(condition, DateTimeRangeCondition):
+    if isinstance(condition, c.DateTimeRangeCondition):
         return _in_range(stored_dt(value), condition.start, condition.end)
-    if isinstance(condition, PersonNameCondition):
+    if isinstance(condition, c.PersonNameCondition):
         return _pn_literal(condition.pattern, value, fuzzy=False)
-    if isinstance(condition, PersonNameFuzzyCondition):
+    if isinstance(condition, c.PersonNameFuzzyCondition):
         return (
             _pn_literal(condition.query, value, fuzzy=False)
             or _pn_literal(condition.query, value, fuzzy=True)
             or _pn_word_prefixes(condition.query, value)
         )
-    if isinstance(condition, AnyOfCondition):
+    if isinstance(condition, c.AnyOfCondition):
         return any(_value_matches(alternative, value) for alternative in condition.alternatives)
     raise TypeError(f"not a single-attribute condition: {condition!r}")
 
 
-def _combined(condition: CombinedDateTimeCondition, record: Record) -> bool:
+def _combined(condition: c.CombinedDateTimeCondition, record: Record) -> bool:
     for date_value in attribute_values(record, condition.date_path):
         day = stored_da(date_value)
         if day is None:
@@ -238,9 +226,9 @@ def _combined(condition: CombinedDateTimeCondition, record: Record) -> bool:
     return False
 
 
-def condition_matches(condition: Condition, record: Record) -> bool:
+def condition_matches(condition: c.Condition, record: Record) -> bool:
     """Whether ``record`` satisfies one condition: any stored value matching is enough."""
-    if isinstance(condition, CombinedDateTimeCondition):
+    if isinstance(condition, c.CombinedDateTimeCondition):
         return _combined(condition, record)
     return any(_value_matches(condition, value) for value in attribute_values(record, condition.path))
 

@@ -48,11 +48,6 @@ def can_decode(transfer_syntax: str) -> bool:
         return False
 
 
-def transcodable_to(stored: str) -> tuple[str, ...]:
-    """The Transfer Syntaxes an instance stored in ``stored`` can be sent in, besides as stored."""
-    return (EXPLICIT_VR_LITTLE_ENDIAN,) if can_decode(stored) else ()
-
-
 def to_explicit_vr_little_endian(data: bytes) -> bytes:
     """The Part 10 file ``data`` re-encoded in Explicit VR Little Endian (unchanged if it is).
 
