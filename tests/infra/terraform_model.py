@@ -509,6 +509,48 @@ def check_tls(tf: Terraform) -> list[str]:
     return problems
 
 
+# google_firestore_backup_schedule.retention: "For a daily backup recurrence, set this to a
+# value up to 7 days. If you set a weekly backup recurrence, set this to a value up to 14 weeks."
+BACKUP_RETENTION_LIMITS = {"daily_recurrence": 7 * 86400, "weekly_recurrence": 14 * 7 * 86400}
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def check_firestore_backups(tf: Terraform) -> list[str]:
+    """Each backup schedule keeps its backups no longer than its recurrence allows.
+
+    A database takes at most one daily and one weekly schedule; BeamIt keeps both, the weekly
+    one for the longest retention Firestore offers (14 weeks).
+    """
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    longest: dict[str, int] = {}
+    for name, body in tf.resources("google_firestore_backup_schedule").items():
+        where = f"google_firestore_backup_schedule.{name}"
+        recurrences = [r for r in BACKUP_RETENTION_LIMITS if r in body]
+        if len(recurrences) != 1:
+            problems.append(f"{where}: exactly one of daily_recurrence, weekly_recurrence")
+            continue
+        recurrence = recurrences[0]
+        match = re.fullmatch(r"(\d+)s", str(body.get("retention", "")))
+        if match is None:
+            problems.append(f"{where}: retention must be literal seconds, e.g. \"604800s\"")
+            continue
+        seconds = int(match.group(1))
+        if seconds > BACKUP_RETENTION_LIMITS[recurrence]:
+            problems.append(f"{where}: retention {seconds}s exceeds the {recurrence} limit of "
+                            f"{BACKUP_RETENTION_LIMITS[recurrence]}s")
+        if recurrence == "weekly_recurrence" and (block(body, recurrence) or {}).get("day") not in WEEKDAYS:
+            problems.append(f"{where}: weekly_recurrence needs a day of the week")
+        key = (str(body.get("database")), recurrence)
+        if key in seen:
+            problems.append(f"{where}: a database takes one {recurrence} schedule ({seen[key]} is one)")
+        seen[key] = where
+        longest[recurrence] = max(longest.get(recurrence, 0), seconds)
+    if longest.get("weekly_recurrence") != BACKUP_RETENTION_LIMITS["weekly_recurrence"]:
+        problems.append("the database needs a weekly backup schedule kept 14 weeks (8467200s)")
+    return problems
+
+
 _INLINE_SKIP = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z]+_\d+):")
 
 

@@ -273,6 +273,31 @@ def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
 
 
+# --- Firestore backups ------------------------------------------------------------------------------
+
+
+def test_backup_retention_is_within_each_recurrences_limit(tf: tm.Terraform) -> None:
+    assert tm.check_firestore_backups(tf) == []
+    schedules = tf.resources("google_firestore_backup_schedule")
+    assert {name: body["retention"] for name, body in schedules.items()} == {
+        "daily": "604800s", "weekly": "8467200s"}
+
+
+def test_long_daily_retention_and_a_second_daily_schedule_fail(tf: tm.Terraform) -> None:
+    schedules = tf.resources("google_firestore_backup_schedule")
+    schedules["daily"]["retention"] = "8467200s"  # 98 days, daily: what the API refuses
+    weekly = schedules["weekly"]
+    del weekly["weekly_recurrence"]
+    weekly.update(retention="86400s", daily_recurrence=[{}])
+    assert tm.check_firestore_backups(tf) == [
+        "google_firestore_backup_schedule.daily: retention 8467200s exceeds the daily_recurrence limit"
+        " of 604800s",
+        "google_firestore_backup_schedule.weekly: a database takes one daily_recurrence schedule"
+        " (google_firestore_backup_schedule.daily is one)",
+        "the database needs a weekly backup schedule kept 14 weeks (8467200s)",
+    ]
+
+
 # --- Terraform itself evaluates the manifest as the Python code does ---------------------------------
 
 
