@@ -10,8 +10,11 @@ resource "google_compute_region_network_endpoint_group" "function" {
   region                = var.region
   network_endpoint_type = "SERVERLESS"
 
+  # The NEG takes the Cloud Run service's short name ("run-service"). A gen2 function's
+  # service is named after the function; its service_config[0].service is the full
+  # projects/<p>/locations/<r>/services/<name> path, which the NEG does not accept.
   cloud_run {
-    service = google_cloudfunctions2_function.function[each.key].service_config[0].service
+    service = google_cloudfunctions2_function.function[each.key].name
   }
 }
 

@@ -411,6 +411,12 @@ def check_routes(manifest: dict[str, Any], tf: Terraform) -> list[str]:
         body = tf.resources(kind).get("function")
         if body is None or expr(body.get("for_each")) != "local.http_functions":
             problems.append(f"{kind}.function must have for_each = local.http_functions")
+    neg = tf.resources("google_compute_region_network_endpoint_group").get("function", {})
+    # cloud_run.service is the Cloud Run service's short name, which a gen2 function's is (its
+    # own name); service_config[0].service is the full projects/.../services/<name> path.
+    if (block(neg, "cloud_run") or {}).get("service") != "${google_cloudfunctions2_function.function[each.key].name}":
+        problems.append("serverless NEGs must name the function's Cloud Run service by its short name "
+                        "(google_cloudfunctions2_function.function[each.key].name)")
     backend = tf.resources("google_compute_backend_service").get("function", {})
     if not backend.get("security_policy"):
         problems.append("backend services must have the Cloud Armor policy")

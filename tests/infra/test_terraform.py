@@ -232,6 +232,16 @@ def test_hand_written_path_rules_fail(manifest: dict[str, Any], tf: tm.Terraform
     assert "route /v1/api-keys is hard-coded in loadbalancer.tf" in problems
 
 
+def test_negs_use_the_short_service_name(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    neg = tf.resources("google_compute_region_network_endpoint_group")["function"]
+    assert neg["cloud_run"][0]["service"] == "${google_cloudfunctions2_function.function[each.key].name}"
+    neg["cloud_run"][0]["service"] = "${google_cloudfunctions2_function.function[each.key].service_config[0].service}"
+    assert tm.check_routes(manifest, tf) == [
+        "serverless NEGs must name the function's Cloud Run service by its short name "
+        "(google_cloudfunctions2_function.function[each.key].name)"
+    ]
+
+
 def test_two_functions_on_one_route_fail(manifest: dict[str, Any], tf: tm.Terraform) -> None:
     changed = with_function(manifest, name="health2", routes=["/v1/health"])
     assert "two functions serve the same route" in tm.check_routes(changed, tf)
