@@ -21,7 +21,7 @@ resource "google_firestore_database" "main" {
   }
 
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     google_kms_crypto_key_iam_member.service_agent,
   ]
 

@@ -50,6 +50,8 @@ resource "google_service_account" "function" {
   account_id   = "fn-${each.key}"
   display_name = "BeamIt function ${each.key}"
   description  = "Runtime identity of the ${each.key} Cloud Function; its grants are local.function_roles[\"${each.key}\"] in terraform/iam.tf."
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_cloudfunctions2_function" "function" {
@@ -123,7 +125,7 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   depends_on = [
-    google_project_service.enabled,
+    time_sleep.apis,
     google_project_iam_member.build,
     google_project_iam_member.build_source_reader,
     google_project_iam_member.gcs_pubsub_publisher,

@@ -5,7 +5,7 @@ resource "google_kms_key_ring" "beamit" {
   name     = var.kms_key_ring
   location = var.region
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # ENCRYPT_DECRYPT keys: CMEK for buckets/topics/Firestore, envelope encryption of app secrets.
@@ -59,7 +59,7 @@ locals {
 data "google_storage_project_service_account" "gcs" {
   project = var.project_id
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_project_service_identity" "agent" {
@@ -69,7 +69,7 @@ resource "google_project_service_identity" "agent" {
   project = var.project_id
   service = each.value
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {

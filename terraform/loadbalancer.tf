@@ -72,6 +72,8 @@ resource "google_compute_managed_ssl_certificate" "api" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_ssl_policy" "tls" {
@@ -79,6 +81,8 @@ resource "google_compute_ssl_policy" "tls" {
   description     = "TLS 1.2+ with the RESTRICTED (FIPS 140-2 / PCI-compliant) cipher suites."
   profile         = "RESTRICTED"
   min_tls_version = "TLS_1_2"
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_target_https_proxy" "api" {
@@ -92,6 +96,8 @@ resource "google_compute_global_address" "api" {
   name         = "${local.resource_prefix}-api"
   address_type = "EXTERNAL"
   ip_version   = "IPV4"
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_global_forwarding_rule" "https" {
@@ -113,6 +119,8 @@ resource "google_compute_url_map" "http_redirect" {
     redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
     strip_query            = false
   }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_target_http_proxy" "redirect" {

@@ -14,6 +14,11 @@ terraform {
       source  = "hashicorp/google-beta"
       version = "~> 6.50"
     }
+    # time_sleep: settle time after enabling APIs and granting IAM roles (apis.tf, iam.tf).
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13"
+    }
   }
 
   backend "gcs" {}

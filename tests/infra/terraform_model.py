@@ -76,6 +76,13 @@ class Terraform:
                     for name, body in instances.items():
                         yield rtype, name, body
 
+    def all_data_sources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for doc in self.files.values():
+            for block in doc.get("data", []):
+                for dtype, instances in block.items():
+                    for name, body in instances.items():
+                        yield dtype, name, body
+
     def locals(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for doc in self.files.values():
@@ -512,6 +519,143 @@ def check_tls(tf: Terraform) -> list[str]:
     for name, body in tf.resources("google_compute_target_https_proxy").items():
         if "google_compute_ssl_policy." not in str(body.get("ssl_policy")):
             problems.append(f"https proxy {name} has no SSL policy")
+    return problems
+
+
+# --- order of creation: APIs, then what calls them ------------------------------------------------
+
+SERVICES = "google_project_service.enabled"
+# Enabled by hand before Terraform runs (docs/deploy.md, step 2): what Terraform itself needs
+# to enable the rest, set project IAM and read the project.
+BOOTSTRAP_APIS = frozenset({"serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com"})
+
+# The API each resource type (and "data.<type>" data source) calls. Every resource of these
+# types must depend, through depends_on or references, on the project services
+# (google_project_service.enabled, by way of the time_sleep that lets them settle); a type
+# missing from this table and from NO_API_DEPENDENCY fails check_api_dependencies.
+API_OF_TYPE: dict[str, str] = {
+    **dict.fromkeys((
+        "google_compute_backend_service", "google_compute_global_address",
+        "google_compute_global_forwarding_rule", "google_compute_managed_ssl_certificate",
+        "google_compute_region_network_endpoint_group", "google_compute_security_policy",
+        "google_compute_ssl_policy", "google_compute_target_http_proxy",
+        "google_compute_target_https_proxy", "google_compute_url_map",
+    ), "compute.googleapis.com"),
+    **dict.fromkeys((
+        "google_service_account", "google_service_account_iam_member", "google_project_iam_custom_role",
+    ), "iam.googleapis.com"),
+    **dict.fromkeys((
+        "google_kms_key_ring", "google_kms_crypto_key", "google_kms_crypto_key_iam_member",
+    ), "cloudkms.googleapis.com"),
+    **dict.fromkeys((
+        "google_storage_bucket", "google_storage_bucket_iam_member", "google_storage_bucket_object",
+        "data.google_storage_project_service_account",
+    ), "storage.googleapis.com"),
+    **dict.fromkeys((
+        "google_firestore_database", "google_firestore_backup_schedule", "google_firestore_index",
+        "google_firestore_field",
+    ), "firestore.googleapis.com"),
+    **dict.fromkeys((
+        "google_pubsub_topic", "google_pubsub_topic_iam_member", "google_pubsub_subscription",
+        "google_pubsub_subscription_iam_member",
+    ), "pubsub.googleapis.com"),
+    **dict.fromkeys((
+        "google_secret_manager_secret", "google_secret_manager_secret_iam_member",
+        "google_secret_manager_secret_version",
+    ), "secretmanager.googleapis.com"),
+    "google_cloudfunctions2_function": "cloudfunctions.googleapis.com",
+    "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
+    "google_eventarc_google_channel_config": "eventarc.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
+    "google_logging_project_sink": "logging.googleapis.com",
+    **dict.fromkeys((
+        "google_monitoring_notification_channel", "google_monitoring_alert_policy",
+    ), "monitoring.googleapis.com"),
+    # generateServiceIdentity (Service Usage) of a service that must itself be enabled.
+    "google_project_service_identity": "serviceusage.googleapis.com",
+}
+# Google resource types that need no API of the list: Service Usage and Resource Manager
+# (project IAM, the project itself) are on before Terraform runs.
+NO_API_DEPENDENCY = frozenset({
+    "google_project_service", "google_project_iam_member", "google_project_iam_audit_config",
+    "data.google_project",
+})
+
+# A reference in an expression: type.name, data.type.name or local.name (hcl2 keeps
+# expressions as text, "${google_storage_bucket.data[each.key].name}").
+_REFERENCE = re.compile(r"(?<![\w.-])(data\.[a-z][\w-]*|[a-z][\w-]*)\.([\w-]+)")
+
+
+def dependency_graph(tf: Terraform) -> dict[str, set[str]]:
+    """``address -> addresses it refers to`` (references and depends_on), as Terraform orders them.
+
+    Addresses are ``type.name`` of resources, ``data.type.name`` of data sources and
+    ``local.name`` of locals, through which references pass.
+    """
+    bodies: dict[str, Any] = {}
+    for rtype, name, body in tf.all_resources():
+        bodies[f"{rtype}.{name}"] = body
+    for dtype, name, body in tf.all_data_sources():
+        bodies[f"data.{dtype}.{name}"] = body
+    for name, value in tf.locals().items():
+        bodies[f"local.{name}"] = value
+    known_kinds = {address.rsplit(".", 1)[0] for address in bodies}
+    graph: dict[str, set[str]] = {}
+    for address, body in bodies.items():
+        refs = {f"{kind}.{name}" for kind, name in _REFERENCE.findall(json.dumps(body)) if kind in known_kinds}
+        graph[address] = refs - {address}
+    return graph
+
+
+def reaches(graph: dict[str, set[str]], start: str, target: str) -> bool:
+    """Whether ``start`` depends on ``target``, directly or through other nodes."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        for ref in graph.get(node, set()):
+            if ref == target:
+                return True
+            if ref not in seen:
+                seen.add(ref)
+                todo.append(ref)
+    return False
+
+
+def check_api_dependencies(tf: Terraform) -> list[str]:
+    """Nothing calls an API before it is enabled and has settled.
+
+    Every resource and data source of a type in API_OF_TYPE reaches google_project_service.enabled
+    through depends_on or references; only time_sleep resources (with a create_duration) depend
+    on it directly, so everything else waits for the APIs to settle; and each API the table names
+    for the types in use is enabled by apis.tf (or on before Terraform runs).
+    """
+    problems: list[str] = []
+    graph = dependency_graph(tf)
+    enabled = set(re.findall(r"[a-z0-9]+\.googleapis\.com", str(tf.locals().get("services", ""))))
+    addresses = [(f"{rtype}.{name}", rtype) for rtype, name, _ in tf.all_resources()]
+    addresses += [(f"data.{dtype}.{name}", f"data.{dtype}") for dtype, name, _ in tf.all_data_sources()]
+    for address, kind in sorted(addresses):
+        if not kind.removeprefix("data.").startswith("google_") or kind in NO_API_DEPENDENCY:
+            continue
+        api = API_OF_TYPE.get(kind)
+        if api is None:
+            problems.append(f"{address}: {kind} is not in API_OF_TYPE (tests/infra/terraform_model.py): "
+                            "name the API it calls")
+            continue
+        if api not in enabled | BOOTSTRAP_APIS:
+            problems.append(f"{address}: needs {api}, which apis.tf does not enable")
+        if not reaches(graph, address, SERVICES):
+            problems.append(f"{address}: needs {api} but does not depend on {SERVICES} "
+                            "(depends_on = [time_sleep.apis])")
+    resources = dict(((f"{rtype}.{name}", body) for rtype, name, body in tf.all_resources()))
+    for address, refs in sorted(graph.items()):
+        if SERVICES in refs:
+            if not address.startswith("time_sleep."):
+                problems.append(f"{address}: depends on {SERVICES} directly; depend on time_sleep.apis, "
+                                "so that the APIs settle first")
+            elif not resources[address].get("create_duration"):
+                problems.append(f"{address}: a settle time needs a create_duration")
     return problems
 
 

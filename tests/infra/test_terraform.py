@@ -283,6 +283,61 @@ def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
 
 
+# --- creation order: APIs first ------------------------------------------------------------------------
+
+
+def test_every_api_gated_resource_waits_for_the_apis(tf: tm.Terraform) -> None:
+    assert tm.check_api_dependencies(tf) == []
+    graph = tm.dependency_graph(tf)
+    # The resources a first apply used to create before their API was on (issue #23) ...
+    for address in ("google_service_account.function", "google_project_iam_custom_role.role",
+                    "google_compute_security_policy.edge", "google_compute_ssl_policy.tls",
+                    "google_compute_global_address.api", "google_compute_managed_ssl_certificate.api",
+                    "google_compute_global_forwarding_rule.http"):
+        assert tm.reaches(graph, address, "time_sleep.apis"), address
+    # ... wait for the APIs to settle, which only the time_sleep waits on directly.
+    assert [a for a, refs in graph.items() if tm.SERVICES in refs] == ["time_sleep.apis"]
+    assert tf.resources("time_sleep")["apis"]["create_duration"] == "120s"
+
+
+def test_a_resource_without_the_api_dependency_fails(tf: tm.Terraform) -> None:
+    del tf.resources("google_compute_security_policy")["edge"]["depends_on"]
+    tf.files["loadbalancer.tf"]["resource"].append(
+        {"google_compute_global_address": {"v6": {"name": "x", "ip_version": "IPV6"}}})
+    assert tm.check_api_dependencies(tf) == [
+        "google_compute_global_address.v6: needs compute.googleapis.com but does not depend on "
+        "google_project_service.enabled (depends_on = [time_sleep.apis])",
+        "google_compute_security_policy.edge: needs compute.googleapis.com but does not depend on "
+        "google_project_service.enabled (depends_on = [time_sleep.apis])",
+    ]
+
+
+def test_unknown_types_direct_dependencies_and_disabled_apis_fail(tf: tm.Terraform) -> None:
+    tf.files["apis.tf"]["resource"].append(
+        {"google_bigquery_dataset": {"audit": {"dataset_id": "audit", "depends_on": ["${time_sleep.apis}"]}}})
+    tf.resources("google_kms_key_ring")["beamit"]["depends_on"] = ["${google_project_service.enabled}"]
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "services" in block:
+                block["services"] = block["services"].replace('"monitoring.googleapis.com",', "")
+    problems = tm.check_api_dependencies(tf)
+    assert "google_bigquery_dataset.audit: google_bigquery_dataset is not in API_OF_TYPE " \
+           "(tests/infra/terraform_model.py): name the API it calls" in problems
+    assert "google_kms_key_ring.beamit: depends on google_project_service.enabled directly; depend on " \
+           "time_sleep.apis, so that the APIs settle first" in problems
+    assert "google_monitoring_notification_channel.email: needs monitoring.googleapis.com, which apis.tf " \
+           "does not enable" in problems
+
+
+def test_dependency_graph_follows_references_through_locals(tf: tm.Terraform) -> None:
+    graph = tm.dependency_graph(tf)
+    assert "local.kms_key_ids" in graph["google_storage_bucket.data"]
+    assert "google_kms_crypto_key.symmetric" in graph["local.kms_key_ids"]
+    assert graph["local.storage_agent"] == {"data.google_storage_project_service_account.gcs"}
+    assert tm.reaches(graph, "google_storage_bucket.data", "google_kms_key_ring.beamit")
+    assert not tm.reaches(graph, "google_kms_key_ring.beamit", "google_storage_bucket.data")
+
+
 # --- Firestore backups ------------------------------------------------------------------------------
 
 
