@@ -22,7 +22,7 @@ resource "google_firestore_database" "main" {
 
   depends_on = [
     time_sleep.apis,
-    google_kms_crypto_key_iam_member.service_agent,
+    time_sleep.cmek_grants,
   ]
 
   lifecycle {

@@ -54,6 +54,21 @@ resource "google_service_account" "function" {
   depends_on = [time_sleep.apis]
 }
 
+# Grants a function deployment checks, given time to propagate before the functions deploy
+# (see time_sleep.cmek_grants): the build account's roles (logs, image push, source read),
+# each runtime account's access to the secrets it mounts, and for Cloud Storage triggers the
+# Cloud Storage agent's Pub/Sub publisher and the trigger account's event receiver roles.
+resource "time_sleep" "function_grants" {
+  create_duration = "120s"
+
+  triggers = {
+    build    = join(",", [for grant in google_project_iam_member.build : grant.role])
+    source   = google_project_iam_member.build_source_reader.role
+    secrets  = join(",", sort(keys(google_secret_manager_secret_iam_member.function)))
+    eventarc = join(",", [for grant in concat(google_project_iam_member.gcs_pubsub_publisher, google_project_iam_member.eventarc_receiver) : "${grant.role} ${grant.member}"])
+  }
+}
+
 resource "google_cloudfunctions2_function" "function" {
   for_each = local.functions
 
@@ -126,11 +141,10 @@ resource "google_cloudfunctions2_function" "function" {
 
   depends_on = [
     time_sleep.apis,
-    google_project_iam_member.build,
-    google_project_iam_member.build_source_reader,
-    google_project_iam_member.gcs_pubsub_publisher,
-    google_project_iam_member.eventarc_receiver,
-    google_secret_manager_secret_iam_member.function,
+    time_sleep.function_grants,
+    # A gcs-finalize function creates an Eventarc trigger: the Google channel's key (which
+    # Eventarc applies to every Google-event trigger of the project and region) is set first.
+    google_eventarc_google_channel_config.cmek,
   ]
 }
 

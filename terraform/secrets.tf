@@ -37,5 +37,5 @@ resource "google_secret_manager_secret" "secret" {
     }
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }

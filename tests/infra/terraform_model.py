@@ -659,6 +659,53 @@ def check_api_dependencies(tf: Terraform) -> list[str]:
     return problems
 
 
+# IAM grants propagate in about 2 minutes, sometimes 7 or more (IAM: access change propagation).
+# Resources whose creation checks a grant wait for it through a time_sleep.
+CMEK_TYPES = ("google_storage_bucket", "google_pubsub_topic", "google_firestore_database",
+              "google_secret_manager_secret", "google_eventarc_google_channel_config")
+CMEK_AGENT_GRANTS = "google_kms_crypto_key_iam_member.service_agent"
+# Checked by a function deployment: the build account's roles, the runtime account's secret
+# access, the Cloud Storage agent's and the trigger account's roles for Eventarc.
+FUNCTION_DEPLOY_GRANTS = (
+    "google_project_iam_member.build", "google_project_iam_member.build_source_reader",
+    "google_secret_manager_secret_iam_member.function", "google_project_iam_member.gcs_pubsub_publisher",
+    "google_project_iam_member.eventarc_receiver",
+)
+
+
+def waits_for(graph: dict[str, set[str]], start: str, target: str) -> bool:
+    """Whether ``start`` depends on ``target`` through a time_sleep (that settles it)."""
+    return any(reaches(graph, start, node) and reaches(graph, node, target)
+               for node in graph if node.startswith("time_sleep."))
+
+
+def check_grant_ordering(tf: Terraform) -> list[str]:
+    """What checks a grant when it is created waits for the grant to propagate.
+
+    CMEK resources wait for their service agents' key grants; functions wait for the grants
+    their deployment checks, and for the Eventarc Google channel's CMEK configuration, which
+    must be in place before a gcs-finalize function creates its trigger.
+    """
+    problems: list[str] = []
+    graph = dependency_graph(tf)
+    for rtype in CMEK_TYPES:
+        for name in tf.resources(rtype):
+            if not waits_for(graph, f"{rtype}.{name}", CMEK_AGENT_GRANTS):
+                problems.append(f"{rtype}.{name}: must wait (time_sleep) for {CMEK_AGENT_GRANTS}")
+    channels = [f"google_eventarc_google_channel_config.{name}"
+                for name in tf.resources("google_eventarc_google_channel_config")]
+    for name, body in tf.resources("google_cloudfunctions2_function").items():
+        address = f"google_cloudfunctions2_function.{name}"
+        for grant in FUNCTION_DEPLOY_GRANTS:
+            if not waits_for(graph, address, grant):
+                problems.append(f"{address}: must wait (time_sleep) for {grant}")
+        if dynamic(body, "event_trigger") or block(body, "event_trigger"):
+            for channel in channels:
+                if not reaches(graph, address, channel):
+                    problems.append(f"{address}: creates Eventarc triggers, so must depend on {channel}")
+    return problems
+
+
 # google_firestore_backup_schedule.retention: "For a daily backup recurrence, set this to a
 # value up to 7 days. If you set a weekly backup recurrence, set this to a value up to 14 weeks."
 BACKUP_RETENTION_LIMITS = {"daily_recurrence": 7 * 86400, "weekly_recurrence": 14 * 7 * 86400}

@@ -338,6 +338,26 @@ def test_dependency_graph_follows_references_through_locals(tf: tm.Terraform) ->
     assert not tm.reaches(graph, "google_kms_key_ring.beamit", "google_storage_bucket.data")
 
 
+def test_grants_propagate_before_what_checks_them(tf: tm.Terraform) -> None:
+    assert tm.check_grant_ordering(tf) == []
+    sleeps = tf.resources("time_sleep")
+    assert sleeps["cmek_grants"]["create_duration"] == sleeps["function_grants"]["create_duration"] == "120s"
+    graph = tm.dependency_graph(tf)
+    assert "google_eventarc_google_channel_config.cmek" in graph["google_cloudfunctions2_function.function"]
+
+
+def test_a_function_before_the_eventarc_channel_or_a_bucket_before_its_grant_fails(tf: tm.Terraform) -> None:
+    function = tf.resources("google_cloudfunctions2_function")["function"]
+    function["depends_on"] = ["${time_sleep.apis}", "${time_sleep.function_grants}"]
+    tf.resources("google_storage_bucket")["access_logs"]["depends_on"] = [f"${{{tm.CMEK_AGENT_GRANTS}}}"]
+    assert tm.check_grant_ordering(tf) == [
+        "google_storage_bucket.access_logs: must wait (time_sleep) for "
+        "google_kms_crypto_key_iam_member.service_agent",
+        "google_cloudfunctions2_function.function: creates Eventarc triggers, so must depend on "
+        "google_eventarc_google_channel_config.cmek",
+    ]
+
+
 # --- Firestore backups ------------------------------------------------------------------------------
 
 
