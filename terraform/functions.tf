@@ -110,7 +110,9 @@ resource "google_cloudfunctions2_function" "function" {
         key        = secret_environment_variables.key
         project_id = var.project_id
         secret     = google_secret_manager_secret.secret[secret_environment_variables.value].secret_id
-        version    = "latest"
+        # The version Terraform created (secrets.tf), not "latest": it exists before the
+        # function deploys, and a new one rolls out as a new revision.
+        version = google_secret_manager_secret_version.value[secret_environment_variables.value].version
       }
     }
   }

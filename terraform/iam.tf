@@ -254,6 +254,10 @@ resource "terraform_data" "manifest_checks" {
       error_message = "A pubsub-push function names a topic role that platform.json does not declare."
     }
     precondition {
+      condition     = length(setsubtract(keys(var.secret_versions), keys(local.secrets))) == 0
+      error_message = "var.secret_versions names secrets that secrets.tf does not have: ${join(", ", setsubtract(keys(var.secret_versions), keys(local.secrets)))}."
+    }
+    precondition {
       condition     = contains(keys(local.http_functions), local.default_http_function)
       error_message = "local.default_http_function must be an http function of platform.json."
     }

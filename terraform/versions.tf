@@ -2,7 +2,9 @@
 # environment (see docs/deploy.md):
 #   terraform init -backend-config="bucket=<state bucket>" -backend-config="prefix=beamit/<environment>"
 terraform {
-  required_version = ">= 1.6.0, < 2.0.0"
+  # 1.11: write-only arguments and ephemeral values keep secret values out of the plan and
+  # the state (secrets.tf).
+  required_version = ">= 1.11.0, < 2.0.0"
 
   required_providers {
     google = {
@@ -18,6 +20,11 @@ terraform {
     time = {
       source  = "hashicorp/time"
       version = "~> 0.13"
+    }
+    # The ephemeral random_password (3.7+) that becomes the share-code key (secrets.tf).
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
     }
   }
 

@@ -706,6 +706,56 @@ def check_grant_ordering(tf: Terraform) -> list[str]:
     return problems
 
 
+SECRET_VERSION = "google_secret_manager_secret_version.value"
+
+
+def check_secret_versions(tf: Terraform) -> list[str]:
+    """Every secret a function mounts has a version, created by Terraform before the function,
+    from a value that stays out of the plan, the state and the repository.
+
+    google_secret_manager_secret_version.value covers local.secrets with write-only arguments
+    (secret_data_wo + secret_data_wo_version, never secret_data, which the provider stores in
+    the state); local.secret_values gives each secret its value, and any variable feeding it is
+    sensitive and ephemeral; functions mount that version (a reference, so it exists first),
+    never "latest".
+    """
+    problems: list[str] = []
+    version = tf.resources("google_secret_manager_secret_version").get("value")
+    if version is None or expr(version.get("for_each")) != "local.secrets":
+        return [f"{SECRET_VERSION} must exist with for_each = local.secrets"]
+    if "secret_data" in version:
+        problems.append(f"{SECRET_VERSION}: secret_data lands in the state; use secret_data_wo")
+    if version.get("secret_data_wo") != "${local.secret_values[each.key]}" or "secret_data_wo_version" not in version:
+        problems.append(
+            f"{SECRET_VERSION}: secret_data_wo = local.secret_values[each.key], with secret_data_wo_version")
+    local_values = tf.locals()
+    values = local_values.get("secret_values") or {}
+    missing = sorted(set(local_values.get("secrets", {})) - set(values))
+    if missing:
+        problems.append(f"local.secret_values has no value for {', '.join(missing)}")
+    variables = {name: body for doc in tf.files.values() for block in doc.get("variable", [])
+                 for name, body in block.items()}
+    for name in sorted(set(re.findall(r"\bvar\.(\w+)", json.dumps(values)))):
+        body = variables.get(name, {})
+        if body.get("sensitive") is not True or body.get("ephemeral") is not True:
+            problems.append(f"var.{name} feeds a secret value: it must be sensitive and ephemeral")
+    for name, value in values.items():
+        if "${" not in str(value):
+            problems.append(f"local.secret_values[{name}] is a literal: secret values never live in the repository")
+    graph = dependency_graph(tf)
+    for name, function in tf.resources("google_cloudfunctions2_function").items():
+        mount = dynamic(block(function, "service_config") or {}, "secret_environment_variables")
+        if mount is None:
+            continue
+        mounted = mount["content"].get("version")
+        if mounted != f"${{{SECRET_VERSION}[secret_environment_variables.value].version}}":
+            problems.append(f"google_cloudfunctions2_function.{name} mounts secret version {mounted!r}: "
+                            f"mount {SECRET_VERSION}[...].version, which exists before the function")
+        if not reaches(graph, f"google_cloudfunctions2_function.{name}", SECRET_VERSION):
+            problems.append(f"google_cloudfunctions2_function.{name} must depend on {SECRET_VERSION}")
+    return problems
+
+
 # google_firestore_backup_schedule.retention: "For a daily backup recurrence, set this to a
 # value up to 7 days. If you set a weekly backup recurrence, set this to a value up to 14 weeks."
 BACKUP_RETENTION_LIMITS = {"daily_recurrence": 7 * 86400, "weekly_recurrence": 14 * 7 * 86400}

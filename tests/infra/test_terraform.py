@@ -32,7 +32,7 @@ from tests.infra.indexes import (
 TERRAFORM = shutil.which("terraform")
 needs_terraform = pytest.mark.skipif(
     TERRAFORM is None,
-    reason="terraform binary not on PATH: install Terraform >= 1.6 to run this check "
+    reason="terraform binary not on PATH: install Terraform >= 1.11 to run this check "
     "(`make lint` needs it too)",
 )
 
@@ -356,6 +356,57 @@ def test_a_function_before_the_eventarc_channel_or_a_bucket_before_its_grant_fai
         "google_cloudfunctions2_function.function: creates Eventarc triggers, so must depend on "
         "google_eventarc_google_channel_config.cmek",
     ]
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+
+def test_mounted_secrets_have_versions_created_before_the_functions(
+    manifest: dict[str, Any], tf: tm.Terraform
+) -> None:
+    assert tm.check_secret_versions(tf) == []
+    # Every secret a function mounts (its secretAccessor grants) is one Terraform versions.
+    mounted = {grant["on"].removeprefix("secret:") for grants in tm.function_roles(tf).values()
+               for grant in grants if grant["role"] == "roles/secretmanager.secretAccessor"}
+    assert mounted and mounted <= set(tf.locals()["secrets"]) == set(tf.locals()["secret_values"])
+    assert {fn["name"] for fn in manifest["functions"]} >= {"shares", "viewer"}
+    graph = tm.dependency_graph(tf)
+    assert tm.reaches(graph, "google_secret_manager_secret_version.value", "time_sleep.cmek_grants")
+
+
+def test_latest_plain_secret_data_and_literal_values_fail(tf: tm.Terraform) -> None:
+    function = tf.resources("google_cloudfunctions2_function")["function"]
+    mount = tm.dynamic(function["service_config"][0], "secret_environment_variables")
+    assert mount is not None
+    mount["content"]["version"] = "latest"
+    version = tf.resources("google_secret_manager_secret_version")["value"]
+    version["secret_data"] = version.pop("secret_data_wo")
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "secret_values" in block:
+                block["secret_values"]["share-code-key"] = "not-so-secret-0123456789abcdefghijkl"
+                del block["secret_values"]["twilio-auth-token"]
+            if "secrets" in block:
+                block["secrets"]["webhook-key"] = "a new secret without a value"
+    assert tm.check_secret_versions(tf) == [
+        "google_secret_manager_secret_version.value: secret_data lands in the state; use secret_data_wo",
+        "google_secret_manager_secret_version.value: secret_data_wo = local.secret_values[each.key], "
+        "with secret_data_wo_version",
+        "local.secret_values has no value for twilio-auth-token, webhook-key",
+        "local.secret_values[share-code-key] is a literal: secret values never live in the repository",
+        "google_cloudfunctions2_function.function mounts secret version 'latest': mount "
+        "google_secret_manager_secret_version.value[...].version, which exists before the function",
+        "google_cloudfunctions2_function.function must depend on google_secret_manager_secret_version.value",
+    ]
+
+
+def test_secret_value_variables_must_be_ephemeral(tf: tm.Terraform) -> None:
+    for doc in tf.files.values():
+        for block in doc.get("variable", []):
+            if "twilio_auth_token" in block:
+                block["twilio_auth_token"]["ephemeral"] = False
+    assert tm.check_secret_versions(tf) == [
+        "var.twilio_auth_token feeds a secret value: it must be sensitive and ephemeral"]
 
 
 # --- Firestore backups ------------------------------------------------------------------------------
