@@ -1,5 +1,5 @@
 # Services the platform uses. serviceusage and cloudresourcemanager must already be on
-# (docs/deploy.md, step 1) for Terraform to enable the rest.
+# (docs/deploy.md, step 2: Bootstrap) for Terraform to enable the rest.
 
 locals {
   services = toset([

@@ -3,7 +3,7 @@
 #
 # CMEK can only be chosen when a database is created: if the project already has a
 # "(default)" database (created by hand or by App Engine), this resource cannot adopt it
-# with CMEK. See docs/deploy.md ("Firestore and CMEK ordering").
+# with CMEK. See docs/deploy.md (Caveats: "Firestore and CMEK").
 
 resource "google_firestore_database" "main" {
   project     = var.project_id

@@ -409,6 +409,22 @@ def test_secret_value_variables_must_be_ephemeral(tf: tm.Terraform) -> None:
         "var.twilio_auth_token feeds a secret value: it must be sensitive and ephemeral"]
 
 
+# --- principals an organization policy may refuse -----------------------------------------------------
+
+
+def test_principals_outside_the_organization_are_named_in_deploy_docs(tf: tm.Terraform) -> None:
+    """Domain-restricted sharing refuses literal principals that are not the project's own
+    service accounts: docs/deploy.md must name each one among the grants to allow."""
+    literal = {str(body["member"]) for _, _, body in tf.all_resources()
+               if "member" in body and "${" not in str(body["member"])
+               and not str(body["member"]).startswith("serviceAccount:")}
+    assert literal == {"allUsers", "group:cloud-storage-analytics@google.com"}
+    deploy = (tm.REPO_ROOT / "docs" / "deploy.md").read_text("utf-8")
+    policy = deploy[deploy.index("`iam.allowedPolicyMemberDomains`"):deploy.index("`gcp.restrictNonCmekServices`")]
+    for member in literal:
+        assert f"`{member}`" in policy, member
+
+
 # --- Firestore backups ------------------------------------------------------------------------------
 
 
