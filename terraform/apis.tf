@@ -1,5 +1,5 @@
 # Services the platform uses. serviceusage and cloudresourcemanager must already be on
-# (docs/deploy.md, step 1) for Terraform to enable the rest.
+# (docs/deploy.md, step 2: Bootstrap) for Terraform to enable the rest.
 
 locals {
   services = toset([
@@ -29,6 +29,21 @@ resource "google_project_service" "enabled" {
 
   disable_on_destroy         = false
   disable_dependent_services = false
+}
+
+# An API answers "If you enabled this API recently, wait a few minutes for the action to
+# propagate to our systems and retry" for a while after it is enabled, and enabling one
+# creates its service agent, whose role grant propagates like any IAM change (Eventarc:
+# "it may take a few minutes before all necessary permissions are propagated to the Service
+# Agent"). Every resource that calls one of these APIs depends on this wait, never on
+# google_project_service directly (tests/infra: check_api_dependencies). It sleeps on the
+# first apply, and again when the list of services changes.
+resource "time_sleep" "apis" {
+  create_duration = "120s"
+
+  triggers = {
+    services = join(",", sort([for service in google_project_service.enabled : service.service]))
+  }
 }
 
 data "google_project" "this" {

@@ -156,4 +156,6 @@ resource "google_compute_security_policy" "edge" {
       }
     }
   }
+
+  depends_on = [time_sleep.apis]
 }

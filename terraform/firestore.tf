@@ -1,9 +1,9 @@
 # The Firestore database: native mode, CMEK (the manifest's firestore key), point-in-time
-# recovery, delete protection, daily backups. Composite indexes: firestore_indexes.tf.
+# recovery, delete protection, daily and weekly backups. Composite indexes: firestore_indexes.tf.
 #
 # CMEK can only be chosen when a database is created: if the project already has a
 # "(default)" database (created by hand or by App Engine), this resource cannot adopt it
-# with CMEK. See docs/deploy.md ("Firestore and CMEK ordering").
+# with CMEK. See docs/deploy.md (Caveats: "Firestore and CMEK").
 
 resource "google_firestore_database" "main" {
   project     = var.project_id
@@ -21,8 +21,8 @@ resource "google_firestore_database" "main" {
   }
 
   depends_on = [
-    google_project_service.enabled,
-    google_kms_crypto_key_iam_member.service_agent,
+    time_sleep.apis,
+    time_sleep.cmek_grants,
   ]
 
   lifecycle {
@@ -30,11 +30,24 @@ resource "google_firestore_database" "main" {
   }
 }
 
-# Daily backups kept 14 weeks (the longest Firestore allows), beside 7-day PITR.
+# Backups beside 7-day PITR: daily ones kept 7 days and weekly ones kept 14 weeks, the
+# longest each recurrence allows (google_firestore_backup_schedule: "For a daily backup
+# recurrence, set this to a value up to 7 days. If you set a weekly backup recurrence, set
+# this to a value up to 14 weeks."). A database takes at most one schedule of each.
 resource "google_firestore_backup_schedule" "daily" {
   project   = var.project_id
   database  = google_firestore_database.main.name
-  retention = "8467200s" # 98 days
+  retention = "604800s" # 7 days
 
   daily_recurrence {}
+}
+
+resource "google_firestore_backup_schedule" "weekly" {
+  project   = var.project_id
+  database  = google_firestore_database.main.name
+  retention = "8467200s" # 14 weeks
+
+  weekly_recurrence {
+    day = "SUNDAY"
+  }
 }

@@ -50,6 +50,23 @@ resource "google_service_account" "function" {
   account_id   = "fn-${each.key}"
   display_name = "BeamIt function ${each.key}"
   description  = "Runtime identity of the ${each.key} Cloud Function; its grants are local.function_roles[\"${each.key}\"] in terraform/iam.tf."
+
+  depends_on = [time_sleep.apis]
+}
+
+# Grants a function deployment checks, given time to propagate before the functions deploy
+# (see time_sleep.cmek_grants): the build account's roles (logs, image push, source read),
+# each runtime account's access to the secrets it mounts, and for Cloud Storage triggers the
+# Cloud Storage agent's Pub/Sub publisher and the trigger account's event receiver roles.
+resource "time_sleep" "function_grants" {
+  create_duration = "120s"
+
+  triggers = {
+    build    = join(",", [for grant in google_project_iam_member.build : grant.role])
+    source   = google_project_iam_member.build_source_reader.role
+    secrets  = join(",", sort(keys(google_secret_manager_secret_iam_member.function)))
+    eventarc = join(",", [for grant in concat(google_project_iam_member.gcs_pubsub_publisher, google_project_iam_member.eventarc_receiver) : "${grant.role} ${grant.member}"])
+  }
 }
 
 resource "google_cloudfunctions2_function" "function" {
@@ -93,7 +110,9 @@ resource "google_cloudfunctions2_function" "function" {
         key        = secret_environment_variables.key
         project_id = var.project_id
         secret     = google_secret_manager_secret.secret[secret_environment_variables.value].secret_id
-        version    = "latest"
+        # The version Terraform created (secrets.tf), not "latest": it exists before the
+        # function deploys, and a new one rolls out as a new revision.
+        version = google_secret_manager_secret_version.value[secret_environment_variables.value].version
       }
     }
   }
@@ -123,12 +142,11 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   depends_on = [
-    google_project_service.enabled,
-    google_project_iam_member.build,
-    google_project_iam_member.build_source_reader,
-    google_project_iam_member.gcs_pubsub_publisher,
-    google_project_iam_member.eventarc_receiver,
-    google_secret_manager_secret_iam_member.function,
+    time_sleep.apis,
+    time_sleep.function_grants,
+    # A gcs-finalize function creates an Eventarc trigger: the Google channel's key (which
+    # Eventarc applies to every Google-event trigger of the project and region) is set first.
+    google_eventarc_google_channel_config.cmek,
   ]
 }
 

@@ -23,6 +23,8 @@ resource "google_project_iam_custom_role" "role" {
   title       = each.value.title
   description = each.value.description
   permissions = each.value.permissions
+
+  depends_on = [time_sleep.apis]
 }
 
 # ============================================================================================
@@ -252,6 +254,10 @@ resource "terraform_data" "manifest_checks" {
       error_message = "A pubsub-push function names a topic role that platform.json does not declare."
     }
     precondition {
+      condition     = length(setsubtract(keys(var.secret_versions), keys(local.secrets))) == 0
+      error_message = "var.secret_versions names secrets that secrets.tf does not have: ${join(", ", setsubtract(keys(var.secret_versions), keys(local.secrets)))}."
+    }
+    precondition {
       condition     = contains(keys(local.http_functions), local.default_http_function)
       error_message = "local.default_http_function must be an http function of platform.json."
     }
@@ -264,24 +270,32 @@ resource "terraform_data" "manifest_checks" {
 resource "google_service_account" "build" {
   account_id   = "beamit-build"
   display_name = "BeamIt function builds"
+
+  depends_on = [time_sleep.apis]
 }
 
 # Pub/Sub push OIDC identity; may invoke the pubsub-push functions only.
 resource "google_service_account" "push_invoker" {
   account_id   = "beamit-push"
   display_name = "BeamIt Pub/Sub push invoker"
+
+  depends_on = [time_sleep.apis]
 }
 
 # Eventarc trigger identity of gcs-finalize functions.
 resource "google_service_account" "eventarc_trigger" {
   account_id   = "beamit-eventarc"
   display_name = "BeamIt Eventarc trigger"
+
+  depends_on = [time_sleep.apis]
 }
 
 # Cloud Scheduler OIDC identity; may invoke the scheduler functions only.
 resource "google_service_account" "scheduler_invoker" {
   account_id   = "beamit-scheduler"
   display_name = "BeamIt Cloud Scheduler invoker"
+
+  depends_on = [time_sleep.apis]
 }
 
 locals {

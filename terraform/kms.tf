@@ -5,7 +5,7 @@ resource "google_kms_key_ring" "beamit" {
   name     = var.kms_key_ring
   location = var.region
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 # ENCRYPT_DECRYPT keys: CMEK for buckets/topics/Firestore, envelope encryption of app secrets.
@@ -59,7 +59,7 @@ locals {
 data "google_storage_project_service_account" "gcs" {
   project = var.project_id
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_project_service_identity" "agent" {
@@ -69,7 +69,7 @@ resource "google_project_service_identity" "agent" {
   project = var.project_id
   service = each.value
 
-  depends_on = [google_project_service.enabled]
+  depends_on = [time_sleep.apis]
 }
 
 locals {
@@ -107,11 +107,24 @@ resource "google_kms_crypto_key_iam_member" "service_agent" {
   member        = each.value.member
 }
 
+# IAM is eventually consistent: "Changes to allow or deny policies typically propagate in 2
+# minutes, but could potentially take 7 minutes or longer" (IAM, Access change propagation).
+# Creating a CMEK bucket, topic, database, secret or Eventarc channel checks that the service
+# agent may use the key, so each of them waits here (on the first apply, and again when an
+# agent grant is added).
+resource "time_sleep" "cmek_grants" {
+  create_duration = "120s"
+
+  triggers = {
+    for key, grant in google_kms_crypto_key_iam_member.service_agent : key => grant.member
+  }
+}
+
 # Eventarc's Google channel (the transport of the GCS finalize trigger) encrypted with CMEK.
 resource "google_eventarc_google_channel_config" "cmek" {
   name            = "projects/${var.project_id}/locations/${var.region}/googleChannelConfig"
   location        = var.region
   crypto_key_name = local.kms_key_ids[local.pubsub_kms_key]
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }

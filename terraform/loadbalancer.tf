@@ -10,8 +10,11 @@ resource "google_compute_region_network_endpoint_group" "function" {
   region                = var.region
   network_endpoint_type = "SERVERLESS"
 
+  # The NEG takes the Cloud Run service's short name ("run-service"). A gen2 function's
+  # service is named after the function; its service_config[0].service is the full
+  # projects/<p>/locations/<r>/services/<name> path, which the NEG does not accept.
   cloud_run {
-    service = google_cloudfunctions2_function.function[each.key].service_config[0].service
+    service = google_cloudfunctions2_function.function[each.key].name
   }
 }
 
@@ -69,6 +72,8 @@ resource "google_compute_managed_ssl_certificate" "api" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_ssl_policy" "tls" {
@@ -76,6 +81,8 @@ resource "google_compute_ssl_policy" "tls" {
   description     = "TLS 1.2+ with the RESTRICTED (FIPS 140-2 / PCI-compliant) cipher suites."
   profile         = "RESTRICTED"
   min_tls_version = "TLS_1_2"
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_target_https_proxy" "api" {
@@ -89,6 +96,8 @@ resource "google_compute_global_address" "api" {
   name         = "${local.resource_prefix}-api"
   address_type = "EXTERNAL"
   ip_version   = "IPV4"
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_global_forwarding_rule" "https" {
@@ -110,6 +119,8 @@ resource "google_compute_url_map" "http_redirect" {
     redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
     strip_query            = false
   }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_compute_target_http_proxy" "redirect" {

@@ -58,7 +58,7 @@ resource "google_storage_bucket" "audit_logs" {
     }
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 
   lifecycle {
     prevent_destroy = true

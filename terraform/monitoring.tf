@@ -8,6 +8,8 @@ resource "google_monitoring_notification_channel" "email" {
   labels = {
     email_address = var.alert_email
   }
+
+  depends_on = [time_sleep.apis]
 }
 
 resource "google_monitoring_alert_policy" "dead_letter" {

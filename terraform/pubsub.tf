@@ -13,7 +13,7 @@ resource "google_pubsub_topic" "topic" {
     allowed_persistence_regions = [var.region]
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }
 
 resource "google_pubsub_topic" "dead_letter" {
@@ -25,7 +25,7 @@ resource "google_pubsub_topic" "dead_letter" {
     allowed_persistence_regions = [var.region]
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }
 
 # Holds dead-lettered messages for inspection and replay (a topic alone keeps nothing

@@ -82,7 +82,7 @@ resource "google_storage_bucket" "data" {
     }
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 
   lifecycle {
     prevent_destroy = true
@@ -131,7 +131,7 @@ resource "google_storage_bucket" "access_logs" {
     }
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }
 
 # Cloud Storage writes usage logs as this Google group (documented for usage logs).
@@ -182,7 +182,7 @@ resource "google_storage_bucket" "function_source" {
     }
   }
 
-  depends_on = [google_kms_crypto_key_iam_member.service_agent]
+  depends_on = [time_sleep.cmek_grants]
 }
 
 resource "google_storage_bucket_object" "function_source" {

@@ -218,3 +218,27 @@ variable "share_base_url" {
   type        = string
   default     = ""
 }
+
+variable "twilio_auth_token" {
+  description = "Twilio Auth Token (BEAMIT_TWILIO_AUTH_TOKEN), written into Secret Manager when Terraform creates the twilio-auth-token version: give it (TF_VAR_twilio_auth_token) on the first apply with sms_provider = twilio, and when secret_versions bumps that secret. Ephemeral: never stored in the plan or the state. Unset, the version holds a placeholder (enough for sms_provider = outbox)."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = var.twilio_auth_token == null || can(regex("^[[:graph:]]{16,}$", var.twilio_auth_token))
+    error_message = "twilio_auth_token must be the Twilio Auth Token: at least 16 characters, no spaces or line breaks."
+  }
+}
+
+variable "secret_versions" {
+  description = "Generation of each Secret Manager secret's value, by secret id (default 1), e.g. { \"twilio-auth-token\" = 2 }. Raising one writes a new version from its current value (twilio-auth-token: var.twilio_auth_token; share-code-key: a new random key, which invalidates every share code issued), moves the functions to it and disables the old version."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for generation in values(var.secret_versions) : generation >= 1 && floor(generation) == generation])
+    error_message = "secret_versions values are whole numbers from 1."
+  }
+}

@@ -2,7 +2,9 @@
 # environment (see docs/deploy.md):
 #   terraform init -backend-config="bucket=<state bucket>" -backend-config="prefix=beamit/<environment>"
 terraform {
-  required_version = ">= 1.6.0, < 2.0.0"
+  # 1.11: write-only arguments and ephemeral values keep secret values out of the plan and
+  # the state (secrets.tf).
+  required_version = ">= 1.11.0, < 2.0.0"
 
   required_providers {
     google = {
@@ -13,6 +15,16 @@ terraform {
     google-beta = {
       source  = "hashicorp/google-beta"
       version = "~> 6.50"
+    }
+    # time_sleep: settle time after enabling APIs and granting IAM roles (apis.tf, iam.tf).
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13"
+    }
+    # The ephemeral random_password (3.7+) that becomes the share-code key (secrets.tf).
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
     }
   }
 

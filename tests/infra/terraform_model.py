@@ -76,6 +76,13 @@ class Terraform:
                     for name, body in instances.items():
                         yield rtype, name, body
 
+    def all_data_sources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for doc in self.files.values():
+            for block in doc.get("data", []):
+                for dtype, instances in block.items():
+                    for name, body in instances.items():
+                        yield dtype, name, body
+
     def locals(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for doc in self.files.values():
@@ -411,6 +418,12 @@ def check_routes(manifest: dict[str, Any], tf: Terraform) -> list[str]:
         body = tf.resources(kind).get("function")
         if body is None or expr(body.get("for_each")) != "local.http_functions":
             problems.append(f"{kind}.function must have for_each = local.http_functions")
+    neg = tf.resources("google_compute_region_network_endpoint_group").get("function", {})
+    # cloud_run.service is the Cloud Run service's short name, which a gen2 function's is (its
+    # own name); service_config[0].service is the full projects/.../services/<name> path.
+    if (block(neg, "cloud_run") or {}).get("service") != "${google_cloudfunctions2_function.function[each.key].name}":
+        problems.append("serverless NEGs must name the function's Cloud Run service by its short name "
+                        "(google_cloudfunctions2_function.function[each.key].name)")
     backend = tf.resources("google_compute_backend_service").get("function", {})
     if not backend.get("security_policy"):
         problems.append("backend services must have the Cloud Armor policy")
@@ -506,6 +519,282 @@ def check_tls(tf: Terraform) -> list[str]:
     for name, body in tf.resources("google_compute_target_https_proxy").items():
         if "google_compute_ssl_policy." not in str(body.get("ssl_policy")):
             problems.append(f"https proxy {name} has no SSL policy")
+    return problems
+
+
+# --- order of creation: APIs, then what calls them ------------------------------------------------
+
+SERVICES = "google_project_service.enabled"
+# Enabled by hand before Terraform runs (docs/deploy.md, step 2): what Terraform itself needs
+# to enable the rest, set project IAM and read the project.
+BOOTSTRAP_APIS = frozenset({"serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com"})
+
+# The API each resource type (and "data.<type>" data source) calls. Every resource of these
+# types must depend, through depends_on or references, on the project services
+# (google_project_service.enabled, by way of the time_sleep that lets them settle); a type
+# missing from this table and from NO_API_DEPENDENCY fails check_api_dependencies.
+API_OF_TYPE: dict[str, str] = {
+    **dict.fromkeys((
+        "google_compute_backend_service", "google_compute_global_address",
+        "google_compute_global_forwarding_rule", "google_compute_managed_ssl_certificate",
+        "google_compute_region_network_endpoint_group", "google_compute_security_policy",
+        "google_compute_ssl_policy", "google_compute_target_http_proxy",
+        "google_compute_target_https_proxy", "google_compute_url_map",
+    ), "compute.googleapis.com"),
+    **dict.fromkeys((
+        "google_service_account", "google_service_account_iam_member", "google_project_iam_custom_role",
+    ), "iam.googleapis.com"),
+    **dict.fromkeys((
+        "google_kms_key_ring", "google_kms_crypto_key", "google_kms_crypto_key_iam_member",
+    ), "cloudkms.googleapis.com"),
+    **dict.fromkeys((
+        "google_storage_bucket", "google_storage_bucket_iam_member", "google_storage_bucket_object",
+        "data.google_storage_project_service_account",
+    ), "storage.googleapis.com"),
+    **dict.fromkeys((
+        "google_firestore_database", "google_firestore_backup_schedule", "google_firestore_index",
+        "google_firestore_field",
+    ), "firestore.googleapis.com"),
+    **dict.fromkeys((
+        "google_pubsub_topic", "google_pubsub_topic_iam_member", "google_pubsub_subscription",
+        "google_pubsub_subscription_iam_member",
+    ), "pubsub.googleapis.com"),
+    **dict.fromkeys((
+        "google_secret_manager_secret", "google_secret_manager_secret_iam_member",
+        "google_secret_manager_secret_version",
+    ), "secretmanager.googleapis.com"),
+    "google_cloudfunctions2_function": "cloudfunctions.googleapis.com",
+    "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
+    "google_eventarc_google_channel_config": "eventarc.googleapis.com",
+    "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
+    "google_logging_project_sink": "logging.googleapis.com",
+    **dict.fromkeys((
+        "google_monitoring_notification_channel", "google_monitoring_alert_policy",
+    ), "monitoring.googleapis.com"),
+    # generateServiceIdentity (Service Usage) of a service that must itself be enabled.
+    "google_project_service_identity": "serviceusage.googleapis.com",
+}
+# Google resource types that need no API of the list: Service Usage and Resource Manager
+# (project IAM, the project itself) are on before Terraform runs.
+NO_API_DEPENDENCY = frozenset({
+    "google_project_service", "google_project_iam_member", "google_project_iam_audit_config",
+    "data.google_project",
+})
+
+# A reference in an expression: type.name, data.type.name or local.name (hcl2 keeps
+# expressions as text, "${google_storage_bucket.data[each.key].name}").
+_REFERENCE = re.compile(r"(?<![\w.-])(data\.[a-z][\w-]*|[a-z][\w-]*)\.([\w-]+)")
+
+
+def dependency_graph(tf: Terraform) -> dict[str, set[str]]:
+    """``address -> addresses it refers to`` (references and depends_on), as Terraform orders them.
+
+    Addresses are ``type.name`` of resources, ``data.type.name`` of data sources and
+    ``local.name`` of locals, through which references pass.
+    """
+    bodies: dict[str, Any] = {}
+    for rtype, name, body in tf.all_resources():
+        bodies[f"{rtype}.{name}"] = body
+    for dtype, name, body in tf.all_data_sources():
+        bodies[f"data.{dtype}.{name}"] = body
+    for name, value in tf.locals().items():
+        bodies[f"local.{name}"] = value
+    known_kinds = {address.rsplit(".", 1)[0] for address in bodies}
+    graph: dict[str, set[str]] = {}
+    for address, body in bodies.items():
+        refs = {f"{kind}.{name}" for kind, name in _REFERENCE.findall(json.dumps(body)) if kind in known_kinds}
+        graph[address] = refs - {address}
+    return graph
+
+
+def reaches(graph: dict[str, set[str]], start: str, target: str) -> bool:
+    """Whether ``start`` depends on ``target``, directly or through other nodes."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        for ref in graph.get(node, set()):
+            if ref == target:
+                return True
+            if ref not in seen:
+                seen.add(ref)
+                todo.append(ref)
+    return False
+
+
+def check_api_dependencies(tf: Terraform) -> list[str]:
+    """Nothing calls an API before it is enabled and has settled.
+
+    Every resource and data source of a type in API_OF_TYPE reaches google_project_service.enabled
+    through depends_on or references; only time_sleep resources (with a create_duration) depend
+    on it directly, so everything else waits for the APIs to settle; and each API the table names
+    for the types in use is enabled by apis.tf (or on before Terraform runs).
+    """
+    problems: list[str] = []
+    graph = dependency_graph(tf)
+    enabled = set(re.findall(r"[a-z0-9]+\.googleapis\.com", str(tf.locals().get("services", ""))))
+    addresses = [(f"{rtype}.{name}", rtype) for rtype, name, _ in tf.all_resources()]
+    addresses += [(f"data.{dtype}.{name}", f"data.{dtype}") for dtype, name, _ in tf.all_data_sources()]
+    for address, kind in sorted(addresses):
+        if not kind.removeprefix("data.").startswith("google_") or kind in NO_API_DEPENDENCY:
+            continue
+        api = API_OF_TYPE.get(kind)
+        if api is None:
+            problems.append(f"{address}: {kind} is not in API_OF_TYPE (tests/infra/terraform_model.py): "
+                            "name the API it calls")
+            continue
+        if api not in enabled | BOOTSTRAP_APIS:
+            problems.append(f"{address}: needs {api}, which apis.tf does not enable")
+        if not reaches(graph, address, SERVICES):
+            problems.append(f"{address}: needs {api} but does not depend on {SERVICES} "
+                            "(depends_on = [time_sleep.apis])")
+    resources = dict(((f"{rtype}.{name}", body) for rtype, name, body in tf.all_resources()))
+    for address, refs in sorted(graph.items()):
+        if SERVICES in refs:
+            if not address.startswith("time_sleep."):
+                problems.append(f"{address}: depends on {SERVICES} directly; depend on time_sleep.apis, "
+                                "so that the APIs settle first")
+            elif not resources[address].get("create_duration"):
+                problems.append(f"{address}: a settle time needs a create_duration")
+    return problems
+
+
+# IAM grants propagate in about 2 minutes, sometimes 7 or more (IAM: access change propagation).
+# Resources whose creation checks a grant wait for it through a time_sleep.
+CMEK_TYPES = ("google_storage_bucket", "google_pubsub_topic", "google_firestore_database",
+              "google_secret_manager_secret", "google_eventarc_google_channel_config")
+CMEK_AGENT_GRANTS = "google_kms_crypto_key_iam_member.service_agent"
+# Checked by a function deployment: the build account's roles, the runtime account's secret
+# access, the Cloud Storage agent's and the trigger account's roles for Eventarc.
+FUNCTION_DEPLOY_GRANTS = (
+    "google_project_iam_member.build", "google_project_iam_member.build_source_reader",
+    "google_secret_manager_secret_iam_member.function", "google_project_iam_member.gcs_pubsub_publisher",
+    "google_project_iam_member.eventarc_receiver",
+)
+
+
+def waits_for(graph: dict[str, set[str]], start: str, target: str) -> bool:
+    """Whether ``start`` depends on ``target`` through a time_sleep (that settles it)."""
+    return any(reaches(graph, start, node) and reaches(graph, node, target)
+               for node in graph if node.startswith("time_sleep."))
+
+
+def check_grant_ordering(tf: Terraform) -> list[str]:
+    """What checks a grant when it is created waits for the grant to propagate.
+
+    CMEK resources wait for their service agents' key grants; functions wait for the grants
+    their deployment checks, and for the Eventarc Google channel's CMEK configuration, which
+    must be in place before a gcs-finalize function creates its trigger.
+    """
+    problems: list[str] = []
+    graph = dependency_graph(tf)
+    for rtype in CMEK_TYPES:
+        for name in tf.resources(rtype):
+            if not waits_for(graph, f"{rtype}.{name}", CMEK_AGENT_GRANTS):
+                problems.append(f"{rtype}.{name}: must wait (time_sleep) for {CMEK_AGENT_GRANTS}")
+    channels = [f"google_eventarc_google_channel_config.{name}"
+                for name in tf.resources("google_eventarc_google_channel_config")]
+    for name, body in tf.resources("google_cloudfunctions2_function").items():
+        address = f"google_cloudfunctions2_function.{name}"
+        for grant in FUNCTION_DEPLOY_GRANTS:
+            if not waits_for(graph, address, grant):
+                problems.append(f"{address}: must wait (time_sleep) for {grant}")
+        if dynamic(body, "event_trigger") or block(body, "event_trigger"):
+            for channel in channels:
+                if not reaches(graph, address, channel):
+                    problems.append(f"{address}: creates Eventarc triggers, so must depend on {channel}")
+    return problems
+
+
+SECRET_VERSION = "google_secret_manager_secret_version.value"
+
+
+def check_secret_versions(tf: Terraform) -> list[str]:
+    """Every secret a function mounts has a version, created by Terraform before the function,
+    from a value that stays out of the plan, the state and the repository.
+
+    google_secret_manager_secret_version.value covers local.secrets with write-only arguments
+    (secret_data_wo + secret_data_wo_version, never secret_data, which the provider stores in
+    the state); local.secret_values gives each secret its value, and any variable feeding it is
+    sensitive and ephemeral; functions mount that version (a reference, so it exists first),
+    never "latest".
+    """
+    problems: list[str] = []
+    version = tf.resources("google_secret_manager_secret_version").get("value")
+    if version is None or expr(version.get("for_each")) != "local.secrets":
+        return [f"{SECRET_VERSION} must exist with for_each = local.secrets"]
+    if "secret_data" in version:
+        problems.append(f"{SECRET_VERSION}: secret_data lands in the state; use secret_data_wo")
+    if version.get("secret_data_wo") != "${local.secret_values[each.key]}" or "secret_data_wo_version" not in version:
+        problems.append(
+            f"{SECRET_VERSION}: secret_data_wo = local.secret_values[each.key], with secret_data_wo_version")
+    local_values = tf.locals()
+    values = local_values.get("secret_values") or {}
+    missing = sorted(set(local_values.get("secrets", {})) - set(values))
+    if missing:
+        problems.append(f"local.secret_values has no value for {', '.join(missing)}")
+    variables = {name: body for doc in tf.files.values() for block in doc.get("variable", [])
+                 for name, body in block.items()}
+    for name in sorted(set(re.findall(r"\bvar\.(\w+)", json.dumps(values)))):
+        body = variables.get(name, {})
+        if body.get("sensitive") is not True or body.get("ephemeral") is not True:
+            problems.append(f"var.{name} feeds a secret value: it must be sensitive and ephemeral")
+    for name, value in values.items():
+        if "${" not in str(value):
+            problems.append(f"local.secret_values[{name}] is a literal: secret values never live in the repository")
+    graph = dependency_graph(tf)
+    for name, function in tf.resources("google_cloudfunctions2_function").items():
+        mount = dynamic(block(function, "service_config") or {}, "secret_environment_variables")
+        if mount is None:
+            continue
+        mounted = mount["content"].get("version")
+        if mounted != f"${{{SECRET_VERSION}[secret_environment_variables.value].version}}":
+            problems.append(f"google_cloudfunctions2_function.{name} mounts secret version {mounted!r}: "
+                            f"mount {SECRET_VERSION}[...].version, which exists before the function")
+        if not reaches(graph, f"google_cloudfunctions2_function.{name}", SECRET_VERSION):
+            problems.append(f"google_cloudfunctions2_function.{name} must depend on {SECRET_VERSION}")
+    return problems
+
+
+# google_firestore_backup_schedule.retention: "For a daily backup recurrence, set this to a
+# value up to 7 days. If you set a weekly backup recurrence, set this to a value up to 14 weeks."
+BACKUP_RETENTION_LIMITS = {"daily_recurrence": 7 * 86400, "weekly_recurrence": 14 * 7 * 86400}
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def check_firestore_backups(tf: Terraform) -> list[str]:
+    """Each backup schedule keeps its backups no longer than its recurrence allows.
+
+    A database takes at most one daily and one weekly schedule; BeamIt keeps both, the weekly
+    one for the longest retention Firestore offers (14 weeks).
+    """
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    longest: dict[str, int] = {}
+    for name, body in tf.resources("google_firestore_backup_schedule").items():
+        where = f"google_firestore_backup_schedule.{name}"
+        recurrences = [r for r in BACKUP_RETENTION_LIMITS if r in body]
+        if len(recurrences) != 1:
+            problems.append(f"{where}: exactly one of daily_recurrence, weekly_recurrence")
+            continue
+        recurrence = recurrences[0]
+        match = re.fullmatch(r"(\d+)s", str(body.get("retention", "")))
+        if match is None:
+            problems.append(f"{where}: retention must be literal seconds, e.g. \"604800s\"")
+            continue
+        seconds = int(match.group(1))
+        if seconds > BACKUP_RETENTION_LIMITS[recurrence]:
+            problems.append(f"{where}: retention {seconds}s exceeds the {recurrence} limit of "
+                            f"{BACKUP_RETENTION_LIMITS[recurrence]}s")
+        if recurrence == "weekly_recurrence" and (block(body, recurrence) or {}).get("day") not in WEEKDAYS:
+            problems.append(f"{where}: weekly_recurrence needs a day of the week")
+        key = (str(body.get("database")), recurrence)
+        if key in seen:
+            problems.append(f"{where}: a database takes one {recurrence} schedule ({seen[key]} is one)")
+        seen[key] = where
+        longest[recurrence] = max(longest.get(recurrence, 0), seconds)
+    if longest.get("weekly_recurrence") != BACKUP_RETENTION_LIMITS["weekly_recurrence"]:
+        problems.append("the database needs a weekly backup schedule kept 14 weeks (8467200s)")
     return problems
 
 

@@ -32,7 +32,7 @@ from tests.infra.indexes import (
 TERRAFORM = shutil.which("terraform")
 needs_terraform = pytest.mark.skipif(
     TERRAFORM is None,
-    reason="terraform binary not on PATH: install Terraform >= 1.6 to run this check "
+    reason="terraform binary not on PATH: install Terraform >= 1.11 to run this check "
     "(`make lint` needs it too)",
 )
 
@@ -232,6 +232,16 @@ def test_hand_written_path_rules_fail(manifest: dict[str, Any], tf: tm.Terraform
     assert "route /v1/api-keys is hard-coded in loadbalancer.tf" in problems
 
 
+def test_negs_use_the_short_service_name(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    neg = tf.resources("google_compute_region_network_endpoint_group")["function"]
+    assert neg["cloud_run"][0]["service"] == "${google_cloudfunctions2_function.function[each.key].name}"
+    neg["cloud_run"][0]["service"] = "${google_cloudfunctions2_function.function[each.key].service_config[0].service}"
+    assert tm.check_routes(manifest, tf) == [
+        "serverless NEGs must name the function's Cloud Run service by its short name "
+        "(google_cloudfunctions2_function.function[each.key].name)"
+    ]
+
+
 def test_two_functions_on_one_route_fail(manifest: dict[str, Any], tf: tm.Terraform) -> None:
     changed = with_function(manifest, name="health2", routes=["/v1/health"])
     assert "two functions serve the same route" in tm.check_routes(changed, tf)
@@ -271,6 +281,173 @@ def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == []
     tf.resources("google_compute_ssl_policy")["tls"]["min_tls_version"] = "TLS_1_0"
     assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
+
+
+# --- creation order: APIs first ------------------------------------------------------------------------
+
+
+def test_every_api_gated_resource_waits_for_the_apis(tf: tm.Terraform) -> None:
+    assert tm.check_api_dependencies(tf) == []
+    graph = tm.dependency_graph(tf)
+    # The resources a first apply used to create before their API was on (issue #23) ...
+    for address in ("google_service_account.function", "google_project_iam_custom_role.role",
+                    "google_compute_security_policy.edge", "google_compute_ssl_policy.tls",
+                    "google_compute_global_address.api", "google_compute_managed_ssl_certificate.api",
+                    "google_compute_global_forwarding_rule.http"):
+        assert tm.reaches(graph, address, "time_sleep.apis"), address
+    # ... wait for the APIs to settle, which only the time_sleep waits on directly.
+    assert [a for a, refs in graph.items() if tm.SERVICES in refs] == ["time_sleep.apis"]
+    assert tf.resources("time_sleep")["apis"]["create_duration"] == "120s"
+
+
+def test_a_resource_without_the_api_dependency_fails(tf: tm.Terraform) -> None:
+    del tf.resources("google_compute_security_policy")["edge"]["depends_on"]
+    tf.files["loadbalancer.tf"]["resource"].append(
+        {"google_compute_global_address": {"v6": {"name": "x", "ip_version": "IPV6"}}})
+    assert tm.check_api_dependencies(tf) == [
+        "google_compute_global_address.v6: needs compute.googleapis.com but does not depend on "
+        "google_project_service.enabled (depends_on = [time_sleep.apis])",
+        "google_compute_security_policy.edge: needs compute.googleapis.com but does not depend on "
+        "google_project_service.enabled (depends_on = [time_sleep.apis])",
+    ]
+
+
+def test_unknown_types_direct_dependencies_and_disabled_apis_fail(tf: tm.Terraform) -> None:
+    tf.files["apis.tf"]["resource"].append(
+        {"google_bigquery_dataset": {"audit": {"dataset_id": "audit", "depends_on": ["${time_sleep.apis}"]}}})
+    tf.resources("google_kms_key_ring")["beamit"]["depends_on"] = ["${google_project_service.enabled}"]
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "services" in block:
+                block["services"] = block["services"].replace('"monitoring.googleapis.com",', "")
+    problems = tm.check_api_dependencies(tf)
+    assert "google_bigquery_dataset.audit: google_bigquery_dataset is not in API_OF_TYPE " \
+           "(tests/infra/terraform_model.py): name the API it calls" in problems
+    assert "google_kms_key_ring.beamit: depends on google_project_service.enabled directly; depend on " \
+           "time_sleep.apis, so that the APIs settle first" in problems
+    assert "google_monitoring_notification_channel.email: needs monitoring.googleapis.com, which apis.tf " \
+           "does not enable" in problems
+
+
+def test_dependency_graph_follows_references_through_locals(tf: tm.Terraform) -> None:
+    graph = tm.dependency_graph(tf)
+    assert "local.kms_key_ids" in graph["google_storage_bucket.data"]
+    assert "google_kms_crypto_key.symmetric" in graph["local.kms_key_ids"]
+    assert graph["local.storage_agent"] == {"data.google_storage_project_service_account.gcs"}
+    assert tm.reaches(graph, "google_storage_bucket.data", "google_kms_key_ring.beamit")
+    assert not tm.reaches(graph, "google_kms_key_ring.beamit", "google_storage_bucket.data")
+
+
+def test_grants_propagate_before_what_checks_them(tf: tm.Terraform) -> None:
+    assert tm.check_grant_ordering(tf) == []
+    sleeps = tf.resources("time_sleep")
+    assert sleeps["cmek_grants"]["create_duration"] == sleeps["function_grants"]["create_duration"] == "120s"
+    graph = tm.dependency_graph(tf)
+    assert "google_eventarc_google_channel_config.cmek" in graph["google_cloudfunctions2_function.function"]
+
+
+def test_a_function_before_the_eventarc_channel_or_a_bucket_before_its_grant_fails(tf: tm.Terraform) -> None:
+    function = tf.resources("google_cloudfunctions2_function")["function"]
+    function["depends_on"] = ["${time_sleep.apis}", "${time_sleep.function_grants}"]
+    tf.resources("google_storage_bucket")["access_logs"]["depends_on"] = [f"${{{tm.CMEK_AGENT_GRANTS}}}"]
+    assert tm.check_grant_ordering(tf) == [
+        "google_storage_bucket.access_logs: must wait (time_sleep) for "
+        "google_kms_crypto_key_iam_member.service_agent",
+        "google_cloudfunctions2_function.function: creates Eventarc triggers, so must depend on "
+        "google_eventarc_google_channel_config.cmek",
+    ]
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+
+def test_mounted_secrets_have_versions_created_before_the_functions(
+    manifest: dict[str, Any], tf: tm.Terraform
+) -> None:
+    assert tm.check_secret_versions(tf) == []
+    # Every secret a function mounts (its secretAccessor grants) is one Terraform versions.
+    mounted = {grant["on"].removeprefix("secret:") for grants in tm.function_roles(tf).values()
+               for grant in grants if grant["role"] == "roles/secretmanager.secretAccessor"}
+    assert mounted and mounted <= set(tf.locals()["secrets"]) == set(tf.locals()["secret_values"])
+    assert {fn["name"] for fn in manifest["functions"]} >= {"shares", "viewer"}
+    graph = tm.dependency_graph(tf)
+    assert tm.reaches(graph, "google_secret_manager_secret_version.value", "time_sleep.cmek_grants")
+
+
+def test_latest_plain_secret_data_and_literal_values_fail(tf: tm.Terraform) -> None:
+    function = tf.resources("google_cloudfunctions2_function")["function"]
+    mount = tm.dynamic(function["service_config"][0], "secret_environment_variables")
+    assert mount is not None
+    mount["content"]["version"] = "latest"
+    version = tf.resources("google_secret_manager_secret_version")["value"]
+    version["secret_data"] = version.pop("secret_data_wo")
+    for doc in tf.files.values():
+        for block in doc.get("locals", []):
+            if "secret_values" in block:
+                block["secret_values"]["share-code-key"] = "not-so-secret-0123456789abcdefghijkl"
+                del block["secret_values"]["twilio-auth-token"]
+            if "secrets" in block:
+                block["secrets"]["webhook-key"] = "a new secret without a value"
+    assert tm.check_secret_versions(tf) == [
+        "google_secret_manager_secret_version.value: secret_data lands in the state; use secret_data_wo",
+        "google_secret_manager_secret_version.value: secret_data_wo = local.secret_values[each.key], "
+        "with secret_data_wo_version",
+        "local.secret_values has no value for twilio-auth-token, webhook-key",
+        "local.secret_values[share-code-key] is a literal: secret values never live in the repository",
+        "google_cloudfunctions2_function.function mounts secret version 'latest': mount "
+        "google_secret_manager_secret_version.value[...].version, which exists before the function",
+        "google_cloudfunctions2_function.function must depend on google_secret_manager_secret_version.value",
+    ]
+
+
+def test_secret_value_variables_must_be_ephemeral(tf: tm.Terraform) -> None:
+    for doc in tf.files.values():
+        for block in doc.get("variable", []):
+            if "twilio_auth_token" in block:
+                block["twilio_auth_token"]["ephemeral"] = False
+    assert tm.check_secret_versions(tf) == [
+        "var.twilio_auth_token feeds a secret value: it must be sensitive and ephemeral"]
+
+
+# --- principals an organization policy may refuse -----------------------------------------------------
+
+
+def test_principals_outside_the_organization_are_named_in_deploy_docs(tf: tm.Terraform) -> None:
+    """Domain-restricted sharing refuses literal principals that are not the project's own
+    service accounts: docs/deploy.md must name each one among the grants to allow."""
+    literal = {str(body["member"]) for _, _, body in tf.all_resources()
+               if "member" in body and "${" not in str(body["member"])
+               and not str(body["member"]).startswith("serviceAccount:")}
+    assert literal == {"allUsers", "group:cloud-storage-analytics@google.com"}
+    deploy = (tm.REPO_ROOT / "docs" / "deploy.md").read_text("utf-8")
+    policy = deploy[deploy.index("`iam.allowedPolicyMemberDomains`"):deploy.index("`gcp.restrictNonCmekServices`")]
+    for member in literal:
+        assert f"`{member}`" in policy, member
+
+
+# --- Firestore backups ------------------------------------------------------------------------------
+
+
+def test_backup_retention_is_within_each_recurrences_limit(tf: tm.Terraform) -> None:
+    assert tm.check_firestore_backups(tf) == []
+    schedules = tf.resources("google_firestore_backup_schedule")
+    assert {name: body["retention"] for name, body in schedules.items()} == {
+        "daily": "604800s", "weekly": "8467200s"}
+
+
+def test_long_daily_retention_and_a_second_daily_schedule_fail(tf: tm.Terraform) -> None:
+    schedules = tf.resources("google_firestore_backup_schedule")
+    schedules["daily"]["retention"] = "8467200s"  # 98 days, daily: what the API refuses
+    weekly = schedules["weekly"]
+    del weekly["weekly_recurrence"]
+    weekly.update(retention="86400s", daily_recurrence=[{}])
+    assert tm.check_firestore_backups(tf) == [
+        "google_firestore_backup_schedule.daily: retention 8467200s exceeds the daily_recurrence limit"
+        " of 604800s",
+        "google_firestore_backup_schedule.weekly: a database takes one daily_recurrence schedule"
+        " (google_firestore_backup_schedule.daily is one)",
+        "the database needs a weekly backup schedule kept 14 weeks (8467200s)",
+    ]
 
 
 # --- Terraform itself evaluates the manifest as the Python code does ---------------------------------
