@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from beamit.auth.api_keys import create_key
 from beamit.auth.scopes import ALL_SCOPES
 from beamit.devstack.stack import LocalStack
-from beamit.ids import random_token
 from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
-from beamit.tenancy import TenantScope, create_tenant
+from tests.support import TenantCredentials, new_tenant
 
 
 @pytest.fixture(scope="session")
@@ -48,37 +45,12 @@ def svc(stack: LocalStack) -> Services:
     return services()
 
 
-@dataclass(frozen=True)
-class TenantCredentials:
-    id: str
-    key: str
-    key_id: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-    @property
-    def scope(self) -> TenantScope:
-        return TenantScope(self.id)
-
-
 @pytest.fixture
 def make_tenant(svc: Services) -> Callable[..., TenantCredentials]:
     """A fresh tenant (unique id) with an API key holding ``scopes`` (all by default)."""
 
     def make(scopes: frozenset[str] | list[str] = ALL_SCOPES) -> TenantCredentials:
-        tenant_id = f"t-{random_token(10)}"
-        create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
-        issued = create_key(
-            svc.metadata,
-            env_prefix=svc.settings.api_key_prefix,
-            tenant=TenantScope(tenant_id),
-            name="test",
-            scopes=frozenset(scopes),
-            created_by="pytest",
-        )
-        return TenantCredentials(tenant_id, issued.token, issued.key.id)
+        return new_tenant(svc, scopes)
 
     return make
 

@@ -15,8 +15,9 @@ from google.cloud import firestore
 
 from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from beamit.shares.sessions import COOKIE
-from tests.conftest import Api, TenantCredentials
+from tests.conftest import Api
 from tests.dicom_samples import multipart
+from tests.support import TenantCredentials
 
 SHARE_URL = re.compile(r"https?://\S+/s/(BM-[A-Z0-9]{6})")
 OTP = re.compile(r"\b(\d{6})\b")

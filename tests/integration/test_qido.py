@@ -25,18 +25,15 @@ from dicomweb_client import DICOMwebClient
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from beamit.auth.api_keys import create_key
-from beamit.auth.scopes import ALL_SCOPES, STUDIES_WRITE
+from beamit.auth.scopes import STUDIES_WRITE
 from beamit.dicomweb.qido import SearchLevel, parse_search
 from beamit.dicomweb.qido.reference import Record, search, search_page
-from beamit.ids import random_token
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.writer import part10_bytes
 from beamit.storage import Query
-from beamit.tenancy import TenantScope, create_tenant
-from tests.conftest import TenantCredentials
 from tests.dicom_samples import ct_instance as sample_instance
 from tests.dicom_samples import multipart, reference_level_json
+from tests.support import TenantCredentials, new_tenant
 
 STUDY, SERIES, INSTANCE = SearchLevel.STUDY, SearchLevel.SERIES, SearchLevel.INSTANCE
 ROOT = "/v1/dicomweb"
@@ -164,20 +161,6 @@ def handmade_studies() -> list[Dataset]:
     ds.StudyDate = "19991231"
     out.append(ds)
     return out
-
-
-def new_tenant(svc: Any, scopes: frozenset[str] = ALL_SCOPES) -> TenantCredentials:
-    tenant_id = f"t-{random_token(10)}"
-    create_tenant(svc.metadata, tenant_id, f"QIDO test tenant {tenant_id}")
-    issued = create_key(
-        svc.metadata,
-        env_prefix=svc.settings.api_key_prefix,
-        tenant=TenantScope(tenant_id),
-        name="qido-test",
-        scopes=frozenset(scopes),
-        created_by="pytest",
-    )
-    return TenantCredentials(tenant_id, issued.token, issued.key.id)
 
 
 def dicomweb(stack: Any, tenant: TenantCredentials) -> DICOMwebClient:

@@ -33,7 +33,7 @@ def db(stack):
 
 @pytest.fixture(scope="module")
 def owner(svc):
-    from tests.integration.test_wado import new_tenant
+    from tests.support import new_tenant
 
     return new_tenant(svc)
 

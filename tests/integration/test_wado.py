@@ -16,17 +16,13 @@ from PIL import Image
 from pydicom.encaps import generate_frames
 from pydicom.uid import UID, generate_uid
 
-from beamit.auth.api_keys import create_key
-from beamit.auth.scopes import ALL_SCOPES
 from beamit.dicomweb.dicom_json import element_at
 from beamit.dicomweb.multipart import boundary_from_content_type, iter_parts
 from beamit.dicomweb.uri import ElementPath
-from beamit.ids import random_token
 from beamit.ingest import layout
 from beamit.storage import Query
-from beamit.tenancy import TenantScope, create_tenant
-from tests.conftest import TenantCredentials
 from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
+from tests.support import TenantCredentials, new_tenant
 
 EVRLE = "1.2.840.10008.1.2.1"
 ROOT = "/v1/dicomweb"
@@ -64,14 +60,6 @@ class Sample:
         pixels = self.pixels()
         assert pixels is not None
         return list(pixels) if int(self.dataset().get("NumberOfFrames") or 1) > 1 else [pixels]
-
-
-def new_tenant(svc, scopes=ALL_SCOPES) -> TenantCredentials:
-    tenant_id = f"t-{random_token(10)}"
-    create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
-    issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
-                        name="test", scopes=frozenset(scopes), created_by="pytest")
-    return TenantCredentials(tenant_id, issued.token, issued.key.id)
 
 
 def store(api, tenant, payloads: list[bytes]) -> None:

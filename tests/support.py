@@ -1,0 +1,60 @@
+"""Helpers every test module may use: tenants with API keys, and waiting on a positive signal.
+
+Wait for something to *happen* (:func:`poll_until` returns the first truthy value of a check),
+never sleep and then assert that something did not happen: a late arrival would pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from beamit.auth.api_keys import create_key
+from beamit.auth.scopes import ALL_SCOPES
+from beamit.ids import random_token
+from beamit.storage import Services
+from beamit.tenancy import TenantScope, create_tenant
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TenantCredentials:
+    id: str
+    key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.id)
+
+
+def new_tenant(svc: Services, scopes: Iterable[str] = ALL_SCOPES) -> TenantCredentials:
+    """A fresh tenant (unique id) with an API key holding ``scopes`` (all by default)."""
+    tenant_id = f"t-{random_token(10)}"
+    create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
+    issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
+                        name="test", scopes=frozenset(scopes), created_by="pytest")
+    return TenantCredentials(tenant_id, issued.token, issued.key.id)
+
+
+def poll_until(check: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1,
+               what: str | Callable[[], Any] = "the condition") -> T:
+    """Call ``check`` until it returns a truthy value, and return that value; fail after
+    ``timeout`` seconds, saying ``what`` was awaited (a callable is called for the message, e.g.
+    to show the last state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            described = what() if callable(what) else what
+            raise AssertionError(f"{described} not reached within {timeout:.0f} s")
+        time.sleep(interval)
