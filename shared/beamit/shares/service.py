@@ -23,6 +23,7 @@ from beamit import events, logs
 from beamit.catalog import Catalog
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict, NotFound
+from beamit.failpoints import SHARES_AFTER_CODE, failpoint
 from beamit.ids import new_id
 from beamit.shares import codes
 from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
@@ -116,6 +117,7 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
     share_id = new_id("share", 20)
     expires_at = now + request.expires_in
     code, digest = _claim_code(svc, scope, share_id, expires_at)
+    failpoint(SHARES_AFTER_CODE)
     record = {
         "id": share_id,
         "tenantId": scope.tenant_id,
@@ -174,6 +176,7 @@ def _claim_code(svc: Services, scope: TenantScope, share_id: str, expires_at: An
         try:
             svc.metadata.create(code_path(digest), {
                 "tenantId": scope.tenant_id, "shareId": share_id, "state": ACTIVE, "expiresAt": expires_at,
+                "createdAt": utcnow(),
             })
         except AlreadyExists:
             logs.info("share code collision; drawing again")
