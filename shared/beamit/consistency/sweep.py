@@ -38,7 +38,7 @@ ACTOR = "system:consistency-sweep"
 @dataclass
 class SweepResult:
     removed: dict[str, int] = field(default_factory=dict)
-    """Objects removed, by tenant (only tenants with removals)."""
+    """Objects and share code entries removed, by tenant (only tenants with removals)."""
     kept: int = 0
     """Leftovers that a record named by the time of deletion (committed meanwhile)."""
 
@@ -60,23 +60,25 @@ def sweep_leftovers(svc: Services, *, grace: timedelta | None = None, now: datet
             continue
         catalog = Catalog(svc.metadata, scope)
         removed: list[str] = []
+        objects = 0
         for leftover in found.leftovers:
             if any(catalog.existing_instances(list(leftover.sop_instances))):
                 result.kept += 1  # committed after the scan: no longer a leftover
                 continue
             svc.blobs.delete(leftover.bucket, leftover.name)
+            objects += 1
             removed.extend(leftover.sop_instances)
-        if not removed and not codes:
+        if not objects and not codes:
             continue
-        result.removed[tenant_id] = len(removed) + len(codes)
+        result.removed[tenant_id] = objects + len(codes)
         write_entry(svc, AuditEntry(
             tenant_id=tenant_id, action="SWEEP leftovers", event_code=APPLICATION_ACTIVITY, outcome=200,
             principal=ACTOR, credential_id=None, request_id=None, phi=bool(removed),
             resources={"instances": sorted(set(removed)), "shares": codes},
-            details={"removedObjects": len(removed), "removedShareCodes": len(codes),
+            details={"removedObjects": objects, "removedShareCodes": len(codes),
                      "graceSeconds": int(grace.total_seconds())},
         ))
-        logs.info("leftovers removed", tenantId=tenant_id, objects=len(removed), shareCodes=len(codes))
+        logs.info("leftovers removed", tenantId=tenant_id, objects=objects, shareCodes=len(codes))
     return result
 
 
