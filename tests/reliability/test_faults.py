@@ -4,10 +4,14 @@ abandoned request left behind)."""
 
 from __future__ import annotations
 
+import io
 import threading
+import time
 import uuid
+import zipfile
 from datetime import timedelta
 
+import pytest
 import requests
 
 from beamit.clock import utcnow
@@ -17,9 +21,11 @@ from beamit.failpoints import INGEST_BEFORE_COMMIT, SHARES_AFTER_CODE, arm
 from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from beamit.shares.service import IDEMPOTENCY, IDEMPOTENCY_LEASE
 from beamit.storage import Query
+from beamit.uploads.limits import PROCESSING_LEASE
 from tests.dicom_samples import multipart
 from tests.reliability.faults import FaultResult, Stopwatch, kill_gateway_workers, paused, wait_reached
 from tests.share_flow import random_phone
+from tests.support import poll_until
 
 NOW = timedelta(0)
 
@@ -152,3 +158,80 @@ def test_firestore_stopped_during_a_store_commit(stack, svc, tenant, failpoint_d
     record(result)
     assert result.after == {}
     assert len(call.response.json()["00081199"]["Value"]) == len(sops)
+
+
+# -- bucket uploads (make reliability: each waits for a Pub/Sub redelivery) ----------------------------
+
+
+def _zip_upload(api, tenant, seed: int, slices: int) -> tuple[dict, bytes, list[str]]:
+    study = generate_study(seed, 0, SandboxConfig(kinds=(Kind.CT,), scale=0.25, ct_slices=slices))
+    datasets = list(study.datasets())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n, ds in enumerate(datasets):
+            archive.writestr(f"IM{n:04d}.dcm", part10_bytes(ds))
+    data = buffer.getvalue()
+    response = api.post("/v1/uploads", json={"filename": "study.zip", "contentType": "application/zip",
+                                              "size": len(data)}, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    return response.json(), data, [str(ds.SOPInstanceUID) for ds in datasets]
+
+
+def _put(upload: dict, data: bytes) -> None:
+    response = requests.put(upload["uploadUrl"], data=data, headers=upload["headers"], timeout=60)
+    assert response.status_code in (200, 201), response.text
+
+
+def _job(api, tenant, upload_id: str) -> dict:
+    return api.get(f"/v1/uploads/{upload_id}", headers=tenant.headers).json()
+
+
+@pytest.mark.reliability_full
+def test_worker_killed_during_a_bucket_upload_ingest(stack, svc, api, tenant, failpoint_dir, record):
+    """The ingest of an uploaded zip dies before its commit: its objects are left, the job stays
+    'processing'; once its lease has passed (simulated), the event's redelivery takes the job
+    over, stores nothing twice and commits every instance."""
+    result, clock = FaultResult("SIGKILL of the gateway workers during a bucket upload's ingest (zip of 10), "
+                                "before its catalog commit"), Stopwatch()
+    upload, data, sops = _zip_upload(api, tenant, seed=64, slices=10)
+    reached = arm(failpoint_dir, INGEST_BEFORE_COMMIT)
+    _put(upload, data)
+    wait_reached(reached)
+    kill_gateway_workers(stack)
+    result.client = f"upload {_job(api, tenant, upload['id'])['status']} (the job of a killed ingest)"
+    result.before = violations(svc, tenant)
+    assert result.before.get("object-without-record") == len(sops)
+    path = tenant.scope.document("uploads", upload["id"])
+    svc.metadata.update(path, {"claimedAt": utcnow() - PROCESSING_LEASE - timedelta(seconds=1)})
+    job = poll_until(lambda: (j := _job(api, tenant, upload["id"]))["status"] in ("completed", "failed") and j,
+                     timeout=300, interval=1, what="the upload job's takeover by a redelivery")
+    result.retry = f"redelivered: job {job['status']}, {job['counts']['stored']} stored"
+    assert job["status"] == "completed" and job["counts"]["stored"] == len(sops), job
+    result.after = violations(svc, tenant)
+    result.seconds = clock.seconds
+    record(result)
+    assert result.after == {}
+
+
+@pytest.mark.reliability_full
+def test_cloud_storage_stopped_during_a_bucket_upload_ingest(stack, svc, api, tenant, failpoint_dir, record):
+    """fake-gcs-server stops answering for 5 s while an uploaded zip is ingested: the job finishes
+    (or its event is redelivered) and the catalog holds every instance, nothing left over."""
+    result, clock = FaultResult("Cloud Storage (fake-gcs-server) stopped for 5 s during a bucket upload's ingest "
+                                "(zip of 10)"), Stopwatch()
+    upload, data, sops = _zip_upload(api, tenant, seed=65, slices=10)
+    reached = arm(failpoint_dir, INGEST_BEFORE_COMMIT, seconds=0.2)
+    _put(upload, data)
+    wait_reached(reached)  # the objects are stored; the commit and the chunks' reads follow
+    with paused(stack, "gcs"):
+        time.sleep(5)  # the fault's duration
+    job = poll_until(lambda: (j := _job(api, tenant, upload["id"]))["status"] in ("completed", "failed") and j,
+                     timeout=300, interval=1, what="the upload job's end")
+    result.client = f"job {job['status']}"
+    assert job["status"] == "completed" and job["counts"]["stored"] == len(sops), job
+    result.before = violations(svc, tenant)
+    result.after = result.before
+    result.retry = "not needed"
+    result.seconds = clock.seconds
+    record(result)
+    assert result.after == {}
