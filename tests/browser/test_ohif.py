@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from beamit.devstack.stack import LocalStack
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.load import seed_sandbox
 from scripts.ohif.serve import OHIF_VERSION, OhifServer, OhifUnavailable, fetch_ohif
+from tests.support import poll_until
 
 pytestmark = pytest.mark.emulators
 
@@ -185,12 +185,8 @@ def test_viewer_displays_an_image(viewer: Viewer, browser: Any, tmp_path: Path) 
         page.goto(f"{viewer.url}/viewer?StudyInstanceUIDs={study.uid}", wait_until="load", timeout=TIMEOUT_MS)
         canvas = page.locator("canvas.cornerstone-canvas").first
         canvas.wait_for(state="visible", timeout=TIMEOUT_MS)
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        shot = canvas.screenshot()
-        while _distinct_colors(shot) < 16 and time.monotonic() < deadline:
-            page.wait_for_timeout(500)
-            shot = canvas.screenshot()
-        assert _distinct_colors(shot) >= 16, "the viewport canvas stayed uniform: no image rendered"
+        poll_until(lambda: _distinct_colors(canvas.screenshot()) >= 16, timeout=TIMEOUT_MS / 1000, interval=0.5,
+                   what="an image in the viewport canvas (it stayed uniform)")
         page.get_by_text("I:1 (1/").first.wait_for(timeout=TIMEOUT_MS)  # the viewport's image index overlay
         page.wait_for_timeout(500)
         _save(page.screenshot(), "ohif-viewer.png", tmp_path)

@@ -16,6 +16,7 @@ from beamit.devstack.scheduler import tick
 from beamit.events import EVENT_TYPES, SHARE_ACCESSED, SHARE_EXPIRED, STUDY_RECEIVED, STUDY_SHARED, publish_event
 from beamit.webhooks import deliveries
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
+from tests.support import poll_until
 from tests.webhook_receiver import Answer, Receiver, python_verifier
 
 WEBHOOKS = "/v1/webhooks"
@@ -75,15 +76,15 @@ def delivery_log(api, tenant, endpoint_id, **params) -> dict:
 
 
 def wait_for_log(api, tenant, endpoint_id, done, timeout=15.0) -> list[dict]:
-    """Poll the delivery log until ``done(deliveries)`` (attempts are recorded after the answer)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        data = delivery_log(api, tenant, endpoint_id)["data"]
-        if done(data):
-            return data
-        if time.monotonic() > deadline:
-            raise AssertionError(f"delivery log never got there: {data}")
-        time.sleep(0.1)
+    """The delivery log once ``done(deliveries)`` holds (attempts are recorded after the answer)."""
+    seen: list[dict] = []
+
+    def reached() -> bool:
+        seen[:] = delivery_log(api, tenant, endpoint_id)["data"]
+        return bool(done(seen))
+
+    poll_until(reached, timeout=timeout, what=lambda: f"the delivery log {seen}")
+    return seen
 
 
 def make_due(svc, tenant, delivery_id):
