@@ -128,6 +128,13 @@ class EventSink:
         found = self.receiver.wait_for(count, timeout, where=lambda r: json.loads(r.body)["type"] == event_type)
         return dict(json.loads(found[-1].body))
 
+    def wait_for_event(self, event_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The body of the event ``event_id`` once it was delivered."""
+        import json
+
+        (found,) = self.receiver.wait_for(1, timeout, where=lambda r: json.loads(r.body)["id"] == event_id)
+        return dict(json.loads(found.body))
+
     def bodies(self, event_type: str) -> list[dict[str, Any]]:
         import json
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,8 +58,19 @@ def ct(api, owner):
     return store_ct(api, owner, seed=31, slices=10)
 
 
+def wait_painted(page) -> None:
+    """The page as the patient sees it once loading is over: the image drawn, the progress bar
+    gone and every series thumbnail shown (each is fetched after the page is up)."""
+    page.wait_for_function(
+        "() => document.getElementById('image').dataset.ready === 'true'"
+        " && document.getElementById('progress').hidden"
+        " && [...document.querySelectorAll('#series img')].every(i => i.complete && i.naturalWidth > 0)",
+        timeout=20_000)
+
+
 def save_screenshot(page, name: str) -> None:
-    """A commit-ready screenshot: PNG with a 64-colour palette (small files)."""
+    """A commit-ready screenshot (PNG with a 64-colour palette: small files) of the painted page."""
+    wait_painted(page)
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image.quantize(colors=64).save(SCREENSHOTS / name, optimize=True)
@@ -167,7 +177,6 @@ def test_viewer_on_a_phone(browser, api, stack, db, owner, ct):
     # The series strip sits above the image on a phone.
     strip = page.locator("#series").bounding_box()
     assert strip is not None and strip["y"] + strip["height"] <= box["y"] + 1
-    time.sleep(0.2)
     save_screenshot(page, "viewer-phone.png")
     context.close()
 
