@@ -14,22 +14,9 @@ from typing import Any
 
 import requests
 
+from beamit.bench.memory import children
 from beamit.devstack.stack import LocalStack
 from tests.support import poll_until
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 def gateway_master(stack: LocalStack) -> int:
@@ -42,11 +29,11 @@ def kill_gateway_workers(stack: LocalStack) -> list[int]:
     """SIGKILL every gateway worker (gunicorn's master starts new ones); waits until the
     gateway answers again. Returns the killed pids."""
     master = gateway_master(stack)
-    workers = _children(master)
+    workers = children(master)
     assert workers, "the gateway has no workers"
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
-    poll_until(lambda: set(_children(master)) - set(workers) and _healthy(stack), timeout=60,
+    poll_until(lambda: set(children(master)) - set(workers) and _healthy(stack), timeout=60,
                what="the gateway's new workers")
     return workers
 

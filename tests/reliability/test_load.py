@@ -16,15 +16,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
+from beamit.bench.memory import children, read_status
 from beamit.consistency.scan import check
 from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from tests.dicom_samples import multipart
-from tests.reliability.faults import _children, gateway_master
+from tests.reliability.faults import gateway_master
 from tests.reliability.report import LoadFigures, OperationFigures
 from tests.share_flow import client_ip_headers, random_phone
 from tests.support import TenantCredentials, new_tenant
@@ -53,12 +53,11 @@ def _store(base: str, tenant: TenantCredentials, seed: int, index: int, slices: 
 def _rss_mib(stack) -> float:
     master = gateway_master(stack)
     total = 0
-    for pid in [master, *_children(master)]:
+    for pid in [master, *children(master)]:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            total += read_status(pid).rss_kib
         except OSError:
             continue
-        total += int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
     return total / 1024
 
 
