@@ -80,6 +80,22 @@ def rotate_secret(ctx: RequestContext) -> Response:
     return json_response({**issued.endpoint.to_json(), "secret": issued.secret})
 
 
+@router.route(ENDPOINT + "/test", methods=["POST"], scope=WEBHOOKS_MANAGE)
+def send_test_event(ctx: RequestContext) -> Response:
+    endpoint_id = ctx.args["endpoint_id"]
+    endpoints.endpoint_path(ctx.tenant, endpoint_id)  # 404 before a 400 about the body
+    body = _optional_json(ctx.request)
+    unknown = sorted(set(body) - {"type"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: type")
+    if "type" in body and not isinstance(body["type"], str):
+        raise BadRequest("'type' must be an event type string")
+    delivery = dispatch.send_test_event(ctx.services, ctx.tenant, endpoint_id, body.get("type"))
+    ctx.audit["resources"] = {"webhook": endpoint_id, "delivery": delivery.id}
+    ctx.audit["details"] = {"eventType": delivery.event_type, "test": True, "status": delivery.status}
+    return json_response(delivery.to_json(), status=201)
+
+
 def _limit(raw: str | None) -> int:
     if raw is None:
         return deliveries.DEFAULT_PAGE
