@@ -1,5 +1,5 @@
-"""``/v1/shares``: patient share links (shares:write to create and change, shares:read to read),
-and the ``share-expiry`` scheduled function."""
+"""``/v1/shares``: patient share links (shares:write to create and change: revoke, extend,
+re-issue; shares:read to read), and the ``share-expiry`` scheduled function."""
 
 from __future__ import annotations
 
@@ -99,6 +99,16 @@ def extend_share(ctx: RequestContext) -> Response:
     share = service.extend_share(ctx.services, ctx.tenant, ctx.args["share_id"], parse_expires_in(body["expiresIn"]))
     _audit(ctx, share, action="extend", expiresIn=body["expiresIn"])
     return json_response(share.to_json())
+
+
+@router.route(SHARE + "/reissue", methods=["POST"], scope=SHARES_WRITE)
+def reissue_share(ctx: RequestContext) -> Response:
+    body = _optional_json(ctx.request)
+    if body:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(body))}; send no body")
+    reissued = service.reissue_share(ctx.services, ctx.tenant, ctx.args["share_id"])
+    _audit(ctx, reissued.share, action="reissue", smsStatus="sent" if reissued.sms_sent else "failed")
+    return json_response(reissued.to_json())
 
 
 @expiry_router.route("/", methods=["POST"], public=True)
