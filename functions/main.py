@@ -119,3 +119,11 @@ def share_expiry(request: Request) -> Response:
     from beamit.api import shares as shares_api
 
     return shares_api.expiry_router.dispatch(request)
+
+
+@functions_framework.http
+def sandbox(request: Request) -> Response:
+    """``/v1/sandbox``: seed synthetic studies, reset a tenant's data (local and sandbox only)."""
+    from beamit.api import sandbox as sandbox_api
+
+    return sandbox_api.router.dispatch(request)

@@ -140,6 +140,15 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/pubsub.publisher", on = "topic:events" },
     ]
+    # /v1/sandbox (BEAMIT_ENV local and sandbox only; 404 in production): synthetic studies through the
+    # ingest core (catalog, DICOM and derived objects, study.received); reset deletes a tenant's studies
+    # (records and objects) and shares.
+    "sandbox" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/storage.objectUser", on = "bucket:dicom" },   # store, list and delete the tenant's objects
+      { role = "roles/storage.objectUser", on = "bucket:derived" }, # series metadata JSON: write, list, delete
+      { role = "roles/pubsub.publisher", on = "topic:events" },     # study.received
+    ]
   }
 
   # Roles that may be granted at project level (Firestore has no finer IAM resource).

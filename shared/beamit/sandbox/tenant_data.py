@@ -1,0 +1,101 @@
+"""A sandbox tenant's data: more synthetic studies, or a fresh start (``/v1/sandbox``).
+
+Only where synthetic data is all there is: ``BEAMIT_ENV`` ``local`` or ``sandbox``
+(:func:`sandbox_tools_available`); the API answers 404 everywhere else.
+
+- :func:`seed_studies` generates studies (:mod:`beamit.sandbox`) and stores them through the
+  one ingest core, as STOW-RS does: the catalog, the bytes, the precomputed metadata and
+  ``study.received`` events, exactly as for an integrator's own studies.
+- :func:`reset_tenant_data` deletes the tenant's studies (catalog records, DICOM objects and
+  derived objects) and shares (their codes, verification challenges, viewer sessions and
+  idempotency records). It keeps what is configuration or evidence: API keys, users, OAuth
+  clients, webhook endpoints and their delivery logs, uploads, and the audit trail.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from beamit import catalog
+from beamit.ingest.session import IngestResult, IngestSession
+from beamit.sandbox.config import SandboxConfig
+from beamit.sandbox.datasets import generate_study
+from beamit.sandbox.writer import part10_bytes
+from beamit.settings import Settings
+from beamit.shares.records import CODES, SHARES
+from beamit.storage import Filter, MetadataStore, Query, Services, Write
+from beamit.tenancy import TenantScope
+
+MAX_SEED_COUNT = 10
+SEED_CONFIG = SandboxConfig(scale=0.5, ct_slices=20, mr_slices=8, us_frames=10)
+"""Half-size images and short series: a study in well under a second, every modality in turn."""
+DELETE_BATCH = 400
+BLOB_BUCKETS = ("dicom", "derived")
+# Share records outside tenants/{t}: the code directory, verification challenges, viewer sessions.
+SHARE_SIDE_COLLECTIONS = (CODES, "share_challenges", "share_sessions")
+TENANT_COLLECTIONS = (catalog.STUDIES, catalog.SERIES, catalog.INSTANCES, catalog.SERIES_MEMBERS, SHARES,
+                      "share_requests")
+
+
+def sandbox_tools_available(settings: Settings) -> bool:
+    """Seeding and resetting exist only where every study is synthetic."""
+    return settings.environment in ("local", "sandbox")
+
+
+def seed_studies(svc: Services, scope: TenantScope, count: int, seed: int | None = None,
+                 config: SandboxConfig = SEED_CONFIG) -> IngestResult:
+    """Store ``count`` synthetic studies. With ``seed`` the same studies every time (stored
+    once: the same instances again change nothing); without, new ones."""
+    if seed is None:
+        seed, start = secrets.randbelow(1 << 31), secrets.randbelow(10_000)
+    else:
+        start = 0
+    session = IngestSession(svc, scope, source="sandbox")
+    try:
+        for index in range(start, start + count):
+            for dataset in generate_study(seed, index, config).datasets():
+                session.add(io.BytesIO(part10_bytes(dataset)))
+    except BaseException:
+        session.abort()
+        raise
+    return session.finish()
+
+
+@dataclass
+class ResetReport:
+    records: dict[str, int] = field(default_factory=dict)
+    objects: int = 0
+
+
+def _delete_all(store: MetadataStore, query: Query) -> int:
+    deleted = 0
+    while True:
+        docs = store.query(Query(query.collection, filters=query.filters, limit=DELETE_BATCH))
+        if not docs:
+            return deleted
+        store.commit([Write("delete", doc.path) for doc in docs])
+        deleted += len(docs)
+
+
+def reset_tenant_data(svc: Services, scope: TenantScope) -> ResetReport:
+    """Delete the tenant's studies and shares (see the module docstring for what stays)."""
+    report = ResetReport()
+    mine = (Filter("tenantId", "==", scope.tenant_id),)
+    for name in SHARE_SIDE_COLLECTIONS:
+        report.records[name] = _delete_all(svc.metadata, Query(name, filters=mine))
+    for name in TENANT_COLLECTIONS:
+        report.records[name] = _delete_all(svc.metadata, Query(scope.collection(name)))
+    deletions: list[Callable[[], None]] = []
+    for role in BLOB_BUCKETS:
+        bucket = svc.settings.bucket(role)
+        for blob in svc.blobs.list(bucket, scope.blob_prefix()):
+            deletions.append(lambda bucket=bucket, name=blob.name: svc.blobs.delete(bucket, name))
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="sandbox-reset") as pool:
+        for future in [pool.submit(delete) for delete in deletions]:
+            future.result()
+    report.objects = len(deletions)
+    return report
