@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -89,13 +88,9 @@ def reset_tenant_data(svc: Services, scope: TenantScope) -> ResetReport:
         report.records[name] = _delete_all(svc.metadata, Query(name, filters=mine))
     for name in TENANT_COLLECTIONS:
         report.records[name] = _delete_all(svc.metadata, Query(scope.collection(name)))
-    deletions: list[Callable[[], None]] = []
-    for role in BLOB_BUCKETS:
-        bucket = svc.settings.bucket(role)
-        for blob in svc.blobs.list(bucket, scope.blob_prefix()):
-            deletions.append(lambda bucket=bucket, name=blob.name: svc.blobs.delete(bucket, name))
+    objects = [(blob.bucket, blob.name) for role in BLOB_BUCKETS
+               for blob in svc.blobs.list(svc.settings.bucket(role), scope.blob_prefix())]
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="sandbox-reset") as pool:
-        for future in [pool.submit(delete) for delete in deletions]:
-            future.result()
-    report.objects = len(deletions)
+        list(pool.map(lambda item: svc.blobs.delete(*item), objects))
+    report.objects = len(objects)
     return report
