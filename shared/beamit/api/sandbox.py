@@ -26,7 +26,7 @@ from beamit.web.router import default_authenticator
 
 
 def sandbox_authenticator(svc: Services, request: Request) -> Principal:
-    if not tenant_data.sandbox_tools_available(svc.settings):
+    if not svc.settings.sandbox_tools:
         raise NotFound("no such resource")
     return default_authenticator(svc, request)
 

@@ -1,7 +1,7 @@
 """A sandbox tenant's data: more synthetic studies, or a fresh start (``/v1/sandbox``).
 
 Only where synthetic data is all there is: ``BEAMIT_ENV`` ``local`` or ``sandbox``
-(:func:`sandbox_tools_available`); the API answers 404 everywhere else.
+(``Settings.sandbox_tools``); the API answers 404 everywhere else.
 
 - :func:`seed_studies` generates studies (:mod:`beamit.sandbox`) and stores them through the
   one ingest core, as STOW-RS does: the catalog, the bytes, the precomputed metadata and
@@ -24,7 +24,6 @@ from beamit.ingest.session import IngestResult, IngestSession
 from beamit.sandbox.config import SandboxConfig
 from beamit.sandbox.datasets import generate_study
 from beamit.sandbox.writer import part10_bytes
-from beamit.settings import Settings
 from beamit.shares.records import CODES, SHARES
 from beamit.storage import Filter, MetadataStore, Query, Services, Write
 from beamit.tenancy import TenantScope
@@ -38,11 +37,6 @@ BLOB_BUCKETS = ("dicom", "derived")
 SHARE_SIDE_COLLECTIONS = (CODES, "share_challenges", "share_sessions")
 TENANT_COLLECTIONS = (catalog.STUDIES, catalog.SERIES, catalog.INSTANCES, catalog.SERIES_MEMBERS, SHARES,
                       "share_requests")
-
-
-def sandbox_tools_available(settings: Settings) -> bool:
-    """Seeding and resetting exist only where every study is synthetic."""
-    return settings.environment in ("local", "sandbox")
 
 
 def seed_studies(svc: Services, scope: TenantScope, count: int, seed: int | None = None,

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Request
 
 from beamit.api.sandbox import sandbox_authenticator
 from beamit.errors import NotFound, Unauthenticated
-from beamit.sandbox.tenant_data import sandbox_tools_available
 from beamit.settings import load_settings
 
 
@@ -20,8 +19,8 @@ def settings(environment: str) -> Any:
 
 
 def test_only_local_and_sandbox_have_the_tools() -> None:
-    assert sandbox_tools_available(settings("local")) and sandbox_tools_available(settings("sandbox"))
-    assert not sandbox_tools_available(settings("production"))
+    assert settings("local").sandbox_tools and settings("sandbox").sandbox_tools
+    assert not settings("production").sandbox_tools
 
 
 def test_production_answers_404_before_looking_at_the_credential() -> None:
