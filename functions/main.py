@@ -127,3 +127,11 @@ def sandbox(request: Request) -> Response:
     from beamit.api import sandbox as sandbox_api
 
     return sandbox_api.router.dispatch(request)
+
+
+@functions_framework.http
+def dashboard(request: Request) -> Response:
+    """``/dashboard``: the integration dashboard's page, its static files and workspace lookup."""
+    from beamit.api import dashboard as dashboard_api
+
+    return dashboard_api.router.dispatch(request)

@@ -140,6 +140,11 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/pubsub.publisher", on = "topic:events" },
     ]
+    # /dashboard: static files, and the workspace lookup (a tenant document and its dashboard OAuth client).
+    # Everything else the page does is a call to the API with the signed-in user's token.
+    "dashboard" = [
+      { role = "roles/datastore.viewer", on = "project" },
+    ]
     # /v1/sandbox (BEAMIT_ENV local and sandbox only; 404 in production): synthetic studies through the
     # ingest core (catalog, DICOM and derived objects, study.received); reset deletes a tenant's studies
     # (records and objects) and shares.

@@ -6,6 +6,7 @@ beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAM
 beamit keys revoke --tenant acme --id key_...
 beamit users create --tenant acme --email ana@acme.example --role clinician   (password: stdin or prompt)
 beamit clients create --tenant acme --name "Acme EHR" --redirect-uri https://ehr.acme.example/cb [--public]
+beamit dashboard register --tenant acme [--url https://api.beamit.health]
 """
 
 from __future__ import annotations
@@ -177,6 +178,21 @@ def _cmd_clients_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard_register(args: argparse.Namespace) -> int:
+    from beamit.dashboard.workspaces import register_dashboard_client
+    from beamit.storage import services
+
+    svc = services()
+    url = args.url or svc.settings.public_base_url
+    try:
+        client = register_dashboard_client(svc.metadata, args.tenant, url, created_by="cli")
+    except LookupError:
+        print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
+        return 1
+    print(json.dumps({**client.to_json(), "dashboardUrl": f"{url.rstrip('/')}/dashboard/?workspace={args.tenant}"}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import os
 
@@ -223,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     c_create.add_argument("--public", action="store_true", help="a browser or native app: no secret, PKCE required")
     c_create.add_argument("--scopes", default=None, help="scopes it may request (default: all)")
     c_create.set_defaults(func=_cmd_clients_create)
+    dashboard = sub.add_parser("dashboard").add_subparsers(dest="action", required=True)
+    d_register = dashboard.add_parser(
+        "register", help="register the tenant's integration dashboard client (first-party, public, PKCE)")
+    d_register.add_argument("--tenant", required=True)
+    d_register.add_argument("--url", default=None, help="public base URL (default: BEAMIT_PUBLIC_URL)")
+    d_register.set_defaults(func=_cmd_dashboard_register)
     sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
     seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")
     seed.add_argument("--url", help="BeamIt base URL (default: BEAMIT_URL or .beamit/sandbox.env)")
