@@ -3,7 +3,7 @@
 // never search terms or other PHI, and never reach the server.
 
 import * as session from "./session.js";
-import { clear, errorBox, h, releaseObjectUrls } from "./ui.js";
+import { busy, clear, errorBox, h, releaseObjectUrls } from "./ui.js";
 import * as studies from "./studies.js";
 import * as shares from "./shares.js";
 import * as webhooks from "./webhooks.js";
@@ -159,7 +159,7 @@ session.onSessionEnded((message) => {
   signedOutScreen(message);
 });
 
-document.getElementById("sign-out").addEventListener("click", () => session.signOut());
+document.getElementById("sign-out").addEventListener("click", (event) => busy(event.currentTarget, session.signOut));
 document.getElementById("skip").addEventListener("click", () => {
   const target = main.querySelector("h1") || main;
   target.focus();

@@ -221,16 +221,19 @@ export async function apiJson(method, path, body, headers) {
   return response.status === 204 ? null : response.json();
 }
 
-// Sign out: revoke the refresh token, which ends its whole grant (RFC 7009).
+// Sign out: revoke the refresh token, which ends its whole grant (RFC 7009), then forget
+// the tokens. "Signed out" is shown once BeamIt has confirmed it.
 export async function signOut() {
   const held = tokens;
-  endSession(null);
-  if (!held) return;
-  await fetch(workspace.revocationEndpoint, {
+  if (!held) return endSession(null);
+  clearTimeout(refreshTimer);
+  const response = await fetch(workspace.revocationEndpoint, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ token: held.refresh, token_type_hint: "refresh_token", client_id: workspace.clientId }),
     cache: "no-store",
     credentials: "omit",
-  }).catch(() => {});
+  }).catch(() => null);
+  endSession(response && response.ok ? null : "This browser forgot your session, but BeamIt could not be reached to " +
+    "end it. Nothing here can use it any more; sign in again, then sign out, to end it everywhere.");
 }
