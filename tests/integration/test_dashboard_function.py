@@ -104,3 +104,8 @@ def test_cli_registers_the_dashboard_client(stack, make_tenant):
     missing = subprocess.run([sys.executable, "-m", "beamit.cli", "dashboard", "register", "--tenant", "no-such-one"],
                              env=stack.env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "no tenant" in missing.stderr
+
+
+def test_the_dashboard_routes_are_documented(api):
+    paths = api.get("/v1/openapi.json").json()["paths"]
+    assert "get" in paths["/dashboard"] and "get" in paths["/dashboard/api/workspaces/{workspace}"]
