@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Request, Response
+from flask import Response
 
 from beamit.audit.trail import APPLICATION_ACTIVITY
 from beamit.auth.scopes import SHARES_READ, SHARES_WRITE
@@ -14,7 +14,7 @@ from beamit.shares import expiry, service
 from beamit.shares.fields import parse_expires_in, parse_share_request
 from beamit.shares.records import Share
 from beamit.web import RequestContext, Router
-from beamit.web.json_body import json_object
+from beamit.web.json_body import json_object, optional_json_object
 from beamit.web.responses import json_response
 from beamit.webhooks.push import verify_push_token
 
@@ -32,12 +32,6 @@ def _audit(ctx: RequestContext, share: Share | dict[str, Any], **details: object
         "resources": {"share": share_id, "studies": studies},
         "details": {k: v for k, v in details.items() if v is not None},
     })
-
-
-def _optional_json(request: Request) -> dict[str, Any]:
-    if not request.mimetype and not request.content_length:
-        return {}
-    return json_object(request)
 
 
 @router.route("/v1/shares", methods=["POST"], scope=SHARES_WRITE)
@@ -90,7 +84,7 @@ def _revoke(ctx: RequestContext) -> Response:
 
 @router.route(SHARE + "/extend", methods=["POST"], scope=SHARES_WRITE)
 def extend_share(ctx: RequestContext) -> Response:
-    body = _optional_json(ctx.request)
+    body = optional_json_object(ctx.request)
     unknown = sorted(set(body) - {"expiresIn"})
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -103,7 +97,7 @@ def extend_share(ctx: RequestContext) -> Response:
 
 @router.route(SHARE + "/reissue", methods=["POST"], scope=SHARES_WRITE)
 def reissue_share(ctx: RequestContext) -> Response:
-    body = _optional_json(ctx.request)
+    body = optional_json_object(ctx.request)
     if body:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(body))}; send no body")
     reissued = service.reissue_share(ctx.services, ctx.tenant, ctx.args["share_id"])

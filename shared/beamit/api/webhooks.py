@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Request, Response
+from flask import Response
 
 from beamit.auth.scopes import WEBHOOKS_MANAGE
 from beamit.errors import BadRequest
 from beamit.web import RequestContext, Router
-from beamit.web.json_body import json_object
+from beamit.web.json_body import json_object, optional_json_object
 from beamit.web.responses import json_response
 from beamit.webhooks import deliveries, dispatch, endpoints
 from beamit.webhooks.destinations import DestinationPolicy
@@ -22,13 +20,6 @@ DELIVERY = ENDPOINT + "/deliveries/<delivery_id>"
 
 def _policy(ctx: RequestContext) -> DestinationPolicy:
     return DestinationPolicy.for_settings(ctx.settings)
-
-
-def _optional_json(request: Request) -> dict[str, Any]:
-    """A JSON object body, or ``{}`` when the request has no body at all."""
-    if not request.mimetype and not request.content_length:
-        return {}
-    return json_object(request)
 
 
 @router.route("/v1/webhooks", methods=["POST"], scope=WEBHOOKS_MANAGE)
@@ -73,7 +64,7 @@ def delete_endpoint(ctx: RequestContext) -> Response:
 def rotate_secret(ctx: RequestContext) -> Response:
     endpoint_id = ctx.args["endpoint_id"]
     endpoints.endpoint_path(ctx.tenant, endpoint_id)
-    overlap = endpoints.overlap_from(_optional_json(ctx.request))
+    overlap = endpoints.overlap_from(optional_json_object(ctx.request))
     issued = endpoints.rotate_secret(ctx.services, ctx.tenant, endpoint_id, overlap)
     ctx.audit["resources"] = {"webhook": endpoint_id}
     ctx.audit["details"] = {"overlapSeconds": int(overlap.total_seconds())}
@@ -84,7 +75,7 @@ def rotate_secret(ctx: RequestContext) -> Response:
 def send_test_event(ctx: RequestContext) -> Response:
     endpoint_id = ctx.args["endpoint_id"]
     endpoints.endpoint_path(ctx.tenant, endpoint_id)  # 404 before a 400 about the body
-    body = _optional_json(ctx.request)
+    body = optional_json_object(ctx.request)
     unknown = sorted(set(body) - {"type"})
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: type")
