@@ -4,13 +4,14 @@ A small synthetic CT is stored by STOW-RS and shared; the test reads the link an
 one-time code from the SMS outbox as the patient would read their phone, opens the link,
 checks the first image really renders (pixels of a screenshot, not the DOM), that scrolling
 and a window preset change the image, that nothing is stored on the device, and that the
-page shows "Session ended" once the session expires. It writes the screenshots of
-docs/screenshots/ (desktop and a 390x844 phone).
+page shows "Session ended" once the session expires. With BEAMIT_UPDATE_SCREENSHOTS=1 it
+writes the screenshots of docs/screenshots/ (desktop and a 390x844 phone).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -60,10 +61,12 @@ def ct(api, owner):
 
 
 def save_screenshot(page, name: str) -> None:
-    """A commit-ready screenshot: PNG with a 64-colour palette (small files)."""
+    """A commit-ready screenshot (PNG with a 64-colour palette), written to docs/screenshots/
+    only when BEAMIT_UPDATE_SCREENSHOTS=1, so a test run leaves the tree as it was."""
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    image.quantize(colors=64).save(SCREENSHOTS / name, optimize=True)
+    if os.environ.get("BEAMIT_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        image.quantize(colors=64).save(SCREENSHOTS / name, optimize=True)
 
 
 def canvas_pixels(page) -> np.ndarray:
