@@ -3,6 +3,7 @@ the workspace lookup that gives the page a tenant's first-party OAuth client."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -89,21 +90,16 @@ def test_unknown_and_malformed_workspaces_are_404(api, workspace):
     assert response.json()["error"]["message"]
 
 
-def test_cli_registers_the_dashboard_client(stack, make_tenant):
-    import json
-    import subprocess
-    import sys
+def test_cli_registers_the_dashboard_client(stack, make_tenant, capsys):
+    from beamit.cli import main
 
     tenant = make_tenant()
-    result = subprocess.run([sys.executable, "-m", "beamit.cli", "dashboard", "register", "--tenant", tenant.id],
-                            env=stack.env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    assert main(["dashboard", "register", "--tenant", tenant.id]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert out["type"] == "public" and out["redirectUris"] == [f"{stack.url}/dashboard/callback"]
     assert out["dashboardUrl"] == f"{stack.url}/dashboard/?workspace={tenant.id}"
-    missing = subprocess.run([sys.executable, "-m", "beamit.cli", "dashboard", "register", "--tenant", "no-such-one"],
-                             env=stack.env, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 1 and "no tenant" in missing.stderr
+    assert main(["dashboard", "register", "--tenant", "no-such-one"]) == 1
+    assert "no tenant" in capsys.readouterr().err
 
 
 def test_the_dashboard_routes_are_documented(api):

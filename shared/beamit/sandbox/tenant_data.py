@@ -29,8 +29,9 @@ from beamit.storage import Filter, MetadataStore, Query, Services, Write
 from beamit.tenancy import TenantScope
 
 MAX_SEED_COUNT = 10
-SEED_CONFIG = SandboxConfig(scale=0.5, ct_slices=20, mr_slices=8, us_frames=10)
-"""Half-size images and short series: a study in well under a second, every modality in turn."""
+SEED_CONFIG = SandboxConfig(scale=0.5, ct_slices=12, mr_slices=6, us_frames=8, projection_shape=(1024, 820))
+"""Half-size images (CT 256x256, radiographs 512x410) and short series: about 1 MB a study,
+generated in well under a second, every modality in turn."""
 DELETE_BATCH = 400
 BLOB_BUCKETS = ("dicom", "derived")
 # Share records outside tenants/{t}: the code directory, verification challenges, viewer sessions.

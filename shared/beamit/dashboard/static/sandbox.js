@@ -48,7 +48,8 @@ async function seed(total, button, box) {
       images += result.instances;
       bar.value = i + 1;
     }
-    clear(box, h("p", { class: "notice ok", role: "status" }, `Added ${studies} studies (${images} instances). `,
+    clear(box, h("p", { class: "notice ok", role: "status" },
+      `Added ${studies} ${studies === 1 ? "study" : "studies"} (${images} instances). `,
       h("a", { href: "#/studies", text: "See them in Studies" })));
   } catch (error) {
     clear(box, errorBox(error), h("p", { text: `${studies} of ${total} studies were added before the problem.` }));
