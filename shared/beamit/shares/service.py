@@ -299,7 +299,6 @@ def _require_reissuable(share: Share, now: datetime) -> None:
                        code="share_not_reissuable")
 
 
-
 def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
     """A new link for an active or locked share (the owner's answer to a lock, or to a lost
     or leaked link). The old code stops resolving at once, sessions opened with it end, the
