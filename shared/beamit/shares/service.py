@@ -152,12 +152,7 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         raise
     share = Share.from_record(record)
     url = share_url(svc, code)
-    sms_id = None
-    try:
-        sms_id = sms_sender(svc).send(request.recipient_phone, sms_body(url, request.message),
-                                      tenant_id=scope.tenant_id, purpose="share_link")
-    except SmsError as exc:  # the share stands; the integrator sees smsStatus and may resend the link itself
-        logs.warning("share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id, error=str(exc)[:200])
+    sms_sent = text_link(svc, share, url)
     events.publish_event(svc, scope.tenant_id, events.STUDY_SHARED, {
         **event_data(share),
         "recipientPhone": mask_phone(request.recipient_phone),
@@ -173,10 +168,22 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         "studyIds": list(request.studies),
         "allowDownload": request.allow_download,
         "maxViews": request.max_views,
-        "smsStatus": "sent" if sms_id else "failed",
+        "smsStatus": "sent" if sms_sent else "failed",
         "qrCode": qr_data_url(url),
     }
     return Created(201, body)
+
+
+def text_link(svc: Services, share: Share, url: str) -> bool:
+    """Text the recipient the link and the share's message; ``False`` if the SMS failed (the
+    share stands: the caller sees ``smsStatus`` and may pass the link on itself)."""
+    try:
+        sms_sender(svc).send(share.recipient_phone, sms_body(url, share.message), tenant_id=share.tenant_id,
+                             purpose="share_link")
+    except SmsError as exc:
+        logs.warning("share link SMS not sent", tenantId=share.tenant_id, shareId=share.id, error=str(exc)[:200])
+        return False
+    return True
 
 
 def _claim_code(svc: Services, scope: TenantScope, share_id: str, expires_at: Any) -> tuple[str, str]:
@@ -330,11 +337,4 @@ def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
         raise
     share = Share.from_record(record)
     url = share_url(svc, code)
-    sms_id = None
-    try:
-        sms_id = sms_sender(svc).send(share.recipient_phone, sms_body(url, share.message),
-                                      tenant_id=scope.tenant_id, purpose="share_link")
-    except SmsError as exc:  # the new link stands; the owner sees smsStatus and may pass it on
-        logs.warning("re-issued share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id,
-                     error=str(exc)[:200])
-    return Reissued(share, code, url, sms_id is not None)
+    return Reissued(share, code, url, text_link(svc, share, url))
