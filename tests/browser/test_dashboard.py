@@ -43,9 +43,6 @@ from tests.oauth_flow import PASSWORD
 from tests.share_flow import plain_firestore, random_phone
 from tests.webhook_receiver import Receiver
 
-CHROMIUM = os.environ.get("BEAMIT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 860}
 TABLET = {"width": 820, "height": 1180}
@@ -53,19 +50,6 @@ SMALL = SandboxConfig(scale=0.25, ct_slices=6, mr_slices=3, us_frames=3, project
 SEED = 20260301
 
 pytestmark = pytest.mark.emulators
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @dataclass(frozen=True)
