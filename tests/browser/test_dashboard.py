@@ -15,9 +15,7 @@ Screenshots go to the test's tmp dir; ``BEAMIT_UPDATE_SCREENSHOTS=1`` also write
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -29,7 +27,6 @@ from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 from playwright.sync_api import expect
 from standardwebhooks import Webhook
 
@@ -38,12 +35,12 @@ from beamit.auth.users import create_user
 from beamit.dashboard.workspaces import register_dashboard_client
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.load import seed_sandbox
+from tests.browser.screenshots import save_screenshot
 from tests.integration.test_wado import new_tenant
 from tests.oauth_flow import PASSWORD
 from tests.share_flow import plain_firestore, random_phone
 from tests.webhook_receiver import Receiver
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1366, "height": 860}
 TABLET = {"width": 820, "height": 1180}
 SMALL = SandboxConfig(scale=0.25, ct_slices=6, mr_slices=3, us_frames=3, projection_shape=(512, 400))
@@ -133,17 +130,6 @@ def sign_in(session: Session, stack, workspace: Workspace, email: str, route: st
     return page
 
 
-def screenshot(page: Any, name: str, tmp_path: Path) -> None:
-    """A small palette PNG in the tmp dir (and docs/screenshots/ when asked)."""
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB").quantize(colors=64)
-    targets = [tmp_path / name]
-    if os.environ.get("BEAMIT_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        targets.append(SCREENSHOTS / name)
-    for target in targets:
-        image.save(target, optimize=True)
-
-
 def nothing_stored(page: Any) -> None:
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     assert page.evaluate("document.cookie") == ""
@@ -174,7 +160,7 @@ def test_sign_in_search_open_and_share_a_study(browser, stack, workspace, db, tm
     page.get_by_role("button", name="Clear").click()
     expect(rows).to_have_count(2)
     expect(page.locator("img.thumb:not([src])")).to_have_count(0)
-    screenshot(page, "dashboard-studies.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-studies.png", tmp_path)
 
     # Open it: series, then images rendered by WADO-RS, moved through with the keyboard.
     rows.filter(has_text=family).get_by_role("link", name="Open").click()
@@ -185,7 +171,7 @@ def test_sign_in_search_open_and_share_a_study(browser, stack, workspace, db, tm
         page.locator(".frame-box").focus()
         page.keyboard.press("ArrowDown")
         page.wait_for_selector(".frame-box[data-shown='2']")
-    screenshot(page, "dashboard-study.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-study.png", tmp_path)
 
     # Share it: phone checked before sending; the link and QR code shown once.
     page.get_by_role("button", name="Share this study").click()
@@ -200,7 +186,7 @@ def test_sign_in_search_open_and_share_a_study(browser, stack, workspace, db, tm
     link.wait_for()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/s/BM-[A-Z0-9]{6}", link.input_value())
     assert page.locator("dialog img.qr").evaluate("i => i.naturalWidth") > 0
-    screenshot(page, "dashboard-share-created.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-share-created.png", tmp_path)
     page.get_by_role("button", name="Done").click()
 
     page.locator("#nav").get_by_role("link", name="Shares").click()
@@ -209,7 +195,7 @@ def test_sign_in_search_open_and_share_a_study(browser, stack, workspace, db, tm
     assert listed.count() == 1 and "active" in listed.first.inner_text()
     assert phone[-4:] in listed.first.inner_text() and phone[4:8] not in listed.first.inner_text()
     assert "not viewed" in listed.first.inner_text()
-    screenshot(page, "dashboard-shares.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-shares.png", tmp_path)
     nothing_stored(page)
     session.close()
 
@@ -247,7 +233,7 @@ def test_webhook_test_event_reaches_and_verifies(browser, stack, workspace, tmp_
         assert re.search(r"\d+ ms", text)
         row.first.get_by_role("button", name="Attempts").click()
         assert "HTTP 200" in page.locator("tr.detail:not([hidden])").inner_text()
-        screenshot(page, "dashboard-webhook.png", tmp_path)
+        save_screenshot(page.screenshot(), "dashboard-webhook.png", tmp_path)
 
         summary = page.locator("[data-endpoint]")
         summary.get_by_role("button", name="Disable").click()
@@ -262,7 +248,7 @@ def test_webhook_test_event_reaches_and_verifies(browser, stack, workspace, tmp_
         page.get_by_role("button", name="I have stored it").click()
         page.locator("#nav").get_by_role("link", name="Webhooks").click()
         page.locator("[data-endpoint]").wait_for()
-        screenshot(page, "dashboard-webhooks.png", tmp_path)
+        save_screenshot(page.screenshot(), "dashboard-webhooks.png", tmp_path)
         session.close()
     finally:
         receiver.close()
@@ -282,7 +268,7 @@ def test_api_key_is_created_shown_once_and_revoked(browser, stack, workspace, tm
     assert requests.get(search, headers={"Authorization": f"Bearer {key}"}, timeout=30).status_code == 200
     row = page.locator("tr[data-key]", has_text="CI bridge")
     assert "studies:read" in row.inner_text() and key not in page.content()
-    screenshot(page, "dashboard-keys.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-keys.png", tmp_path)
     row.get_by_role("button", name="Revoke").click()
     page.locator("dialog").get_by_role("button", name="Revoke").click()
     page.locator("tr[data-key]", has_text="CI bridge").get_by_text("revoked").wait_for()
@@ -296,7 +282,7 @@ def test_audit_finds_those_actions(browser, stack, workspace, tmp_path):
     page.locator(".record").first.wait_for()
     page.get_by_role("button", name="Verify the chain").click()
     page.get_by_text("The audit trail is intact").wait_for()
-    screenshot(page, "dashboard-audit.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-audit.png", tmp_path)
     found = {}
     for action in ("POST /v1/shares", "POST /v1/webhooks/<endpoint_id>/test", "POST /v1/api-keys",
                    "DELETE /v1/api-keys/<key_id>"):
@@ -499,12 +485,12 @@ def test_sandbox_seed_and_reset_on_a_tablet(browser, stack, svc, tmp_path):
     page.get_by_text("Added 2 studies").wait_for(timeout=60_000)
     # One request per study, so the progress bar moves with each stored study.
     assert len([r for r in session.requests if r.url.endswith("/v1/sandbox/seed")]) == 2
-    screenshot(page, "dashboard-sandbox.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-sandbox.png", tmp_path)
     page.get_by_role("link", name="See them in Studies").click()
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.locator("img.thumb:not([src])")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    screenshot(page, "dashboard-tablet.png", tmp_path)
+    save_screenshot(page.screenshot(), "dashboard-tablet.png", tmp_path)
 
     page.locator("#nav").get_by_role("link", name="Sandbox").click()
     page.get_by_role("button", name="Reset sandbox data").click()

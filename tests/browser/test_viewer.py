@@ -11,20 +11,17 @@ writes the screenshots of docs/screenshots/ (desktop and a 390x844 phone).
 from __future__ import annotations
 
 import io
-import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from beamit.shares.sessions import COOKIE, session_path
+from tests.browser.screenshots import save_screenshot
 from tests.share_flow import OTP, create_share, outbox, plain_firestore, random_phone, store_ct
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +39,6 @@ def owner(svc):
 @pytest.fixture(scope="module")
 def ct(api, owner):
     return store_ct(api, owner, seed=31, slices=10)
-
-
-def save_screenshot(page, name: str) -> None:
-    """A commit-ready screenshot (PNG with a 64-colour palette), written to docs/screenshots/
-    only when BEAMIT_UPDATE_SCREENSHOTS=1, so a test run leaves the tree as it was."""
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    if os.environ.get("BEAMIT_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        image.quantize(colors=64).save(SCREENSHOTS / name, optimize=True)
 
 
 def canvas_pixels(page) -> np.ndarray:
@@ -80,7 +68,7 @@ def sign_in(page, api, db, owner, ct, **fields) -> dict:
     return {"link": link, "phone": phone}
 
 
-def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner, ct):
+def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner, ct, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -129,7 +117,7 @@ def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner,
 
     page.get_by_role("button", name="Soft tissue").click()
     wait_ready(page, 4, "40,400")
-    save_screenshot(page, "viewer-desktop.png")
+    save_screenshot(page.screenshot(), "viewer-desktop.png", tmp_path)
 
     # The session expires (its end is moved into the past): the page says so and drops the images.
     db.document(session_path(cookie["value"])).update({"absoluteExpiresAt": datetime.now(UTC) - timedelta(seconds=1)})
@@ -141,7 +129,7 @@ def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner,
     context.close()
 
 
-def test_viewer_on_a_phone(browser, api, stack, db, owner, ct):
+def test_viewer_on_a_phone(browser, api, stack, db, owner, ct, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
@@ -155,7 +143,7 @@ def test_viewer_on_a_phone(browser, api, stack, db, owner, ct):
     strip = page.locator("#series").bounding_box()
     assert strip is not None and strip["y"] + strip["height"] <= box["y"] + 1
     time.sleep(0.2)
-    save_screenshot(page, "viewer-phone.png")
+    save_screenshot(page.screenshot(), "viewer-phone.png", tmp_path)
     context.close()
 
 
