@@ -116,12 +116,15 @@ class Session:
         self.context.close()
 
 
-def sign_in(session: Session, stack, workspace: Workspace, email: str, route: str = "#/studies") -> Any:
+def sign_in(session: Session, stack, workspace: Workspace, email: str, route: str = "#/studies",
+            tmp_path: Path | None = None) -> Any:
     page = session.page
     page.goto(f"{stack.url}/dashboard/?workspace={workspace.id}{route}")
     # Signed out: straight to the product's own sign-in page, for the workspace's dashboard client.
     page.wait_for_url(re.compile(r"/v1/auth/authorize\?"))
     assert "BeamIt dashboard" in page.locator("main").inner_text()
+    if tmp_path is not None:
+        save_screenshot(page.screenshot(), "dashboard-sign-in.png", tmp_path)
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in and allow").click()
@@ -141,7 +144,7 @@ def nothing_stored(page: Any) -> None:
 
 def test_sign_in_search_open_and_share_a_study(browser, stack, workspace, db, tmp_path):
     session = Session(browser)
-    page = sign_in(session, stack, workspace, workspace.admin)
+    page = sign_in(session, stack, workspace, workspace.admin, tmp_path=tmp_path)
     nothing_stored(page)
     assert [a.inner_text() for a in page.locator("#nav a").all()] == [
         "Studies", "Shares", "Webhooks", "API keys", "Audit", "Sandbox"]

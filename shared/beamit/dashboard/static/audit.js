@@ -9,6 +9,7 @@ import {
 
 // What each API operation means, in words; the filter offers these.
 const ACTIONS = {
+  "GET /v1/auth/authorize": "opened the sign-in page",
   "POST /v1/auth/authorize": "signed in",
   "POST /v1/auth/token": "was issued tokens",
   "POST /v1/auth/revoke": "signed out (revoked a token)",
@@ -27,6 +28,11 @@ const ACTIONS = {
   "POST /v1/api-keys": "created an API key",
   "DELETE /v1/api-keys/<key_id>": "revoked an API key",
   "POST /v1/auth/users": "added a user",
+  "GET /v1/auth/users": "listed the users",
+  "GET /v1/api-keys": "listed the API keys",
+  "GET /v1/webhooks": "listed the webhook endpoints",
+  "GET /v1/shares": "listed the share links",
+  "GET /v1/audit": "searched the audit trail",
   "POST /v1/auth/clients": "registered an OAuth client",
   "GET /v1/dicomweb/studies": "searched for studies",
   "POST /v1/dicomweb/studies": "stored instances (STOW-RS)",
