@@ -17,14 +17,16 @@ from beamit.auth.scopes import ALL_SCOPES
 from beamit.devstack.stack import LocalStack
 from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
-from tests.support import TenantCredentials, new_tenant
+from tests.support import AUDIT_FAILURE_TENANT, TenantCredentials, new_tenant
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests.
+    # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests;
+    # one tenant whose audit appends fail (the settings' test hook: tests/integration/test_audit.py).
     local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"), extra_env={
-        "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org"})
+        "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org",
+        "BEAMIT_TEST_AUDIT_FAILURE_TENANT": AUDIT_FAILURE_TENANT})
     local.start()
     saved = dict(os.environ)
     os.environ.update(local.env)

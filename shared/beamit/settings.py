@@ -51,6 +51,9 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    # Tests only (``local``): audit appends of this tenant fail, to prove the fail-closed path
+    # of PHI reads (beamit.audit.trail.write_entry) through HTTP.
+    test_audit_failure_tenant: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -116,6 +119,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
     if sms_provider not in SMS_PROVIDERS:
         raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
+    audit_failure_tenant = env.get("BEAMIT_TEST_AUDIT_FAILURE_TENANT") or None
+    if audit_failure_tenant and environment != "local":
+        raise SettingsError("BEAMIT_TEST_AUDIT_FAILURE_TENANT is a test hook: only with BEAMIT_ENV=local")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
         environment=environment,
@@ -144,6 +150,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
+        test_audit_failure_tenant=audit_failure_tenant,
     )
 
 
