@@ -162,7 +162,7 @@ def _cmd_clients_create(args: argparse.Namespace) -> int:
     try:
         issued = create_client(svc.metadata, TenantScope(args.tenant), name=args.name,
                                redirect_uris=args.redirect_uri, public=args.public, scopes=args.scopes,
-                               created_by="cli")
+                               created_by="cli", pkce_required=not args.no_pkce)
     except (InvalidClientSpec, UnknownScope) as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     c_create.add_argument("--redirect-uri", required=True, action="append", help="exact URI; repeat for several")
     c_create.add_argument("--public", action="store_true", help="a browser or native app: no secret, PKCE required")
     c_create.add_argument("--scopes", default=None, help="scopes it may request (default: all)")
+    c_create.add_argument("--no-pkce", action="store_true",
+                          help="a confidential client that cannot send PKCE (the documented request without it)")
     c_create.set_defaults(func=_cmd_clients_create)
     sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
     seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")

@@ -75,6 +75,9 @@ def create_client(ctx: RequestContext) -> Response:
     scopes = body.get("scopes")
     if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
         raise BadRequest("'scopes' must be an array of scope strings")
+    pkce_required = body.get("pkceRequired", True)
+    if not isinstance(pkce_required, bool):
+        raise BadRequest("'pkceRequired' is true or false")
     try:
         issued = clients.create_client(
             ctx.services.metadata,
@@ -85,6 +88,7 @@ def create_client(ctx: RequestContext) -> Response:
             scopes=scopes,
             created_by=ctx.caller.subject or ctx.caller.credential_id,
             grantor_scopes=ctx.caller.scopes,
+            pkce_required=pkce_required,
         )
     except (clients.InvalidClientSpec, UnknownScope) as exc:
         raise BadRequest(str(exc)) from None

@@ -139,7 +139,10 @@ def test_code_flow_issues_tokens_with_state_round_trip(server, store, clock, con
     assert not any(body["access_token"] in json.dumps(d, default=str) for d in store.docs.values())
 
 
-def test_documented_json_body_with_client_secret(server, confidential):
+def test_documented_json_body_with_client_secret(server, store):
+    # The documented request has no PKCE: a confidential client registered without it.
+    confidential = create_client(store, TENANT, name="EHR", redirect_uris=[REDIRECT], public=False,
+                                 created_by="test", pkce_required=False)
     code = code_from(authorize(server, confidential.client.client_id, pkce=False))
     status, body = token_call(server, {"grant_type": "authorization_code", "code": code,
                                        "client_id": confidential.client.client_id,
@@ -332,3 +335,24 @@ def test_metadata_is_valid_rfc_8414():
     assert "keys:manage" in metadata["scopes_supported"]
     with pytest.raises(ValueError):
         server_metadata("http://api.beamit.health")  # not https, not loopback
+
+
+# --- PKCE for every client, the iss parameter (RFC 9700 §2.1.1, RFC 9207) ------------------------------
+
+
+def test_confidential_client_must_send_pkce_unless_registered_without(server, confidential):
+    with pytest.raises(OAuth2Error) as raised:
+        authorize(server, confidential.client.client_id, pkce=False)
+    assert raised.value.error == "invalid_request" and "PKCE" in raised.value.description
+    # A code issued with a challenge needs the verifier, at the token endpoint too.
+    status, body = exchange(server, confidential, code_from(authorize(server, confidential.client.client_id)))
+    assert (status, body["error"]) == (400, "invalid_request")
+
+
+def test_every_authorization_response_names_the_issuer(server, public):
+    success = parse_qs(urlsplit(authorize(server, public.client.client_id).headers["Location"]).query)
+    assert success["iss"] == [BASE] and success["code"]
+    holder = tokens.GrantHolder("usr_cccccccccccccccccccc", "acme", frozenset({"audit:read"}))
+    denied = parse_qs(urlsplit(authorize(server, public.client.client_id, holder=holder).headers["Location"]).query)
+    assert denied["error"] == ["access_denied"] and denied["iss"] == [BASE]
+    assert server_metadata(BASE)["authorization_response_iss_parameter_supported"] is True

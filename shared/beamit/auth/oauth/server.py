@@ -1,10 +1,14 @@
 """The authorization server: Authlib's components over our Firestore records.
 
 - ``authorization_code`` grant (RFC 6749 §4.1) with PKCE (RFC 7636): ``S256`` only,
-  required of public clients (at the authorization endpoint and the token endpoint)
+  required of every client (RFC 9700 §2.1.1: we offer no OpenID Connect ``nonce``, the other
+  defence against code injection), at the authorization endpoint and so at the token
+  endpoint; a confidential client registered with ``pkceRequired: false`` may leave it out
+- the ``iss`` authorization response parameter (RFC 9207) on every redirect to a client,
+  errors included
 - ``refresh_token`` grant (RFC 6749 §6) with rotation and reuse detection
 - revocation (RFC 7009) and introspection (RFC 7662) endpoints
-- server metadata (RFC 8414)
+- server metadata (RFC 8414, with RFC 9207's ``authorization_response_iss_parameter_supported``)
 
 :class:`BeamItAuthorizationServer` is framework-neutral: it takes a
 :class:`~beamit.auth.oauth.requests.BeamItOAuth2Request` and answers Flask responses.
@@ -18,6 +22,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
     AuthorizationServer,
@@ -31,6 +36,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oauth2.rfc9207 import AuthorizationServerMetadata as IssuerMetadata
 from flask import Response
 
 from beamit.auth.oauth import tokens
@@ -50,7 +56,9 @@ def granted_scope(requested: str | None, holder: tokens.GrantHolder) -> str:
 
 class PkceS256(CodeChallenge):  # type: ignore[misc]
     """RFC 7636 with ``S256`` only (``plain`` offers no protection once the request leaks),
-    required of public clients when the code is requested, not only when it is redeemed."""
+    required when the code is requested, not only when it is redeemed. A code issued with a
+    challenge needs its verifier, and one issued without refuses a verifier (Authlib's
+    ``validate_code_verifier``: the PKCE downgrade of RFC 9700 §4.8.2)."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
 
@@ -58,8 +66,8 @@ class PkceS256(CodeChallenge):  # type: ignore[misc]
         data = grant.request.payload.data
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
         if not challenge and not method:
-            if grant.request.client.public:
-                raise InvalidRequestError("Public clients must use PKCE: send code_challenge with "
+            if grant.request.client.pkce_required:
+                raise InvalidRequestError("This client must use PKCE: send code_challenge with "
                                           "code_challenge_method=S256.")
             return
         if method != "S256":
@@ -188,7 +196,12 @@ class BeamItAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def handle_response(self, status: int, body: Any, headers: Any) -> Response:
         payload = json.dumps(body, separators=(",", ":")) if isinstance(body, dict) else (body or "")
-        return Response(payload, status=status, headers=list(headers or []))
+        response = Response(payload, status=status, headers=list(headers or []))
+        if response.location:
+            # Only authorization responses redirect (to the client's registered URI), errors
+            # included: each names its issuer (RFC 9207 §2), against mix-up attacks.
+            response.location = add_params_to_uri(response.location, {"iss": self.issuer})
+        return response
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal subscribers: the API layer audits each call itself."""
@@ -220,8 +233,9 @@ def server_metadata(issuer: str) -> dict[str, Any]:
             "revocation_endpoint_auth_methods_supported": ALL_AUTH_METHODS,
             "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
             "service_documentation": f"{issuer}/v1/openapi.yaml",
         }
     )
-    metadata.validate()
+    metadata.validate(metadata_classes=[IssuerMetadata])
     return dict(metadata)
