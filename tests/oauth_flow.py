@@ -15,6 +15,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 REDIRECT_URI = "https://app.example.org/callback"
 PASSWORD = "correct horse battery staple"
+SIGN_IN_FAILED = "We could not sign you in with those details"
 VERIFIER = "pkce-verifier-" + "v" * 40  # RFC 7636 §4.1: 43 to 128 unreserved characters
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
 PKCE = {"code_challenge": CHALLENGE, "code_challenge_method": "S256"}

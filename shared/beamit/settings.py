@@ -51,6 +51,9 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    # OAuth 2.0 (beamit.auth.oauth): a grant ends this long after the user signed in, however
+    # often it is refreshed; then the user signs in again.
+    oauth_grant_lifetime_days: int = 90
     # Tests only (``local``): audit appends of this tenant fail, to prove the fail-closed path
     # of PHI reads (beamit.audit.trail.write_entry) through HTTP.
     test_audit_failure_tenant: str | None = None
@@ -119,6 +122,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
     if sms_provider not in SMS_PROVIDERS:
         raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
+    grant_days = _int(env, "BEAMIT_OAUTH_GRANT_LIFETIME_DAYS", 90)
+    if not 1 <= grant_days <= 365:
+        raise SettingsError("BEAMIT_OAUTH_GRANT_LIFETIME_DAYS must be 1 to 365 (days)")
     audit_failure_tenant = env.get("BEAMIT_TEST_AUDIT_FAILURE_TENANT") or None
     if audit_failure_tenant and environment != "local":
         raise SettingsError("BEAMIT_TEST_AUDIT_FAILURE_TENANT is a test hook: only with BEAMIT_ENV=local")
@@ -150,6 +156,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
+        oauth_grant_lifetime_days=grant_days,
         test_audit_failure_tenant=audit_failure_tenant,
     )
 

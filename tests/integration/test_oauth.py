@@ -23,6 +23,7 @@ from tests.dicom_samples import ct_instance, multipart, part10_bytes
 from tests.oauth_flow import (
     PASSWORD,
     REDIRECT_URI,
+    SIGN_IN_FAILED,
     VERIFIER,
     Recorder,
     authorize_url,
@@ -34,8 +35,6 @@ from tests.oauth_flow import (
     read_form,
     sign_in_with_library,
 )
-
-SIGN_IN_FAILED = "We could not sign you in with those details"
 
 
 def token_request(api, body: dict[str, str], *, as_json: bool = False, auth: tuple[str, str] | None = None):

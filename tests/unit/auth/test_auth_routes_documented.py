@@ -12,7 +12,7 @@ from beamit.api import audit, auth, auth_admin
 
 def test_every_route_is_documented():
     paths = yaml.safe_load(resources.files("beamit").joinpath("openapi.yaml").read_text("utf-8"))["paths"]
-    names = {"user_id": "userId", "client_id": "clientId", "record_id": "auditId"}
+    names = {"user_id": "userId", "client_id": "clientId", "record_id": "auditId", "grant_id": "grantId"}
     for router in (auth.router, auth_admin.router, audit.router):
         for rule, methods, scope in router.rules():
             documented = re.sub(r"<(\w+)>", lambda m: "{" + names[m.group(1)] + "}", rule)

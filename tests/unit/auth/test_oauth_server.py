@@ -22,6 +22,7 @@ from beamit.auth.oauth import tokens
 from beamit.auth.oauth.clients import create_client
 from beamit.auth.oauth.requests import oauth_request
 from beamit.auth.oauth.server import BeamItAuthorizationServer, server_metadata
+from beamit.auth.users import user_path
 from beamit.tenancy import TenantScope
 from tests.memory_store import MemoryStore
 
@@ -62,8 +63,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store(clock: Clock) -> MemoryStore:
+    memory = MemoryStore()
+    for user_id in ("usr_aaaaaaaaaaaaaaaaaaaa", "usr_bbbbbbbbbbbbbbbbbbbb", "usr_cccccccccccccccccccc"):
+        memory.set(user_path("acme", user_id), {"email": f"{user_id}@example.org", "role": "clinician",
+                                                "createdAt": clock(), "disabledAt": None})
+    return memory
 
 
 @pytest.fixture
@@ -356,3 +361,36 @@ def test_every_authorization_response_names_the_issuer(server, public):
     denied = parse_qs(urlsplit(authorize(server, public.client.client_id, holder=holder).headers["Location"]).query)
     assert denied["error"] == ["access_denied"] and denied["iss"] == [BASE]
     assert server_metadata(BASE)["authorization_response_iss_parameter_supported"] is True
+
+
+# --- the grant's absolute lifetime, disabled users --------------------------------------------------------
+
+
+def test_no_token_outlives_the_grant(server, store, clock, public):
+    lived = BeamItAuthorizationServer(store=lambda: store, issuer=lambda: BASE, clock=clock,
+                                      grant_lifetime=lambda: timedelta(days=1))
+    status, first = exchange(lived, public, code_from(authorize(lived, public.client.client_id)),
+                             code_verifier=VERIFIER)
+    refresh = {"grant_type": "refresh_token", "client_id": public.client.client_id}
+    clock.advance(hours=23, minutes=55)  # 5 minutes of the grant left: the new access token gets 5
+    status, second = token_call(lived, {**refresh, "refresh_token": first["refresh_token"]})
+    assert status == 200 and second["expires_in"] == 300
+    clock.advance(minutes=5)
+    with pytest.raises(Exception, match="expired"):
+        tokens.authenticate_access_token(store, second["access_token"], clock, timedelta(days=1))
+    status, body = token_call(lived, {**refresh, "refresh_token": second["refresh_token"]})
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+def test_a_disabled_user_gets_no_token(server, store, clock, public):
+    status, first = exchange(server, public, code_from(authorize(server, public.client.client_id)),
+                             code_verifier=VERIFIER)
+    pending = code_from(authorize(server, public.client.client_id))
+    store.update(user_path("acme", HOLDER.user_id), {"disabledAt": clock()})
+    status, body = token_call(server, {"grant_type": "refresh_token", "client_id": public.client.client_id,
+                                       "refresh_token": first["refresh_token"]})
+    assert (status, body["error"]) == (400, "invalid_grant")
+    with pytest.raises(Exception, match="revoked"):  # the refresh found the user disabled: grant revoked
+        tokens.authenticate_access_token(store, first["access_token"], clock)
+    status, body = exchange(server, public, pending, code_verifier=VERIFIER)
+    assert (status, body["error"]) == (400, "invalid_grant")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -103,14 +104,16 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     def query_authorization_code(self, code: str, client: OAuthClient) -> tokens.AuthorizationCode | None:
         # Redeemed here, atomically: a code is spent even if a later check of this request
         # fails, and a second use revokes what the first one obtained.
-        return tokens.consume_code(self.server.store(), code, client.client_id, self.server.clock)
+        return tokens.consume_code(self.server.store(), code, client.client_id, self.server.clock,
+                                   self.server.grant_lifetime())
 
     def delete_authorization_code(self, authorization_code: tokens.AuthorizationCode) -> None:
         """Nothing to do: the code was marked used when it was redeemed."""
 
     def authenticate_user(self, authorization_code: tokens.AuthorizationCode) -> tokens.GrantHolder:
         code = authorization_code
-        return tokens.GrantHolder(code.user_id, code.tenant_id, frozenset(code.scope.split()), code.grant_id)
+        return tokens.GrantHolder(code.user_id, code.tenant_id, frozenset(code.scope.split()), code.grant_id,
+                                  code.grant_ends_at)
 
 
 class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -120,7 +123,7 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
     def authenticate_refresh_token(self, refresh_token: str) -> tokens.StoredToken | None:
         return tokens.redeem_refresh_token(self.server.store(), refresh_token, self.request.client.client_id,
-                                           self.server.clock)
+                                           self.server.clock, self.server.grant_lifetime())
 
     def authenticate_user(self, refresh_token: tokens.StoredToken) -> tokens.GrantHolder:
         return refresh_token.get_user()
@@ -136,7 +139,7 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> tokens.StoredToken | None:
         # The token's prefix names its type: the hint is not needed (RFC 7009 §2.1).
-        return tokens.find_token(self.server.store(), token_string, self.server.clock)
+        return tokens.find_token(self.server.store(), token_string, self.server.clock, self.server.grant_lifetime())
 
     def revoke_token(self, token: tokens.StoredToken, request: OAuth2Request) -> None:
         tokens.revoke(self.server.store(), token, self.server.clock)
@@ -149,7 +152,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     server: BeamItAuthorizationServer
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> tokens.StoredToken | None:
-        return tokens.find_token(self.server.store(), token_string, self.server.clock)
+        return tokens.find_token(self.server.store(), token_string, self.server.clock, self.server.grant_lifetime())
 
     def check_permission(self, token: tokens.StoredToken, client: OAuthClient, request: OAuth2Request) -> bool:
         return token.client_id == client.client_id
@@ -159,11 +162,13 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class BeamItAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, store: StoreFactory, issuer: Callable[[], str], clock: tokens.Clock = utcnow) -> None:
+    def __init__(self, store: StoreFactory, issuer: Callable[[], str], clock: tokens.Clock = utcnow,
+                 grant_lifetime: Callable[[], timedelta] = lambda: tokens.GRANT_LIFETIME) -> None:
         super().__init__(scopes_supported=sorted(ALL_SCOPES))
         self.store = store
         self._issuer = issuer
         self.clock = clock
+        self.grant_lifetime = grant_lifetime
         self.register_token_generator("default", self._generate_token)
         self.register_grant(CodeGrant, [PkceS256(required=True)])
         self.register_grant(RefreshGrant)
@@ -181,7 +186,7 @@ class BeamItAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                         scope: str | None = None, expires_in: int | None = None,
                         include_refresh_token: bool = True) -> dict[str, Any]:
         assert user is not None and user.grant_id is not None
-        return tokens.mint_tokens(user.grant_id, scope or "", include_refresh_token)
+        return tokens.mint_tokens(user.grant_id, scope or "", include_refresh_token, user.grant_ends_at, self.clock)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         tokens.save_tokens(self.store(), token, request.user, request.client.client_id, self.clock)
@@ -213,7 +218,8 @@ def authorization_server() -> BeamItAuthorizationServer:
     from beamit.settings import get_settings
     from beamit.storage import services
 
-    return BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url)
+    return BeamItAuthorizationServer(store=lambda: services().metadata, issuer=lambda: get_settings().public_base_url,
+                                     grant_lifetime=lambda: timedelta(days=get_settings().oauth_grant_lifetime_days))
 
 
 def server_metadata(issuer: str) -> dict[str, Any]:
