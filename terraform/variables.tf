@@ -190,6 +190,17 @@ variable "auth_rate_limit_per_minute" {
   default     = 60
 }
 
+variable "oauth_grant_lifetime_days" {
+  description = "BEAMIT_OAUTH_GRANT_LIFETIME_DAYS: an OAuth grant (and every token of it) ends this many days after the user signed in, however often it is refreshed; then the user signs in again."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.oauth_grant_lifetime_days >= 1 && var.oauth_grant_lifetime_days <= 365
+    error_message = "oauth_grant_lifetime_days must be 1 to 365."
+  }
+}
+
 variable "sms_provider" {
   description = "BEAMIT_SMS_PROVIDER: twilio (production) or outbox (sandbox: messages stay in Firestore)."
   type        = string
