@@ -15,7 +15,7 @@ from beamit.auth.scopes import STUDIES_WRITE
 from beamit.dicomweb import stow
 from beamit.ingest.stow import store_instances
 from beamit.web import RequestContext, Router
-from beamit.web.dicomweb import dicom_json_response, dicomweb_root, path_uid
+from beamit.web.dicomweb import add_warnings, dicom_json_response, dicomweb_root, path_uid
 
 router = Router("dicomweb")
 
@@ -35,7 +35,9 @@ def store(ctx: RequestContext) -> Response:
     ctx.audit.resources.instances = [s.sop_instance_uid for s in result.stored]
     ctx.audit.detail(stored=len(result.stored), failed=len(result.failed))
     body = stow.response_body(result, dicomweb_root(ctx.settings), study)
-    return dicom_json_response(body, status=stow.response_status(result))
+    response = dicom_json_response(body, status=stow.response_status(result))
+    add_warnings(response, ctx.settings, stow.failure_warnings(result))
+    return response
 
 
 # -- QIDO-RS and WADO-RS: handlers in their modules, registered on this router ------------------------
