@@ -130,6 +130,16 @@ class Catalog:
             raise NotFound("no such study")
         return found
 
+    def study_by_orthanc_id(self, orthanc_id: str) -> str | None:
+        """The Study Instance UID of the study Orthanc names ``orthanc_id``
+        (:mod:`beamit.catalog.orthanc_ids`), by one equality query on that field's single-field
+        index; ``None`` if no study of this tenant has it (studies stored before the field
+        existed have none: they are found by UID only)."""
+        docs = self.store.query(Query(self.scope.collection(f.STUDIES),
+                                      filters=(Filter(f.ORTHANC_STUDY_ID, "==", orthanc_id.lower()),),
+                                      limit=1, select=(f.STUDY_UID,)))
+        return str(docs[0].data[f.STUDY_UID]) if docs else None
+
     def series_of_study(self, study: str) -> list[SeriesSummary]:
         """The records of a study's series (by one equality query)."""
         docs = self.store.query(Query(self.scope.collection(f.SERIES), filters=(Filter(f.STUDY_UID, "==", study),),

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from beamit import events, logs
 from beamit.catalog import Catalog
+from beamit.catalog.orthanc_ids import is_orthanc_id
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict, NotFound
 from beamit.ids import new_id
@@ -107,11 +108,24 @@ def _fingerprint(request: ShareRequest) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def resolve_studies(catalog: Catalog, references: tuple[str, ...]) -> tuple[str, ...]:
+    """The Study Instance UIDs of ``references`` (UIDs, or Orthanc study identifiers looked up by
+    their index), each a study of the catalog's tenant; 404 ``study_not_found`` otherwise."""
+    uids: list[str] = []
+    for reference in references:
+        uid = catalog.study_by_orthanc_id(reference) if is_orthanc_id(reference) else reference
+        if uid is None:
+            raise NotFound("no such study in this tenant", code="study_not_found")
+        uids.append(uid)
+    uids = list(dict.fromkeys(uids))
+    if any(study is None for study in catalog.studies(uids)):
+        raise NotFound("no such study in this tenant", code="study_not_found")
+    return tuple(uids)
+
+
 def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by: str) -> Created:
     store = svc.metadata
-    found = Catalog(store, scope).studies(list(request.studies))
-    if any(study is None for study in found):
-        raise NotFound("no such study")
+    request = replace(request, studies=resolve_studies(Catalog(store, scope), request.studies))
     now = utcnow()
     share_id = new_id("share", 20)
     expires_at = now + request.expires_in
