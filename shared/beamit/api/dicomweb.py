@@ -1,7 +1,8 @@
-"""``/v1/dicomweb``: STOW-RS, QIDO-RS and WADO-RS (DICOM PS3.18).
+"""``/v1/dicomweb``: STOW-RS, QIDO-RS and WADO-RS (DICOM PS3.18), and deletion.
 
-This module holds the router and the STOW-RS handler; QIDO-RS (:mod:`beamit.api.qido`) and
-WADO-RS (:mod:`beamit.api.wado`) register their routes on it when imported (below). Browser
+This module holds the router and the STOW-RS handler; QIDO-RS (:mod:`beamit.api.qido`), WADO-RS
+(:mod:`beamit.api.wado`) and deletion (:mod:`beamit.api.deletion`) register their routes on it
+when imported (below). Browser
 viewers (OHIF, Cornerstone3D) call DICOMweb cross-origin: CORS is enabled for
 ``BEAMIT_CORS_ORIGINS``.
 """
@@ -42,6 +43,7 @@ def store(ctx: RequestContext) -> Response:
 
 # -- QIDO-RS and WADO-RS: handlers in their modules, registered on this router ------------------------
 
+from beamit.api import deletion as _deletion  # noqa: E402,F401  (importing it registers the DELETE routes)
 from beamit.api import qido as _qido  # noqa: E402,F401  (importing it registers the QIDO-RS routes)
 from beamit.api import wado as _wado  # noqa: E402,F401  (importing it registers the WADO-RS routes)
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from beamit.catalog import commit, search
+from beamit.catalog import commit, removal, search
 from beamit.catalog import fields as f
 from beamit.catalog.commit import IngestedInstance
 from beamit.catalog.instances import RECORD_FIELDS, StoredInstance
@@ -157,6 +157,25 @@ class Catalog:
         if record is None or not record.get(f.INSTANCE_COUNT):
             raise NotFound(f"no such {ref.level}")
         return int(record[f.INSTANCE_COUNT])
+
+    # -- removal -------------------------------------------------------------------------------------------
+
+    def instance_page(self, ref: ResourceRef, limit: int = removal.PAGE) -> list[StoredInstance]:
+        """Up to ``limit`` committed instances of a study, series or instance reference (any
+        ``limit`` of them, not in order): what a removal takes next; empty when none is left."""
+        if ref.instance is not None and ref.series is not None:
+            record = self.store.get(f.instance_path(self.scope, ref.instance), RECORD_FIELDS)
+            if record is None or record.get(f.STUDY_UID) != ref.study or record.get(f.SERIES_UID) != ref.series:
+                return []
+            return [self._checked(record)]
+        field, uid = (f.STUDY_UID, ref.study) if ref.series is None else (f.SERIES_UID, ref.series)
+        docs = self.store.query(Query(collection=self.scope.collection(f.INSTANCES),
+                                      filters=(Filter(field, "==", uid),), limit=limit, select=RECORD_FIELDS))
+        return [self._checked(doc.data) for doc in docs if doc.data.get(f.STUDY_UID) == ref.study]
+
+    def remove(self, sops: Sequence[str]) -> removal.Removal:
+        """Remove instance records with exact parent counts (:func:`beamit.catalog.removal.remove_instances`)."""
+        return removal.remove_instances(self.store, self.scope, sops)
 
     # -- search and commit ------------------------------------------------------------------------------
 

@@ -255,6 +255,19 @@ def revoke_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
     return Share.from_record(svc.metadata.run_transaction(revoke))
 
 
+def revoke_study_shares(svc: Services, scope: TenantScope, study: str) -> list[str]:
+    """Revoke every share (active or locked) that holds ``study``, e.g. because it was deleted;
+    returns their ids. One single-field query (``studies`` array-contains), then the revokes."""
+    docs = svc.metadata.query(Query(scope.collection("shares"), filters=(Filter("studies", "array_contains", study),),
+                                    select=("id", "status")))
+    revoked = []
+    for doc in docs:
+        if doc.data.get("status") in (ACTIVE, LOCKED):
+            revoke_share(svc, scope, str(doc.data["id"]))
+            revoked.append(str(doc.data["id"]))
+    return revoked
+
+
 def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timedelta) -> Share:
     """Move the expiry ``extra`` later, at most 30 days from now; only an active share."""
     path = share_path(scope, share_id)
