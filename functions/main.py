@@ -18,7 +18,7 @@ from flask import Request, Response
 
 @functions_framework.http
 def platform(request: Request) -> Response:
-    """``/v1/health``, ``/v1/openapi.*``."""
+    """``/v1/health``, ``/v1/openapi.*``, ``/v1/conformance``."""
     from beamit.api import platform as platform_api
 
     return platform_api.router.dispatch(request)

@@ -68,3 +68,11 @@ def test_openapi_is_served(api):
     yaml_response = api.get("/v1/openapi.yaml")
     assert yaml_response.status_code == 200
     assert yaml_response.headers["Content-Type"].startswith("application/yaml")
+
+
+def test_a_path_no_function_serves_has_the_error_object_with_a_request_id(api):
+    response = api.get("/nothing/here")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["type"] == "not_found" and error["requestId"] == response.headers["X-Request-Id"]
+    assert error["requestId"].startswith("req_")
