@@ -23,8 +23,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 from beamit.deployment import FunctionSpec, Manifest, load_manifest
-from beamit.ids import new_id
 from beamit.devstack.emulators import REPO_ROOT
+from beamit.ids import new_id
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
