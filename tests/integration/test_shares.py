@@ -286,3 +286,10 @@ def test_unknown_and_malformed_study_ids(api, tenant, study):
     assert placeholder.status_code == 400
     assert placeholder.json()["error"]["message"].startswith("'studyId' must be a StudyInstanceUID or an Orthanc")
     assert api.get("/v1/shares", headers=tenant.headers).json()["data"] == []
+
+
+def test_an_unknown_starting_after_cursor_is_400(api, tenant):
+    """Found by the OpenAPI fuzzing: it was an undocumented 404."""
+    for cursor in ("share_nosuchshare0000000", "S\u00f3x"):
+        response = api.get("/v1/shares", params={"startingAfter": cursor}, headers=tenant.headers)
+        assert response.status_code == 400 and "startingAfter" in response.json()["error"]["message"]

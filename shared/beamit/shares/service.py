@@ -221,8 +221,13 @@ def list_shares(
         filters.append(Filter("studies", "array_contains", study))
     cursor = None
     if starting_after:
-        after = get_share(svc, scope, starting_after)
-        cursor = (after.created_at,)
+        try:
+            record = svc.metadata.get(share_path(scope, starting_after))
+        except NotFound:
+            record = None
+        if record is None:  # a bad cursor is a bad parameter, not a missing resource
+            raise BadRequest("'startingAfter' must be the id of a share of this tenant (from a previous page)")
+        cursor = (Share.from_record(record).created_at,)
     docs = svc.metadata.query(Query(
         scope.collection("shares"),
         filters=tuple(filters),
