@@ -182,10 +182,10 @@ def _token_endpoint_call(ctx: RequestContext, event: str, respond: Any) -> Respo
         return bad
     response: Response = respond(req)
     holder = req.user if isinstance(req.user, GrantHolder) else None
-    error = _error_code(response)
+    error_code = _error_code(response)
     _attribute(ctx, req.client or _claimed_client(req), principal=holder.user_id if holder else None,
-               event=event, result=error or "ok", grantType=req.form.get("grant_type") or None)
-    if error == "invalid_client" and response.status_code != 401:
+               event=event, result=error_code or "ok", grantType=req.form.get("grant_type") or None)
+    if error_code == "invalid_client" and response.status_code != 401:
         # One status for a failed client authentication, whichever way the client authenticated:
         # RFC 6749 §5.2 allows 401 always (and requires it for HTTP Basic); Authlib answers 400
         # for an unknown client_id sent in the body.
