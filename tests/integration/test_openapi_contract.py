@@ -31,7 +31,7 @@ from tests.support import new_tenant
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text("utf-8"))
 METHODS = ("get", "put", "post", "delete", "patch")
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 4
 SEED = 17
 
 

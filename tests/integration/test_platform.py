@@ -76,3 +76,12 @@ def test_a_path_no_function_serves_has_the_error_object_with_a_request_id(api):
     error = response.json()["error"]
     assert error["type"] == "not_found" and error["requestId"] == response.headers["X-Request-Id"]
     assert error["requestId"].startswith("req_")
+
+
+def test_a_path_functions_framework_cannot_route_has_the_error_object(api, tenant):
+    """Found by the OpenAPI fuzzing: a line break in a path segment escaped functions-framework's
+    catch-all rule and Flask answered with its HTML 404."""
+    for path in ("/v1/dicomweb/studies/1.2/series/%0A/instances/1.3", "/s/a%0Ab/"):
+        response = api.get(path, headers=tenant.headers)
+        assert response.status_code == 404 and response.headers["Content-Type"] == "application/json", path
+        assert response.json()["error"]["requestId"] == response.headers["X-Request-Id"]
