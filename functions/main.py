@@ -16,9 +16,17 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 
+@functions_framework.errorhandler(404)
+def unroutable(error: Exception) -> Response:
+    """A path functions-framework routes to no function (a line break in it): the API's error object."""
+    from beamit.web.responses import unroutable_path_error
+
+    return unroutable_path_error(error)
+
+
 @functions_framework.http
 def platform(request: Request) -> Response:
-    """``/v1/health``, ``/v1/openapi.*``."""
+    """``/v1/health``, ``/v1/openapi.*``, ``/v1/conformance``."""
     from beamit.api import platform as platform_api
 
     return platform_api.router.dispatch(request)

@@ -1,7 +1,7 @@
 # Single-field index settings of the catalog collections. Firestore indexes every field of a
 # document by default (map subfields included), each ascending and descending; the catalog's
 # documents are what ingest writes hundreds of per second, so they keep only the indexes the
-# code's queries use (beamit.dicomweb.qido.firestore_search, beamit.dicomweb.wado.instances):
+# code's queries use (beamit.catalog.search, beamit.catalog.repository):
 #
 # - `dicom` (the DICOM JSON a search result is built from) and `pixel` (frame offsets) are
 #   read, never queried: not indexed at all, which also keeps long values within Firestore's
@@ -10,7 +10,9 @@
 #   UIDs) are read by id, never queried: not indexed (an array is indexed per element);
 # - `q.keys` and `q.words` are maps of hundreds of index terms, each looked up by equality
 #   (`q.words.`PatientName:p:doe` == true`) and merged with the other equality filters in
-#   document name order: one ascending index per term is all a search needs.
+#   document name order: one ascending index per term is all a search needs;
+# - `orthancStudyId` of a study (beamit.catalog.orthanc_ids) is looked up by equality alone
+#   (`POST /v1/shares` naming a study by its Orthanc identifier): ascending only.
 #
 # Composite indexes (firestore_indexes.tf) are not affected by these settings.
 
@@ -30,6 +32,7 @@ locals {
     "series-q.words"           = { collection = "series", field = "q.words", orders = ["ASCENDING"] }
     "instances-q.keys"         = { collection = "instances", field = "q.keys", orders = ["ASCENDING"] }
     "instances-q.words"        = { collection = "instances", field = "q.words", orders = ["ASCENDING"] }
+    "studies-orthancStudyId"   = { collection = "studies", field = "orthancStudyId", orders = ["ASCENDING"] }
   }
 }
 

@@ -63,7 +63,7 @@ resource "google_project_iam_custom_role" "role" {
 # ============================================================================================
 locals {
   function_roles = {
-    # /v1/health (dependency checks) and the OpenAPI document.
+    # /v1/health (dependency checks), the OpenAPI document and the conformance statement page.
     "platform" = [
       { role = "roles/datastore.viewer", on = "project" },                          # Firestore ping (one document read)
       { role = local.custom_role.beamitBucketMetadataReader, on = "bucket:dicom" }, # bucket_exists(dicom)
@@ -82,7 +82,8 @@ locals {
     "audit" = [
       { role = "roles/datastore.user", on = "project" },
     ]
-    # /v1/dicomweb: STOW-RS ingest (instances, catalog, audit), QIDO-RS, WADO-RS.
+    # /v1/dicomweb: STOW-RS ingest (instances, catalog, audit), QIDO-RS, WADO-RS, and DELETE
+    # (objects and derived data: objectUser includes delete; records and share revocation: datastore.user).
     "dicomweb" = [
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/storage.objectUser", on = "bucket:dicom" },   # store if absent, stat, read, clean up a failed write

@@ -121,6 +121,9 @@ class MemoryStore:
             def get(self, path: str) -> dict[str, Any] | None:
                 return store.get(path)
 
+            def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+                return store.get_many(paths)
+
             def query(self, query: Query) -> list[Document]:
                 return store.query(query)
 

@@ -21,9 +21,9 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 API_PREFIXES = ("/v1/", "/.well-known/")
 """Routes under these are the public API. Not: ``/s/...`` (the patient viewer's page and the
 calls it makes) and ``/`` (the Pub/Sub push and Cloud Scheduler triggers)."""
-PARAMETER_NAMES = {"record_id": "auditId"}
+PARAMETER_NAMES = {"record_id": "auditId", "code": "shareCode"}
 """Rule variables the reference names otherwise than in camelCase (an audit record is
-``auditId`` in the API)."""
+``auditId`` in the API, the viewer's ``/s/<code>`` a ``shareCode``)."""
 
 _VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -494,3 +494,17 @@ def test_cli_creates_users_and_clients(stack, api):
     # The CLI's user signs in through the CLI's client.
     client = sign_in_with_library(stack, public_client["client_id"], "ana@cli.example", "studies:read")
     assert client.token["scope"] == "studies:read"
+
+
+def test_an_unknown_client_in_the_body_is_401_invalid_client(api):
+    """Found by the OpenAPI fuzzing: Authlib answered 400 for an unknown client_id sent in the body
+    and 401 for one sent with HTTP Basic; the document says 401 for every invalid_client."""
+    unknown = {"client_id": "cli_nosuchclient000000000000", "client_secret": "bcs_x"}
+    for endpoint, body in (("/v1/auth/token", {"grant_type": "authorization_code", "code": "x",
+                                               "redirect_uri": REDIRECT_URI, **unknown}),
+                           ("/v1/auth/revoke", {"token": "bat_x", **unknown}),
+                           ("/v1/auth/introspect", {"token": "bat_x", **unknown})):
+        response = api.post(endpoint, data=body)
+        assert response.status_code == 401, (endpoint, response.text)
+        assert response.json()["error"] == "invalid_client"
+        assert response.headers["WWW-Authenticate"].startswith("Basic")

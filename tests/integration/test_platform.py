@@ -69,3 +69,20 @@ def test_openapi_is_served(api):
     yaml_response = api.get("/v1/openapi.yaml")
     assert yaml_response.status_code == 200
     assert yaml_response.headers["Content-Type"].startswith("application/yaml")
+
+
+def test_a_path_no_function_serves_has_the_error_object_with_a_request_id(api):
+    response = api.get("/nothing/here")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["type"] == "not_found" and error["requestId"] == response.headers["X-Request-Id"]
+    assert error["requestId"].startswith("req_")
+
+
+def test_a_path_functions_framework_cannot_route_has_the_error_object(api, tenant):
+    """Found by the OpenAPI fuzzing: a line break in a path segment escaped functions-framework's
+    catch-all rule and Flask answered with its HTML 404."""
+    for path in ("/v1/dicomweb/studies/1.2/series/%0A/instances/1.3", "/s/a%0Ab/"):
+        response = api.get(path, headers=tenant.headers)
+        assert response.status_code == 404 and response.headers["Content-Type"] == "application/json", path
+        assert response.json()["error"]["requestId"] == response.headers["X-Request-Id"]

@@ -249,3 +249,47 @@ def webhook_sink(api):
     yield make
     for sink in made:
         sink.close()
+
+
+def _orthanc_id(api, tenant, study) -> str:
+    from beamit.catalog.orthanc_ids import orthanc_study_id
+
+    found = api.get(f"/v1/dicomweb/studies?StudyInstanceUID={study.uid}", headers=tenant.headers).json()
+    return orthanc_study_id(found[0]["00100020"]["Value"][0], study.uid)
+
+
+def test_the_documented_body_with_an_orthanc_study_id_creates_the_share(api, make_tenant, tenant, study):
+    orthanc_id = _orthanc_id(api, tenant, study)
+    body = {"studyId": orthanc_id, "recipientPhone": "+14155551234",
+            "message": "Your CT scan results are ready to view", "expiresIn": "7d"}
+    response = api.post("/v1/shares", headers=tenant.headers, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["studyIds"] == [study.uid]
+    share = api.get(f"/v1/shares/{response.json()['id']}", headers=tenant.headers).json()
+    assert share["studyId"] == study.uid
+    # Upper case, and mixed with the same study's UID: one study.
+    both = api.post("/v1/shares", headers=tenant.headers, json={
+        "studyIds": [orthanc_id.upper(), study.uid], "recipientPhone": random_phone()})
+    assert both.status_code == 201 and both.json()["studyIds"] == [study.uid]
+    # Another tenant holding no such study gets 404, whatever the identifier.
+    other = make_tenant()
+    cross = api.post("/v1/shares", headers=other.headers, json={**body, "recipientPhone": random_phone()})
+    assert cross.status_code == 404 and cross.json()["error"]["type"] == "study_not_found"
+
+
+def test_unknown_and_malformed_study_ids(api, tenant, study):
+    unknown = api.post("/v1/shares", headers=tenant.headers, json={
+        "studyId": "00000000-11111111-22222222-33333333-44444444", "recipientPhone": random_phone()})
+    assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "study_not_found"
+    placeholder = api.post("/v1/shares", headers=tenant.headers, json={
+        "studyId": "ORTHANC_STUDY_ID", "recipientPhone": random_phone()})
+    assert placeholder.status_code == 400
+    assert placeholder.json()["error"]["message"].startswith("'studyId' must be a StudyInstanceUID or an Orthanc")
+    assert api.get("/v1/shares", headers=tenant.headers).json()["data"] == []
+
+
+def test_an_unknown_starting_after_cursor_is_400(api, tenant):
+    """Found by the OpenAPI fuzzing: it was an undocumented 404."""
+    for cursor in ("share_nosuchshare0000000", "S\u00f3x"):
+        response = api.get("/v1/shares", params={"startingAfter": cursor}, headers=tenant.headers)
+        assert response.status_code == 400 and "startingAfter" in response.json()["error"]["message"]

@@ -219,6 +219,12 @@ def _token_endpoint_call(ctx: RequestContext, event: str, respond: Any) -> Respo
     result, grant_type = known(failure, OAUTH_ERRORS) or "ok", known(req.form.get("grant_type"), GRANT_TYPES)
     # A confidential client proved itself with its secret; a public client only by a
     # successful exchange (PKCE verifier, or a live refresh token).
+    if failure == "invalid_client" and response.status_code != 401:
+        # One status for a failed client authentication, whichever way the client authenticated:
+        # RFC 6749 §5.2 allows 401 always (and requires it for HTTP Basic); Authlib answers 400
+        # for an unknown client_id sent in the body.
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Basic realm="beamit", error="invalid_client"'
     if client is not None and (not client.public or (event == "token" and failure is None)):
         holder = req.user if isinstance(req.user, GrantHolder) else None
         _attribute(ctx, client, principal=holder.user_id if holder else None, event=event, result=result,

@@ -1,7 +1,8 @@
-"""``/v1/dicomweb``: STOW-RS, QIDO-RS and WADO-RS (DICOM PS3.18).
+"""``/v1/dicomweb``: STOW-RS, QIDO-RS and WADO-RS (DICOM PS3.18), and deletion.
 
-This module holds the router and the STOW-RS handler; QIDO-RS (:mod:`beamit.api.qido`) and
-WADO-RS (:mod:`beamit.api.wado`) register their routes on it when imported (below). Browser
+This module holds the router and the STOW-RS handler; QIDO-RS (:mod:`beamit.api.qido`), WADO-RS
+(:mod:`beamit.api.wado`) and deletion (:mod:`beamit.api.deletion`) register their routes on it
+when imported (below). Browser
 viewers (OHIF, Cornerstone3D) call DICOMweb cross-origin: CORS is enabled for
 ``BEAMIT_CORS_ORIGINS``.
 """
@@ -15,7 +16,7 @@ from beamit.auth.scopes import STUDIES_WRITE
 from beamit.dicomweb import stow
 from beamit.ingest.stow import store_instances
 from beamit.web import RequestContext, Router
-from beamit.web.dicomweb import dicom_json_response, dicomweb_root, path_uid
+from beamit.web.dicomweb import add_warnings, dicom_json_response, dicomweb_root, path_uid
 
 router = Router("dicomweb")
 
@@ -35,11 +36,14 @@ def store(ctx: RequestContext) -> Response:
     ctx.audit.resources.instances = [s.sop_instance_uid for s in result.stored]
     ctx.audit.detail(stored=len(result.stored), failed=len(result.failed))
     body = stow.response_body(result, dicomweb_root(ctx.settings), study)
-    return dicom_json_response(body, status=stow.response_status(result))
+    response = dicom_json_response(body, status=stow.response_status(result))
+    add_warnings(response, ctx.settings, stow.failure_warnings(result))
+    return response
 
 
 # -- QIDO-RS and WADO-RS: handlers in their modules, registered on this router ------------------------
 
+from beamit.api import deletion as _deletion  # noqa: E402,F401  (importing it registers the DELETE routes)
 from beamit.api import qido as _qido  # noqa: E402,F401  (importing it registers the QIDO-RS routes)
 from beamit.api import wado as _wado  # noqa: E402,F401  (importing it registers the WADO-RS routes)
 

@@ -1,4 +1,5 @@
-"""``/v1/health`` and the API reference (``/v1/openapi.yaml``, ``/v1/openapi.json``)."""
+"""``/v1/health``, the API reference (``/v1/openapi.yaml``, ``/v1/openapi.json``) and the DICOM
+conformance statement (``/v1/conformance``, ``docs/conformance.md`` as HTML)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Response
 from beamit import __version__
 from beamit.health import check_dependencies
 from beamit.web import RequestContext, Router
+from beamit.web.pages import Page, markdown_page
 from beamit.web.responses import json_response
 
 router = Router("platform")
@@ -40,3 +42,20 @@ def openapi_json(ctx: RequestContext) -> Response:
     import yaml
 
     return json_response(yaml.safe_load(_openapi_text()), headers={"Cache-Control": "public, max-age=300"})
+
+
+@functools.cache
+def _conformance_page() -> Page:
+    text = resources.files("beamit").joinpath("conformance.md").read_text("utf-8")
+    return markdown_page("BeamIt DICOM Conformance Statement", text)
+
+
+@router.route("/v1/conformance", methods=["GET"], public=True)
+def conformance(ctx: RequestContext) -> Response:
+    page = _conformance_page()
+    return Response(page.html, content_type="text/html; charset=utf-8", headers={
+        "Cache-Control": "public, max-age=300",
+        "Content-Security-Policy": page.content_security_policy,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    })

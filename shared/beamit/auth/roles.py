@@ -18,7 +18,7 @@ from beamit.auth.scopes import (
 )
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": ALL_SCOPES,
+    "admin": ALL_SCOPES,  # the only role that may hold studies:delete
     "clinician": frozenset({STUDIES_READ, SHARES_READ, SHARES_WRITE}),
     "integration": frozenset({STUDIES_READ, STUDIES_WRITE, SHARES_WRITE, WEBHOOKS_MANAGE}),
     "auditor": frozenset({AUDIT_READ}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 STUDIES_READ = "studies:read"
 STUDIES_WRITE = "studies:write"
+STUDIES_DELETE = "studies:delete"
 SHARES_READ = "shares:read"
 SHARES_WRITE = "shares:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
@@ -11,7 +12,7 @@ AUDIT_READ = "audit:read"
 KEYS_MANAGE = "keys:manage"
 
 ALL_SCOPES: frozenset[str] = frozenset(
-    {STUDIES_READ, STUDIES_WRITE, SHARES_READ, SHARES_WRITE, WEBHOOKS_MANAGE, AUDIT_READ, KEYS_MANAGE}
+    {STUDIES_READ, STUDIES_WRITE, STUDIES_DELETE, SHARES_READ, SHARES_WRITE, WEBHOOKS_MANAGE, AUDIT_READ, KEYS_MANAGE}
 )
 
 

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from beamit.catalog import fields as f
+from beamit.catalog.orthanc_ids import orthanc_study_id
+from beamit.dicomweb.dicom_json import first_value
 from beamit.dicomweb.pixel_index import PixelIndex
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import InstanceTerms, aggregate_terms, index_fields
 from beamit.storage import AlreadyExists, ArrayUnion, Increment, MetadataStore, ServerTimestamp, Write
 from beamit.tenancy import TenantScope
 
+PATIENT_ID = "00100020"
 BATCH_INSTANCES = 100
 MAX_ATTEMPTS = 8
 PARENT_READ = (f.DICOM, f.INSTANCE_COUNT, f.MEMBERS_LISTED, f.SERIES_COUNT, f.SERIES_UIDS)
@@ -177,6 +180,7 @@ def _plan(
                     path,
                     {
                         f.STUDY_UID: study_uid,
+                        f.ORTHANC_STUDY_ID: orthanc_study_id(first_value(first.study, PATIENT_ID), study_uid),
                         f.DICOM: first.study,
                         f.INSTANCE_COUNT: len(items),
                         f.SERIES_COUNT: new_series_per_study[study_uid],

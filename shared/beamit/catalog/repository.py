@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from beamit.catalog import commit, search
+from beamit.catalog import commit, removal, search
 from beamit.catalog import fields as f
 from beamit.catalog.commit import IngestedInstance
 from beamit.catalog.instances import RECORD_FIELDS, StoredInstance
@@ -130,6 +130,16 @@ class Catalog:
             raise NotFound("no such study")
         return found
 
+    def study_by_orthanc_id(self, orthanc_id: str) -> str | None:
+        """The Study Instance UID of the study Orthanc names ``orthanc_id``
+        (:mod:`beamit.catalog.orthanc_ids`), by one equality query on that field's single-field
+        index; ``None`` if no study of this tenant has it (studies stored before the field
+        existed have none: they are found by UID only)."""
+        docs = self.store.query(Query(self.scope.collection(f.STUDIES),
+                                      filters=(Filter(f.ORTHANC_STUDY_ID, "==", orthanc_id.lower()),),
+                                      limit=1, select=(f.STUDY_UID,)))
+        return str(docs[0].data[f.STUDY_UID]) if docs else None
+
     def series_of_study(self, study: str) -> list[SeriesSummary]:
         """The records of a study's series (by one equality query)."""
         docs = self.store.query(Query(self.scope.collection(f.SERIES), filters=(Filter(f.STUDY_UID, "==", study),),
@@ -175,6 +185,25 @@ class Catalog:
                 self.store.commit([Write("delete", doc.path) for doc in docs])
                 deleted[collection] += len(docs)
         return deleted
+
+    # -- removal -------------------------------------------------------------------------------------------
+
+    def instance_page(self, ref: ResourceRef, limit: int = removal.PAGE) -> list[StoredInstance]:
+        """Up to ``limit`` committed instances of a study, series or instance reference (any
+        ``limit`` of them, not in order): what a removal takes next; empty when none is left."""
+        if ref.instance is not None and ref.series is not None:
+            record = self.store.get(f.instance_path(self.scope, ref.instance), RECORD_FIELDS)
+            if record is None or record.get(f.STUDY_UID) != ref.study or record.get(f.SERIES_UID) != ref.series:
+                return []
+            return [self._checked(record)]
+        field, uid = (f.STUDY_UID, ref.study) if ref.series is None else (f.SERIES_UID, ref.series)
+        docs = self.store.query(Query(collection=self.scope.collection(f.INSTANCES),
+                                      filters=(Filter(field, "==", uid),), limit=limit, select=RECORD_FIELDS))
+        return [self._checked(doc.data) for doc in docs if doc.data.get(f.STUDY_UID) == ref.study]
+
+    def remove(self, sops: Sequence[str]) -> removal.Removal:
+        """Remove instance records with exact parent counts (:func:`beamit.catalog.removal.remove_instances`)."""
+        return removal.remove_instances(self.store, self.scope, sops)
 
     # -- search and commit ------------------------------------------------------------------------------
 

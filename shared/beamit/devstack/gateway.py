@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from beamit.deployment import FunctionSpec, Manifest, load_manifest
 from beamit.devstack.emulators import REPO_ROOT
+from beamit.ids import new_id
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -31,8 +32,12 @@ TRIGGER_PREFIX = "/_triggers/"
 
 
 def _json_error(status: int, message: str) -> Response:
+    """The API's JSON error object with a request id, as in production, where the load balancer
+    hands paths no route names to its default function, whose router answers them."""
+    request_id = new_id("req")
     return Response(
-        json.dumps({"error": {"type": "not_found", "message": message}}), status=status, content_type="application/json"
+        json.dumps({"error": {"type": "not_found", "message": message, "requestId": request_id}}), status=status,
+        content_type="application/json", headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
     )
 
 

@@ -114,6 +114,24 @@ def response_status(result: StoreResult) -> int:
     return 409
 
 
+MAX_WARNINGS = 10
+
+
+def failure_warnings(result: StoreResult, limit: int = MAX_WARNINGS) -> list[str]:
+    """Why instances failed, for ``Warning: 299`` header fields (FailedSOPSequence carries only
+    the Failure Reason): each distinct message once, with its reason, printable ASCII, at most
+    ``limit`` of them."""
+    texts: list[str] = []
+    for failure in result.failed:
+        text = f"Failure Reason {failure.reason:04X}: {failure.message}"
+        text = "".join(c if " " <= c <= "~" else "?" for c in text)[:300]
+        if text not in texts:
+            texts.append(text)
+        if len(texts) == limit:
+            break
+    return texts
+
+
 def _element(vr: str, value: Any) -> dict[str, Any]:
     return {"vr": vr, "Value": [value]}
 

@@ -1,4 +1,5 @@
-"""Reading and validating one received instance (a DICOM Part 10 file).
+"""Reading and validating one received instance (a DICOM Part 10 file; a data set that arrived
+without its preamble is made one first: :func:`part10_stream`).
 
 Values larger than 1 KiB are left unread (pydicom's deferred reading): ingest never
 decodes pixel data, it records where the frames are and stores the bytes as received.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -18,6 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from beamit.dicomweb.dicom_json import instance_metadata
+from beamit.dicomweb.part10 import NotPart10, as_part10
 from beamit.dicomweb.pixel_index import PixelIndex, build_pixel_index
 from beamit.dicomweb.stow import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, FailedInstance
 from beamit.dicomweb.uri import DicomwebRoot, InvalidUIDError, validate_uid
@@ -95,6 +98,23 @@ def _uid(ds: Dataset, keyword: str, sop_class: str | None, sop: str | None) -> s
         return validate_uid(str(value), keyword)
     except InvalidUIDError as exc:
         raise InstanceRejected(DATA_SET_MISMATCH, str(exc), sop_class_uid=sop_class, sop_instance_uid=sop) from None
+
+
+def part10_stream(
+    fp: BinaryIO, release: Callable[[], None], transfer_syntax: str | None
+) -> tuple[BinaryIO, Callable[[], None]]:
+    """The instance in ``fp`` as a Part 10 stream, and what frees it
+    (:func:`beamit.dicomweb.part10.as_part10`): ``fp`` itself when it has its preamble (stored
+    byte for byte), else a new stream with the header added (``fp`` is freed at once). Raises
+    :class:`InstanceRejected` (0xC000) for a bare data set without a ``transfer_syntax``."""
+    try:
+        converted = as_part10(fp, transfer_syntax)
+    except NotPart10 as exc:
+        raise InstanceRejected(CANNOT_UNDERSTAND, str(exc)) from None
+    if not converted.added_header:
+        return fp, release
+    release()
+    return converted.stream, converted.stream.close
 
 
 def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> ParsedInstance:

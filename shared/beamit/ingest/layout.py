@@ -8,6 +8,11 @@ def instance_object(tenant_id: str, study: str, series: str, instance: str) -> s
     return f"{tenant_id}/{study}/{series}/{instance}.dcm"
 
 
+def resource_prefix(tenant_id: str, study: str, series: str | None = None) -> str:
+    """Prefix of every object of a study (or one series), in the DICOM and the derived bucket."""
+    return f"{tenant_id}/{study}/" if series is None else f"{tenant_id}/{study}/{series}/"
+
+
 def series_metadata_prefix(tenant_id: str, study: str, series: str | None = None) -> str:
     """Prefix of a study's (or one series') precomputed metadata chunks in the derived bucket."""
     if series is None:

@@ -71,3 +71,24 @@ def read_metadata(
             seen.setdefault(sop, (series_key, item))
     ordered = sorted(seen.values(), key=lambda pair: (pair[0], _instance_number(pair[1])))
     return [item for _, item in ordered]
+
+
+def remove_instances(blobs: BlobStore, bucket: str, tenant_id: str, study: str, series: str,
+                     sops: set[str]) -> int:
+    """Take ``sops`` out of the series' metadata chunks (a chunk left empty is deleted); returns
+    how many chunks changed. Readers already keep only committed instances; this removes the
+    deleted instances' attributes from the derived data too."""
+    changed = 0
+    prefix = layout.series_metadata_prefix(tenant_id, study, series)
+    for info in list(blobs.list(bucket, prefix)):
+        items = json.loads(blobs.read(bucket, info.name).decode("utf-8"))
+        kept = [item for item in items if item.get(SOP_INSTANCE_UID, {}).get("Value", [""])[0] not in sops]
+        if len(kept) == len(items):
+            continue
+        changed += 1
+        if kept:
+            blobs.put(bucket, info.name, json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
+                      content_type="application/json")
+        else:
+            blobs.delete(bucket, info.name)
+    return changed

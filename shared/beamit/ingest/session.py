@@ -28,7 +28,7 @@ from beamit.events import STUDY_RECEIVED, publish_events
 from beamit.failpoints import INGEST_BEFORE_COMMIT, failpoint
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
-from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance
+from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance, part10_stream
 from beamit.storage import AlreadyExists, Services
 from beamit.tenancy import TenantScope
 
@@ -62,14 +62,19 @@ class IngestSession:
 
     # -- receiving ------------------------------------------------------------------------------
 
-    def add(self, fp: BinaryIO, release: Callable[[], None] = lambda: None) -> ParsedInstance | FailedInstance:
+    def add(
+        self, fp: BinaryIO, release: Callable[[], None] = lambda: None, *, transfer_syntax: str | None = None
+    ) -> ParsedInstance | FailedInstance:
         """Validate one instance and start storing it. ``release`` frees ``fp`` once stored.
 
-        Returns the failure if the instance was refused at once, else the parsed instance
-        (its stored/failed outcome is known after :meth:`finish`): callers that track
-        outcomes per file, such as bucket uploads, key them by it.
+        An instance that is not yet a Part 10 file (no preamble; or a bare data set in
+        ``transfer_syntax``, the part's media type parameter) is stored as one: see
+        :func:`beamit.ingest.instance.part10_stream`. Returns the failure if the instance was
+        refused at once, else the parsed instance (its stored/failed outcome is known after
+        :meth:`finish`): callers that track outcomes per file, such as bucket uploads, key them by it.
         """
         try:
+            fp, release = part10_stream(fp, release, transfer_syntax)
             parsed = parse_instance(fp, expected_study=self._expected_study)
         except InstanceRejected as rejected:
             release()

@@ -1,7 +1,8 @@
 """STOW-RS (PS3.18 §10.5): storing the instances of one request body through the ingest core.
 
 The body is read part by part as it arrives (never whole in memory), each DICOM part handed
-to an :class:`~beamit.ingest.session.IngestSession`; a part of another media type is refused
+to an :class:`~beamit.ingest.session.IngestSession` with its ``transfer-syntax`` parameter (what a
+bare data set needs to become a Part 10 file); a part of another media type is refused
 on its own (0xC000), and a malformed or oversized body stores nothing (every object the
 request created is removed). The wire format (request checks, response) is
 :mod:`beamit.dicomweb.stow`.
@@ -49,7 +50,7 @@ def store_instances(
                 session.refuse(FailedInstance(CANNOT_UNDERSTAND,
                                               f"part {part.index + 1} is {part.content_type!r}, not {DICOM}"))
                 continue
-            session.add(cast(BinaryIO, part.body), part.close)
+            session.add(cast(BinaryIO, part.body), part.close, transfer_syntax=_transfer_syntax(part))
     except MultipartError as exc:
         session.abort()
         if exc.reason == "part_too_large":
@@ -71,6 +72,15 @@ def _is_dicom(part: Part) -> bool:
     except MediaTypeError:
         return False
     return media is None or media.essence == DICOM
+
+
+def _transfer_syntax(part: Part) -> str | None:
+    """The part's ``transfer-syntax`` parameter (PS3.18 §8.7.3.5.2): a bare data set's encoding."""
+    try:
+        media = part.media_type()
+    except MediaTypeError:
+        return None
+    return None if media is None else media.param("transfer-syntax")
 
 
 class LimitedBody:

@@ -81,5 +81,9 @@ def cache_object(tenant_id: str, instance: StoredInstance, frame: int, key: str,
     """``{tenant}/{study}/{series}/thumbnails/{sop}/{frame}-{key}.{ext}`` in the derived bucket
     (``key``: a hex digest of the output parameters). Not under ``metadata/``, so metadata
     readers never see it."""
-    series = f"{tenant_id}/{instance.study}/{instance.series}"
-    return f"{series}/thumbnails/{instance.sop_instance}/{frame}-{key}.{extension}"
+    return f"{thumbnail_prefix(tenant_id, instance)}{frame}-{key}.{extension}"
+
+
+def thumbnail_prefix(tenant_id: str, instance: StoredInstance) -> str:
+    """Where an instance's cached thumbnails are (removed with the instance)."""
+    return f"{tenant_id}/{instance.study}/{instance.series}/thumbnails/{instance.sop_instance}/"

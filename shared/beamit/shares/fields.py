@@ -9,6 +9,7 @@ from typing import Any
 
 import phonenumbers
 
+from beamit.catalog.orthanc_ids import is_orthanc_id
 from beamit.dicomweb.uri import InvalidUIDError, validate_uid
 from beamit.errors import BadRequest
 
@@ -61,13 +62,17 @@ class ShareRequest:
     max_views: int | None
 
 
-def _uid(raw: object, name: str) -> str:
+def _study(raw: object, name: str) -> str:
+    """A StudyInstanceUID, or an Orthanc study identifier (lower-cased; resolved on create)."""
+    what = f"'{name}' must be a StudyInstanceUID or an Orthanc study identifier (five groups of eight hex digits)"
     if not isinstance(raw, str):
-        raise BadRequest(f"'{name}' must be a StudyInstanceUID string")
+        raise BadRequest(what)
+    if is_orthanc_id(raw):
+        return raw.lower()
     try:
         return validate_uid(raw, "StudyInstanceUID")
     except InvalidUIDError as exc:
-        raise BadRequest(f"'{name}': {exc}") from None
+        raise BadRequest(f"{what}: {exc.reason}") from None
 
 
 def parse_share_request(body: dict[str, Any]) -> ShareRequest:
@@ -76,12 +81,12 @@ def parse_share_request(body: dict[str, Any]) -> ShareRequest:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
     studies: list[str] = []
     if body.get("studyId") is not None:
-        studies.append(_uid(body["studyId"], "studyId"))
+        studies.append(_study(body["studyId"], "studyId"))
     if body.get("studyIds") is not None:
         raw = body["studyIds"]
         if not isinstance(raw, list) or not raw:
-            raise BadRequest("'studyIds' must be a non-empty array of StudyInstanceUIDs")
-        studies.extend(_uid(item, "studyIds") for item in raw)
+            raise BadRequest("'studyIds' must be a non-empty array of StudyInstanceUIDs or Orthanc study identifiers")
+        studies.extend(_study(item, "studyIds") for item in raw)
     if not studies:
         raise BadRequest("'studyId' (or 'studyIds') is required")
     studies = list(dict.fromkeys(studies))

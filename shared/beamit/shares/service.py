@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from beamit import events, logs
 from beamit.catalog import Catalog
+from beamit.catalog.orthanc_ids import is_orthanc_id
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict, NotFound
 from beamit.failpoints import SHARES_AFTER_CODE, failpoint
@@ -144,11 +145,24 @@ def _fingerprint(request: ShareRequest) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def resolve_studies(catalog: Catalog, references: tuple[str, ...]) -> tuple[str, ...]:
+    """The Study Instance UIDs of ``references`` (UIDs, or Orthanc study identifiers looked up by
+    their index), each a study of the catalog's tenant; 404 ``study_not_found`` otherwise."""
+    uids: list[str] = []
+    for reference in references:
+        uid = catalog.study_by_orthanc_id(reference) if is_orthanc_id(reference) else reference
+        if uid is None:
+            raise NotFound("no such study in this tenant", code="study_not_found")
+        uids.append(uid)
+    uids = list(dict.fromkeys(uids))
+    if any(study is None for study in catalog.studies(uids)):
+        raise NotFound("no such study in this tenant", code="study_not_found")
+    return tuple(uids)
+
+
 def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by: str) -> Created:
     store = svc.metadata
-    found = Catalog(store, scope).studies(list(request.studies))
-    if any(study is None for study in found):
-        raise NotFound("no such study")
+    request = replace(request, studies=resolve_studies(Catalog(store, scope), request.studies))
     now = utcnow()
     share_id = new_id("share", 20)
     expires_at = now + request.expires_in
@@ -253,8 +267,13 @@ def list_shares(
         filters.append(Filter("studies", "array_contains", study))
     cursor = None
     if starting_after:
-        after = get_share(svc, scope, starting_after)
-        cursor = (after.created_at,)
+        try:
+            record = svc.metadata.get(share_path(scope, starting_after))
+        except NotFound:
+            record = None
+        if record is None:  # a bad cursor is a bad parameter, not a missing resource
+            raise BadRequest("'startingAfter' must be the id of a share of this tenant (from a previous page)")
+        cursor = (Share.from_record(record).created_at,)
     docs = svc.metadata.query(Query(
         scope.collection("shares"),
         filters=tuple(filters),
@@ -285,6 +304,19 @@ def revoke_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
         return record
 
     return Share.from_record(svc.metadata.run_transaction(revoke))
+
+
+def revoke_study_shares(svc: Services, scope: TenantScope, study: str) -> list[str]:
+    """Revoke every share (active or locked) that holds ``study``, e.g. because it was deleted;
+    returns their ids. One single-field query (``studies`` array-contains), then the revokes."""
+    docs = svc.metadata.query(Query(scope.collection("shares"), filters=(Filter("studies", "array_contains", study),),
+                                    select=("id", "status")))
+    revoked = []
+    for doc in docs:
+        if doc.data.get("status") in (ACTIVE, LOCKED):
+            revoke_share(svc, scope, str(doc.data["id"]))
+            revoked.append(str(doc.data["id"]))
+    return revoked
 
 
 def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timedelta) -> Share:

@@ -212,6 +212,9 @@ class _FirestoreTransaction:
     def get(self, path: str) -> dict[str, Any] | None:
         return self._reads.get_many([path], selector=self._selector(), began=self._began)[0]
 
+    def get_many(self, paths: Sequence[str]) -> list[dict[str, Any] | None]:
+        return self._reads.get_many(paths, selector=self._selector(), began=self._began) if paths else []
+
     def query(self, query: Query) -> list[Document]:
         return self._reads.query(query, selector=self._selector(), began=self._began)
 

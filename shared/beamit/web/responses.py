@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import Response
 
-from beamit.errors import BeamItError
+from beamit.errors import BeamItError, NotFound
+from beamit.ids import new_id
 
 ErrorRenderer = Callable[[BeamItError, str], Response]
 
@@ -35,3 +36,14 @@ def render_json_error(error: BeamItError, request_id: str) -> Response:
         status=error.status,
         headers=error.headers,
     )
+
+
+def unroutable_path_error(error: Exception) -> Response:
+    """The JSON error object (404, with a request id) for a request functions-framework cannot
+    route to the function at all: its catch-all rule does not match a path with a line break in
+    it, and Flask would answer with its own HTML page."""
+    request_id = new_id("req")
+    response = render_json_error(NotFound("no such resource"), request_id)
+    response.headers.update({"X-Request-Id": request_id, "Cache-Control": "no-store",
+                             "X-Content-Type-Options": "nosniff"})
+    return response

@@ -24,7 +24,7 @@ def store() -> MemoryStore:
 
 
 def test_roles_scopes():
-    assert role_scopes("admin") == {"studies:read", "studies:write", "shares:read", "shares:write",
+    assert role_scopes("admin") == {"studies:read", "studies:write", "studies:delete", "shares:read", "shares:write",
                                     "webhooks:manage", "audit:read", "keys:manage"}
     assert role_scopes("clinician") == {"studies:read", "shares:read", "shares:write"}
     assert role_scopes("integration") == {"studies:read", "studies:write", "shares:write", "webhooks:manage"}

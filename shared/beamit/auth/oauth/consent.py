@@ -41,6 +41,7 @@ FORWARDED_PARAMETERS = (
 SCOPE_DESCRIPTIONS = {
     "studies:read": "Search and view imaging studies",
     "studies:write": "Store imaging studies",
+    "studies:delete": "Delete imaging studies, series and instances",
     "shares:read": "See patient share links",
     "shares:write": "Create and revoke patient share links",
     "webhooks:manage": "Manage webhook endpoints",
