@@ -3,7 +3,9 @@
 Create checks every study exists in the caller's tenant (404 otherwise: another tenant's
 UIDs are simply not found), draws a code, claims its digest in ``share_codes`` with a
 ``create`` (a collision draws again), writes the share, texts the recipient the link and
-the integrator's message, and publishes ``study.shared``.
+the integrator's message, and publishes ``study.shared``. The share and its event are
+committed in one batch (the transactional outbox, :mod:`beamit.events.outbox`); the request
+then publishes the event itself, and the event sweep does if that fails.
 
 ``Idempotency-Key`` (Stripe style): the first request with a key claims
 ``tenants/{t}/share_requests/{sha256(key)}``; its response is stored there encrypted with
@@ -132,12 +134,18 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         "verification": {"failures": 0, "lockedAt": None},
         "createdBy": created_by,
     }
-    try:
-        store.create(share_path(scope, share_id), record)
+    share = Share.from_record(record)
+    shared = events.Event.new(scope.tenant_id, events.STUDY_SHARED, {
+        **event_data(share),
+        "recipientPhone": mask_phone(request.recipient_phone),
+        "allowDownload": request.allow_download,
+        "maxViews": request.max_views,
+    }, at=now)
+    try:  # the share and its study.shared event, together (beamit.events.outbox)
+        store.commit([Write("create", share_path(scope, share_id), record), events.record(shared)])
     except BaseException:
         store.delete(code_path(digest))
         raise
-    share = Share.from_record(record)
     url = share_url(svc, code)
     sms_id = None
     try:
@@ -145,12 +153,7 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
                                       tenant_id=scope.tenant_id, purpose="share_link")
     except SmsError as exc:  # the share stands; the integrator sees smsStatus and may resend the link itself
         logs.warning("share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id, error=str(exc)[:200])
-    events.publish_event(svc, scope.tenant_id, events.STUDY_SHARED, {
-        **event_data(share),
-        "recipientPhone": mask_phone(request.recipient_phone),
-        "allowDownload": request.allow_download,
-        "maxViews": request.max_views,
-    })
+    events.publish(svc, [shared])  # a failure leaves it to the event sweep
     body = {
         "id": share_id,
         "shareCode": code,

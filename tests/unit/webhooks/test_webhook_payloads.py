@@ -20,6 +20,10 @@ ENVELOPE = {
         "patientId": "patient_xyz",
         "instanceCount": 256,
         "studyDescription": "CT ABDOMEN PELVIS W CONTRAST",
+        "seriesCount": 3,
+        "modalities": ["CT"],
+        "update": False,
+        "previousInstanceCount": 0,
         "patientName": "DOE^JOHN",  # not documented: must not leave
     },
 }
@@ -30,8 +34,11 @@ def test_study_received_body_is_exactly_the_documented_shape():
     body = json.loads(event.body())
     assert list(body) == ["id", "type", "createdAt", "data"]
     assert body["id"] == ENVELOPE["id"] and body["createdAt"] == ENVELOPE["createdAt"]
+    # The public docs' six fields in their order, then the additions docs/webhooks.md documents.
     assert list(body["data"]) == ["studyInstanceUID", "studyDate", "modality", "patientId", "instanceCount",
-                                  "studyDescription"]
+                                  "studyDescription", "seriesCount", "modalities", "update",
+                                  "previousInstanceCount"]
+    assert body["data"]["modalities"] == ["CT"] and body["data"]["update"] is False
     assert b"tenantId" not in event.body() and b"DOE^JOHN" not in event.body()
 
 
