@@ -50,3 +50,17 @@ def test_a_run_that_watches_announces_a_study_as_it_settles():
     summary = sweep_events(svc, watch_seconds=2.5)
     assert summary["announced"] == 1 and summary["passes"] >= 2
     assert time.monotonic() - started < 2.5 + 1  # the run ends on time
+
+
+def test_terraform_schedules_the_sweep_every_minute():
+    """Cloud Scheduler runs event-sweep every minute (its job comes from platform.json), long
+    enough for a run's watch, with grants to read the outbox and catalog and to publish."""
+    from tests.infra import terraform_model as tm
+
+    manifest = tm.load_manifest_json()
+    (sweep,) = [fn for fn in manifest["functions"] if fn["name"] == "event-sweep"]
+    assert sweep["trigger"] == {"type": "scheduler", "schedule": "* * * * *"}
+    assert sweep["timeoutSeconds"] >= load_settings({}).event_sweep_watch_seconds + 60
+    tf = tm.parse_terraform()
+    assert tm.check_triggers(manifest, tf) == []
+    assert tm.check_functions(manifest, tf) == []

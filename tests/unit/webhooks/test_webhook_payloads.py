@@ -72,3 +72,24 @@ def test_malformed_envelopes_are_refused(change):
         WebhookEvent.from_envelope({**ENVELOPE, **change})
     with pytest.raises(MalformedEvent):
         WebhookEvent.from_envelope(["not", "an", "object"])
+
+
+def test_the_study_received_fields_are_the_documented_ones():
+    """docs/webhooks.md's example body and docs/openapi.yaml's StudyReceivedData list exactly the
+    fields a delivery carries, in its order."""
+    import re
+    from importlib import resources
+    from pathlib import Path
+
+    import yaml
+
+    from beamit.webhooks.payloads import DOCUMENTED_DATA_FIELDS
+
+    fields = list(DOCUMENTED_DATA_FIELDS["study.received"])
+    spec = yaml.safe_load(resources.files("beamit").joinpath("openapi.yaml").read_text("utf-8"))
+    assert list(spec["components"]["schemas"]["StudyReceivedData"]["properties"]) == fields
+    assert spec["components"]["schemas"]["StudyReceivedData"]["required"] == fields
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "webhooks.md").read_text("utf-8")
+    example = re.search(r"## Events\n.*?```json\n(.*?)```", guide, re.S)
+    assert example is not None
+    assert list(json.loads(example.group(1))["data"]) == fields
