@@ -60,6 +60,11 @@ class Settings:
     event_sweep_watch_seconds: int = 50
     """How long one run of the event sweep keeps passing, to announce studies as they settle
     (0: one pass). Scheduled every minute, runs watch 50 s of every 60 (beamit.events.sweep)."""
+    # The leftovers sweep (beamit.consistency.sweep): objects of abandoned requests older than this.
+    sweep_grace_seconds: int = 2 * 60 * 60
+    # Failpoints of the reliability suite (beamit.failpoints): local only.
+    failpoints: tuple[tuple[str, float], ...] = ()
+    failpoint_dir: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -163,7 +168,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         study_settle_seconds=_seconds(env, "BEAMIT_STUDY_SETTLE_SECONDS", 30),
         outbox_grace_seconds=_seconds(env, "BEAMIT_OUTBOX_GRACE_SECONDS", 10),
         event_sweep_watch_seconds=_seconds(env, "BEAMIT_EVENT_SWEEP_WATCH_SECONDS", 50, maximum=100),
+        sweep_grace_seconds=_int(env, "BEAMIT_SWEEP_GRACE_SECONDS", 2 * 60 * 60),
+        failpoints=_failpoints(env.get("BEAMIT_FAILPOINTS", "")),
+        failpoint_dir=env.get("BEAMIT_FAILPOINT_DIR") or None,
     )
+
+
+def _failpoints(raw: str) -> tuple[tuple[str, float], ...]:
+    """``name=seconds,name=seconds`` (see :mod:`beamit.failpoints`)."""
+    points: dict[str, float] = {}
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        name, _, seconds = item.partition("=")
+        try:
+            points[name.strip()] = float(seconds)
+        except ValueError as exc:
+            raise SettingsError(f"BEAMIT_FAILPOINTS: {item!r} is not name=seconds") from exc
+    return tuple(sorted(points.items()))
 
 
 @functools.cache

@@ -25,6 +25,7 @@ from beamit.dicomweb.stow import (
     ReferencedInstance,
     StoreResult,
 )
+from beamit.failpoints import INGEST_BEFORE_COMMIT, failpoint
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
 from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance
@@ -209,6 +210,7 @@ class IngestSession:
         derived = self._svc.settings.bucket("derived")
         try:
             self._write_metadata_chunks(force=True)
+            failpoint(INGEST_BEFORE_COMMIT)
             committed = self._catalog.commit(ready, blob_names, new_objects=set(self._created_objects))
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
