@@ -40,6 +40,7 @@ from typing import Any
 from beamit import logs
 from beamit.clock import utcnow
 from beamit.events.event import EVENT_TYPES, Event
+from beamit.failpoints import EVENTS_BEFORE_PUBLISH, failpoint
 from beamit.storage import Filter, Query, Services, Write
 from beamit.tenancy import TenantScope
 
@@ -80,6 +81,7 @@ def publish(svc: Services, events: Sequence[Event]) -> list[Event]:
     report is committed, and the request that made it has succeeded)."""
     if not events:
         return []
+    failpoint(EVENTS_BEFORE_PUBLISH)
     try:
         svc.events.publish_many(svc.settings.topic("events"), [e.message() for e in events],
                                 timeout=PUBLISH_TIMEOUT_SECONDS)
@@ -113,8 +115,9 @@ def unpublished_query(recorded_by: datetime, limit: int = BATCH) -> Query:
                  order_by=(("createdAt", "asc"),), limit=limit, group=True)
 
 
-def publish_unpublished(svc: Services, now: datetime | None = None, *, limit: int = BATCH) -> int:
-    """The sweep: publish pending events older than the grace period; returns how many."""
+def publish_unpublished(svc: Services, now: datetime | None = None, *, limit: int = BATCH) -> tuple[int, bool]:
+    """The sweep: publish pending events older than the grace period. Returns how many were
+    published, and whether a publish failed (Pub/Sub is unreachable: the sweep stops there)."""
     recorded_by = (now or utcnow()) - timedelta(seconds=svc.settings.outbox_grace_seconds)
     published = 0
     seen: set[str] = set()
@@ -131,5 +134,7 @@ def publish_unpublished(svc: Services, now: datetime | None = None, *, limit: in
                 logs.error("malformed outbox record left pending", outboxPath=doc.path)
         done = publish(svc, events)
         published += len(done)
-        if len(docs) < limit or not events or len(done) < len(events):
-            return published  # all done, or Pub/Sub is failing: the next sweep tries again
+        if len(done) < len(events):
+            return published, True  # Pub/Sub is failing: the next pass tries again
+        if len(docs) < limit or not events:
+            return published, False

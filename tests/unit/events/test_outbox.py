@@ -82,8 +82,8 @@ def test_a_failed_publish_leaves_the_event_to_the_sweep(svc, bus):
     assert record_of(svc, event)["pending"] is True
     bus.down = False
     # Within the grace period the sweep leaves it to its request; after it, publishes it.
-    assert outbox.publish_unpublished(svc) == 0
-    assert outbox.publish_unpublished(svc, utcnow() + timedelta(seconds=11)) == 1
+    assert outbox.publish_unpublished(svc) == (0, False)
+    assert outbox.publish_unpublished(svc, utcnow() + timedelta(seconds=11)) == (1, False)
     assert record_of(svc, event)["pending"] is False
     assert [a["eventId"] for _, a in bus.published] == [event.id]
 
@@ -95,7 +95,7 @@ def test_the_sweep_takes_every_tenant_oldest_first_in_batches(svc, bus):
     published_already = recorded(svc, "beta-clinic", age=timedelta(minutes=9))
     outbox.publish(svc, [published_already])
     bus.published.clear()
-    assert outbox.publish_unpublished(svc, limit=2) == 5
+    assert outbox.publish_unpublished(svc, limit=2) == (5, False)
     assert [a["eventId"] for _, a in bus.published] == [e.id for e in old]
     assert record_of(svc, fresh)["pending"] is True
 
@@ -103,10 +103,10 @@ def test_the_sweep_takes_every_tenant_oldest_first_in_batches(svc, bus):
 def test_the_sweep_stops_while_pubsub_is_down(svc, bus):
     events = [recorded(svc, age=timedelta(minutes=1)) for _ in range(3)]
     bus.down = True
-    assert outbox.publish_unpublished(svc, limit=1) == 0
+    assert outbox.publish_unpublished(svc, limit=1) == (0, True)
     assert all(record_of(svc, e)["pending"] for e in events)
     bus.down = False
-    assert outbox.publish_unpublished(svc, limit=1) == 3
+    assert outbox.publish_unpublished(svc, limit=1) == (3, False)
 
 
 def test_publish_event_records_then_publishes(svc, bus):

@@ -42,6 +42,23 @@ def test_one_pass_publishes_leftovers_and_settled_studies():
     assert [a["type"] for _, a in bus.published] == [STUDY_SHARED, "study.received"]
 
 
+def test_while_pubsub_is_down_a_pass_tries_one_publish():
+    bus = FakeBus()
+    svc = services(bus)
+    left = Event.new(ACME.tenant_id, STUDY_SHARED, {"shareId": "share_2"}, at=utcnow() - timedelta(seconds=5))
+    svc.metadata.commit([outbox.record(left)])
+    arrive(svc, "1.4", ago=3)
+    bus.down = True
+    calls = []
+    publish_many = bus.publish_many
+    bus.publish_many = lambda *a, **k: calls.append(1) or publish_many(*a, **k)
+    assert sweep_events(svc, watch_seconds=0) == {"passes": 1, "recovered": 0, "announced": 1, "published": 0}
+    assert len(calls) == 1  # the announced event waits for the next pass, not for a second timeout
+    bus.down = False
+    assert sweep_events(svc, watch_seconds=0)["recovered"] >= 1
+    assert left.id in [attributes["eventId"] for _, attributes in bus.published]
+
+
 def test_a_run_that_watches_announces_a_study_as_it_settles():
     bus = FakeBus()
     svc = services(bus)
