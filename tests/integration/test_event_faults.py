@@ -2,8 +2,9 @@
 
 - the Pub/Sub emulator stopped while studies are stored and shared (every request succeeds; the
   events wait in the outbox) and started again: each event is delivered exactly once;
-- the gateway killed (SIGKILL) after a request committed its change and event, before the
-  event was published: the event sweep publishes it.
+- the gateway killed (SIGKILL) while a request is held by the ``events.before-publish``
+  failpoint (:mod:`beamit.failpoints`), after its commit and before its publish: a sweep run
+  that announced a study, and a share creation. The next sweep publishes both.
 
 Each test leaves the stack as it found it: processes restarted (the Pub/Sub emulator's topics and
 push subscriptions provisioned again) and the test client's pooled connections dropped.
@@ -15,6 +16,7 @@ import json
 import threading
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +25,7 @@ from pydicom.uid import generate_uid
 from beamit.catalog import fields as catalog
 from beamit.clock import utcnow
 from beamit.events import STUDY_RECEIVED, STUDY_SHARED
+from beamit.failpoints import EVENTS_BEFORE_PUBLISH, arm
 from beamit.storage import Query
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
 from tests.share_flow import random_phone
@@ -125,27 +128,32 @@ def test_an_event_committed_by_a_killed_request_is_published_by_the_sweep(stack,
                                                                           restore):
     receiver = make_receiver()
     study = stow_study(api, tenant, instances=1)
-    sweep_events(stack)
-    # With Pub/Sub down a publish waits (5 s) before giving up: the requests below are held
-    # between their commit and their publish, where the gateway is killed.
-    stack.process("pubsub").stop()
-    poll_until(lambda: settled(svc, tenant, study), timeout=30, what="the settle window")
-    calls = [
-        threading.Thread(target=lambda: _ignore_crash(lambda: api.post("/v1/shares", **share_request(tenant, study)))),
-        threading.Thread(target=lambda: _ignore_crash(lambda: sweep_events(stack))),
-    ]
-    for call in calls:
-        call.start()
-    committed = poll_until(lambda: len(outbox(svc, tenant)) == 2 and outbox(svc, tenant), timeout=30,
-                           what="the share's and the study's events committed")
-    assert all(e["pending"] for e in committed)
-    stack.process("gateway").kill()
-    for call in calls:
-        call.join(timeout=30)
+    sweep_events(stack)  # what earlier tests left, so the runs below publish only this test's events
+    failpoints = Path(stack.env["BEAMIT_FAILPOINT_DIR"])
 
-    stack.restart("pubsub")
-    stack.restart("gateway")
-    sweep_until(stack, lambda: len(delivered_ids(receiver)) >= 2, timeout=90, what="both events delivered")
+    def killed_between_commit_and_publish(request) -> None:
+        """Run ``request`` until a failpoint holds it after its commit, before its publish; then
+        SIGKILL the gateway (master and workers) and start it again."""
+        reached = arm(failpoints, EVENTS_BEFORE_PUBLISH)
+        call = threading.Thread(target=_ignore_crash, args=(request,))
+        call.start()
+        poll_until(reached.exists, timeout=60, interval=0.05, what="the request held before its publish")
+        stack.process("gateway").kill()
+        call.join(timeout=30)
+        stack.restart("gateway")
+        api.session.close()  # its pooled connections went with the gateway
+
+    # A sweep run that has just announced the study (its transaction recorded study.received) ...
+    poll_until(lambda: settled(svc, tenant, study), timeout=30, what="the settle window")
+    killed_between_commit_and_publish(lambda: sweep_events(stack))
+    # ... and a share request that has just committed the share with its study.shared.
+    killed_between_commit_and_publish(lambda: api.post("/v1/shares", **share_request(tenant, study)))
+    committed = outbox(svc, tenant)
+    assert sorted(e["type"] for e in committed) == [STUDY_RECEIVED, STUDY_SHARED]
+    assert all(e["pending"] for e in committed) and receiver.requests == []
+
+    # The next scheduled run publishes both; each is delivered once.
+    sweep_until(stack, lambda: len(delivered_ids(receiver)) >= 2, timeout=60, what="both events delivered")
     assert set(delivered_ids(receiver)) == {e["id"] for e in committed}
     assert set(delivered_ids(receiver).values()) == {1}
     # The share the killed request created stands, with the event that reports it.
