@@ -135,3 +135,19 @@ def consistency_sweep(request: Request) -> Response:
     from beamit.api import consistency as consistency_api
 
     return consistency_api.sweep_router.dispatch(request)
+
+
+@functions_framework.http
+def sandbox(request: Request) -> Response:
+    """``/v1/sandbox``: seed synthetic studies, reset a tenant's data (local and sandbox only)."""
+    from beamit.api import sandbox as sandbox_api
+
+    return sandbox_api.router.dispatch(request)
+
+
+@functions_framework.http
+def dashboard(request: Request) -> Response:
+    """``/dashboard``: the integration dashboard's page, its static files and workspace lookup."""
+    from beamit.api import dashboard as dashboard_api
+
+    return dashboard_api.router.dispatch(request)

@@ -100,11 +100,11 @@ resource "google_compute_security_policy" "edge" {
   rule {
     action      = "throttle"
     priority    = 2100
-    description = "OAuth and login: ${var.auth_rate_limit_per_minute}/min per IP"
+    description = "OAuth, login and the dashboard's workspace lookup: ${var.auth_rate_limit_per_minute}/min per IP"
 
     match {
       expr {
-        expression = "request.path.startsWith('/v1/auth/')"
+        expression = "request.path.startsWith('/v1/auth/') || request.path.startsWith('/dashboard/api/')"
       }
     }
 

@@ -73,6 +73,26 @@ locals {
       collection = "audit_events"
       fields     = [["principal", "ASCENDING"], ["resources.studies", "CONTAINS"], ["sortKey", "DESCENDING"]]
     }
+    # ... and by action (method and route template), alone or with the filters above.
+    "audit_events-action-sortKey" = {
+      collection = "audit_events"
+      fields     = [["action", "ASCENDING"], ["sortKey", "DESCENDING"]]
+    }
+    "audit_events-action-principal-sortKey" = {
+      collection = "audit_events"
+      fields     = [["action", "ASCENDING"], ["principal", "ASCENDING"], ["sortKey", "DESCENDING"]]
+    }
+    "audit_events-action-studies-sortKey" = {
+      collection = "audit_events"
+      fields     = [["action", "ASCENDING"], ["resources.studies", "CONTAINS"], ["sortKey", "DESCENDING"]]
+    }
+    "audit_events-action-principal-studies-sortKey" = {
+      collection = "audit_events"
+      fields = [
+        ["action", "ASCENDING"], ["principal", "ASCENDING"], ["resources.studies", "CONTAINS"],
+        ["sortKey", "DESCENDING"],
+      ]
+    }
     # GET /v1/audit/verify: one hash chain in order (beamit.audit.chain.chain_query).
     "audit_events-chain-seq" = {
       collection = "audit_events"

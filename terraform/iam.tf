@@ -155,6 +155,20 @@ locals {
       { role = "roles/storage.objectUser", on = "bucket:dicom" },
       { role = "roles/storage.objectUser", on = "bucket:derived" },
     ]
+    # /dashboard: static files, and the workspace lookup (a tenant document and its dashboard OAuth client).
+    # Everything else the page does is a call to the API with the signed-in user's token.
+    "dashboard" = [
+      { role = "roles/datastore.viewer", on = "project" },
+    ]
+    # /v1/sandbox (BEAMIT_ENV local and sandbox only; 404 in production): synthetic studies through the
+    # ingest core (catalog, DICOM and derived objects, study.received); reset deletes a tenant's studies
+    # (records and objects) and shares.
+    "sandbox" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/storage.objectUser", on = "bucket:dicom" },   # store, list and delete the tenant's objects
+      { role = "roles/storage.objectUser", on = "bucket:derived" }, # series metadata JSON: write, list, delete
+      { role = "roles/pubsub.publisher", on = "topic:events" },     # study.received
+    ]
   }
 
   # Roles that may be granted at project level (Firestore has no finer IAM resource).

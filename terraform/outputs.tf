@@ -3,6 +3,11 @@ output "api_url" {
   value       = "https://${var.domain}"
 }
 
+output "dashboard_url" {
+  description = "The integration dashboard; each tenant signs in at <dashboard_url>?workspace=<tenant> once its client is registered (beamit dashboard register, docs/deploy.md)."
+  value       = "https://${var.domain}/dashboard/"
+}
+
 output "load_balancer_ip" {
   description = "Address to point the domain's A record at (the managed certificate needs it)."
   value       = google_compute_global_address.api.address

@@ -69,15 +69,20 @@ def routers() -> list[Router]:
     return list(found.values())
 
 
-def api_routes() -> list[Route]:
-    """Every method of every public API route (see :data:`API_PREFIXES`) the routers serve."""
+def all_routes() -> list[Route]:
+    """Every method of every route the routers serve (the API's, the viewer's, the dashboard's,
+    the triggers')."""
     return [
         Route(openapi_path(rule), method.lower(), scope, rule, router.name)
         for router in routers()
         for rule, methods, scope in router.rules()
-        if rule.startswith(API_PREFIXES)
         for method in methods
     ]
+
+
+def api_routes() -> list[Route]:
+    """Every method of every public API route (see :data:`API_PREFIXES`) the routers serve."""
+    return [route for route in all_routes() if route.rule.startswith(API_PREFIXES)]
 
 
 def documented_operations() -> dict[tuple[str, str], dict[str, Any]]:

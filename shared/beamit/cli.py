@@ -8,6 +8,7 @@ beamit users create --tenant acme --email ana@acme.example --role clinician   (p
 beamit clients create --tenant acme --name "Acme EHR" --redirect-uri https://ehr.acme.example/cb [--public]
 beamit check [--tenant acme] [--grace-seconds 7200] [--json]   (exit 1 if an invariant fails)
 beamit sweep [--tenant acme] [--grace-seconds 7200]            (remove leftovers of abandoned requests)
+beamit dashboard register --tenant acme [--url https://api.beamit.health]
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from pathlib import Path
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
-    from beamit.devstack.dev import run
-    from beamit.sandbox.load import seed_stack
+    from beamit.devstack.dev import run, seed_stack
 
     seed = None if args.no_seed else seed_stack
     return run(args.port, seed=seed, state_dir=args.state_dir)
@@ -210,6 +210,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard_register(args: argparse.Namespace) -> int:
+    from beamit.dashboard.workspaces import register_dashboard_client
+    from beamit.storage import services
+
+    svc = services()
+    url = args.url or svc.settings.public_base_url
+    try:
+        client = register_dashboard_client(svc.metadata, args.tenant, url, created_by="cli")
+    except LookupError:
+        print(f"no tenant {args.tenant!r}: create it with 'beamit tenants create'", file=sys.stderr)
+        return 1
+    print(json.dumps({**client.to_json(), "dashboardUrl": f"{url.rstrip('/')}/dashboard/?workspace={args.tenant}"}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import os
 
@@ -266,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--json", action="store_true")
         command.set_defaults(func=func)
 
+    dashboard = sub.add_parser("dashboard").add_subparsers(dest="action", required=True)
+    d_register = dashboard.add_parser(
+        "register", help="register the tenant's integration dashboard client (first-party, public, PKCE)")
+    d_register.add_argument("--tenant", required=True)
+    d_register.add_argument("--url", default=None, help="public base URL (default: BEAMIT_PUBLIC_URL)")
+    d_register.set_defaults(func=_cmd_dashboard_register)
     sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
     seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")
     seed.add_argument("--url", help="BeamIt base URL (default: BEAMIT_URL or .beamit/sandbox.env)")

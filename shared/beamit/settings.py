@@ -72,6 +72,11 @@ class Settings:
         return self.environment == "local"
 
     @property
+    def sandbox_tools(self) -> bool:
+        """Seeding and resetting a tenant's data (``/v1/sandbox``): only where all data is synthetic."""
+        return self.environment in ("local", "sandbox")
+
+    @property
     def api_key_prefix(self) -> str:
         """Prefix of API keys issued here: ``bk_<environment>_``."""
         return "bk_live_" if self.environment == "production" else f"bk_{self.environment}_"

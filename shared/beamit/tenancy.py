@@ -65,6 +65,7 @@ class TenantScope:
 class Tenant:
     id: str
     name: str
+    dashboard_client_id: str | None = None  # the dashboard's first-party OAuth client (beamit.dashboard)
 
 
 class TenantExists(Exception):
@@ -82,7 +83,14 @@ def create_tenant(store: MetadataStore, tenant_id: str, name: str) -> Tenant:
 
 def get_tenant(store: MetadataStore, tenant_id: str) -> Tenant | None:
     data: dict[str, Any] | None = store.get(TenantScope(tenant_id).root)
-    return None if data is None else Tenant(tenant_id, str(data.get("name", "")))
+    if data is None:
+        return None
+    return Tenant(tenant_id, str(data.get("name", "")), data.get("dashboardClientId"))
+
+
+def set_dashboard_client(store: MetadataStore, tenant_id: str, client_id: str) -> None:
+    """Name the tenant's dashboard client (``beamit.dashboard.workspaces``)."""
+    store.update(TenantScope(tenant_id).root, {"dashboardClientId": client_id})
 
 
 def ensure_tenant(store: MetadataStore, tenant_id: str, name: str) -> Tenant:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,9 +35,6 @@ from tests.support import poll_until
 
 pytestmark = pytest.mark.emulators
 
-CHROMIUM = os.environ.get("BEAMIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
 SEED = 20260115
 COUNT = 2
 CONFIG = SandboxConfig(scale=0.25, ct_slices=8, mr_slices=4)
@@ -52,19 +48,6 @@ def ohif_dist() -> Path:
         return fetch_ohif()
     except OhifUnavailable as exc:
         pytest.skip(f"OHIF Viewer (@ohif/app@{OHIF_VERSION}) not available: {exc}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """``/v1/audit``: the tenant's audit trail (scope ``audit:read``).
 
 - ``GET /v1/audit``: records, newest first; filters ``study`` (a StudyInstanceUID the
-  call touched), ``principal``, ``since``/``until`` (RFC 3339); ``limit``, ``cursor``
+  call touched), ``principal``, ``action`` (method and route template, e.g.
+  ``POST /v1/shares``), ``since``/``until`` (RFC 3339); ``limit``, ``cursor``
 - ``GET /v1/audit/export?format=fhir``: the same query as a FHIR R4 ``Bundle`` of
   ``AuditEvent`` resources (:mod:`beamit.audit.fhir`)
 - ``GET /v1/audit/verify``: checks the hash chains (:mod:`beamit.audit.chain`)
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -30,6 +32,7 @@ router = Router("audit")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_EXPORT_LIMIT = 1000
+_ACTION = re.compile(r"[A-Z]{3,7} /[!-~]{0,200}")  # "<METHOD> <route template>", printable ASCII
 
 
 def _time(ctx: RequestContext, name: str) -> datetime | None:
@@ -56,10 +59,13 @@ def _filter(ctx: RequestContext) -> AuditFilter:
     principal = args.get("principal") or None
     if principal is not None and len(principal) > 200:
         raise BadRequest("'principal' is at most 200 characters")
+    action = args.get("action") or None
+    if action is not None and not _ACTION.fullmatch(action):
+        raise BadRequest("'action' is a method and route template, such as 'POST /v1/shares'")
     since, until = _time(ctx, "since"), _time(ctx, "until")
     if since and until and since >= until:
         raise BadRequest("'since' must be before 'until'")
-    return AuditFilter(study=study, principal=principal, since=since, until=until)
+    return AuditFilter(study=study, principal=principal, since=since, until=until, action=action)
 
 
 def _limit(ctx: RequestContext, maximum: int) -> int:

@@ -1,11 +1,11 @@
-"""``/v1/shares``: patient share links (shares:write to create and change, shares:read to read),
-and the ``share-expiry`` scheduled function."""
+"""``/v1/shares``: patient share links (shares:write to create and change: revoke, extend,
+re-issue; shares:read to read), and the ``share-expiry`` scheduled function."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Request, Response
+from flask import Response
 
 from beamit.auth.scopes import SHARES_READ, SHARES_WRITE
 from beamit.errors import BadRequest
@@ -13,7 +13,7 @@ from beamit.shares import expiry, service
 from beamit.shares.fields import parse_expires_in, parse_share_request
 from beamit.shares.share import Share
 from beamit.web import RequestContext, Router
-from beamit.web.json_body import json_object
+from beamit.web.json_body import json_object, optional_json_object
 from beamit.web.responses import json_response
 from beamit.webhooks.push import verify_push_token
 
@@ -27,12 +27,6 @@ def _audit(ctx: RequestContext, share: Share | dict[str, Any], **details: object
     ctx.audit.resources.share = share.id if isinstance(share, Share) else share["id"]
     ctx.audit.resources.studies = list(share.studies) if isinstance(share, Share) else share["studyIds"]
     ctx.audit.detail(**details)
-
-
-def _optional_json(request: Request) -> dict[str, Any]:
-    if not request.mimetype and not request.content_length:
-        return {}
-    return json_object(request)
 
 
 @router.route("/v1/shares", methods=["POST"], scope=SHARES_WRITE)
@@ -85,7 +79,7 @@ def _revoke(ctx: RequestContext) -> Response:
 
 @router.route(SHARE + "/extend", methods=["POST"], scope=SHARES_WRITE)
 def extend_share(ctx: RequestContext) -> Response:
-    body = _optional_json(ctx.request)
+    body = optional_json_object(ctx.request)
     unknown = sorted(set(body) - {"expiresIn"})
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -94,6 +88,16 @@ def extend_share(ctx: RequestContext) -> Response:
     share = service.extend_share(ctx.services, ctx.tenant, ctx.args["share_id"], parse_expires_in(body["expiresIn"]))
     _audit(ctx, share, action="extend", expiresIn=body["expiresIn"])
     return json_response(share.to_json())
+
+
+@router.route(SHARE + "/reissue", methods=["POST"], scope=SHARES_WRITE)
+def reissue_share(ctx: RequestContext) -> Response:
+    body = optional_json_object(ctx.request)
+    if body:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(body))}; send no body")
+    reissued = service.reissue_share(ctx.services, ctx.tenant, ctx.args["share_id"])
+    _audit(ctx, reissued.share, action="reissue", smsStatus="sent" if reissued.sms_sent else "failed")
+    return json_response(reissued.to_json())
 
 
 @expiry_router.route("/", methods=["POST"], public=True)

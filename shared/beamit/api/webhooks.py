@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Request, Response
+from flask import Response
 
 from beamit.auth.scopes import WEBHOOKS_MANAGE
 from beamit.errors import BadRequest
 from beamit.web import RequestContext, Router
-from beamit.web.json_body import json_object
+from beamit.web.json_body import json_object, optional_json_object
 from beamit.web.responses import json_response
 from beamit.webhooks import deliveries, dispatch, endpoints
 from beamit.webhooks.destinations import DestinationPolicy
@@ -22,13 +20,6 @@ DELIVERY = ENDPOINT + "/deliveries/<delivery_id>"
 
 def _policy(ctx: RequestContext) -> DestinationPolicy:
     return DestinationPolicy.for_settings(ctx.settings)
-
-
-def _optional_json(request: Request) -> dict[str, Any]:
-    """A JSON object body, or ``{}`` when the request has no body at all."""
-    if not request.mimetype and not request.content_length:
-        return {}
-    return json_object(request)
 
 
 @router.route("/v1/webhooks", methods=["POST"], scope=WEBHOOKS_MANAGE)
@@ -73,11 +64,28 @@ def delete_endpoint(ctx: RequestContext) -> Response:
 def rotate_secret(ctx: RequestContext) -> Response:
     endpoint_id = ctx.args["endpoint_id"]
     endpoints.endpoint_path(ctx.tenant, endpoint_id)
-    overlap = endpoints.overlap_from(_optional_json(ctx.request))
+    overlap = endpoints.overlap_from(optional_json_object(ctx.request))
     issued = endpoints.rotate_secret(ctx.services, ctx.tenant, endpoint_id, overlap)
     ctx.audit.resources.webhook = endpoint_id
     ctx.audit.detail(overlapSeconds=int(overlap.total_seconds()))
     return json_response({**issued.endpoint.to_json(), "secret": issued.secret})
+
+
+@router.route(ENDPOINT + "/test", methods=["POST"], scope=WEBHOOKS_MANAGE)
+def send_test_event(ctx: RequestContext) -> Response:
+    endpoint_id = ctx.args["endpoint_id"]
+    endpoints.endpoint_path(ctx.tenant, endpoint_id)  # 404 before a 400 about the body
+    body = optional_json_object(ctx.request)
+    unknown = sorted(set(body) - {"type"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: type")
+    if "type" in body and not isinstance(body["type"], str):
+        raise BadRequest("'type' must be an event type string")
+    delivery = dispatch.send_test_event(ctx.services, ctx.tenant, endpoint_id, body.get("type"))
+    ctx.audit.resources.webhook = endpoint_id
+    ctx.audit.resources.delivery = delivery.id
+    ctx.audit.detail(eventType=delivery.event_type, test=True, status=delivery.status)
+    return json_response(delivery.to_json(), status=201)
 
 
 def _limit(raw: str | None) -> int:

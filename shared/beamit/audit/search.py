@@ -37,9 +37,11 @@ class AuditFilter:
     principal: str | None = None  # user id, API key id or client id
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    action: str | None = None  # method and route template, e.g. "POST /v1/shares"
 
     def names(self) -> list[str]:
-        return [name for name in ("study", "principal", "since", "until") if getattr(self, name) is not None]
+        names = ("study", "principal", "since", "until", "action")
+        return [name for name in names if getattr(self, name) is not None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def decode_cursor(cursor: str) -> str:
 
 def search_query(tenant: TenantScope, flt: AuditFilter, limit: int, after: str | None = None) -> Query:
     filters: list[Filter] = []
+    if flt.action is not None:
+        filters.append(Filter("action", "==", flt.action))
     if flt.principal is not None:
         filters.append(Filter("principal", "==", flt.principal))
     if flt.study is not None:

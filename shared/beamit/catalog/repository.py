@@ -19,7 +19,7 @@ from beamit.catalog.instances import RECORD_FIELDS, StoredInstance
 from beamit.dicomweb.qido.query import SearchQuery
 from beamit.dicomweb.uri import DicomwebRoot, ResourceRef
 from beamit.errors import BeamItError, NotFound
-from beamit.storage import DOCUMENT_NAME, Document, Filter, MetadataStore, Query
+from beamit.storage import DOCUMENT_NAME, Document, Filter, MetadataStore, Query, Write
 from beamit.tenancy import TenantScope
 
 
@@ -163,6 +163,18 @@ class Catalog:
             if len(docs) < page:
                 return
             after = docs[-1].path
+
+    def delete_all_records(self, *, batch: int = 400) -> dict[str, int]:
+        """Delete every study, series and instance record of the tenant (a sandbox reset: the
+        objects go with :func:`beamit.sandbox.tenant_data.reset_tenant_data`); counts by collection."""
+        deleted: dict[str, int] = {}
+        for collection in (f.INSTANCES, f.SERIES_MEMBERS, f.SERIES, f.STUDIES):
+            deleted[collection] = 0
+            while docs := self.store.query(Query(self.scope.collection(collection), limit=batch,
+                                                 select=(f.STUDY_UID,))):
+                self.store.commit([Write("delete", doc.path) for doc in docs])
+                deleted[collection] += len(docs)
+        return deleted
 
     # -- search and commit ------------------------------------------------------------------------------
 

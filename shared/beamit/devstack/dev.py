@@ -1,32 +1,53 @@
 """``make dev`` / ``beamit dev``: the whole product on emulators, with a sandbox tenant.
 
-Starts the stack on BEAMIT_PORT (default 8080), creates the ``sandbox`` tenant and an
-API key holding every scope, writes ``.beamit/sandbox.env``, seeds synthetic studies, and
-runs until Ctrl-C or SIGTERM, then stops every process it started.
+Starts the stack on BEAMIT_PORT (default 8080), creates the ``sandbox`` tenant, an API key
+holding every scope, the integration dashboard's client and an ``admin`` user with a new
+random password, writes them to ``.beamit/sandbox.env``, seeds synthetic studies, and runs
+until Ctrl-C or SIGTERM, then stops every process it started.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from beamit.devstack.emulators import REPO_ROOT
 from beamit.devstack.stack import LocalStack
+from beamit.sandbox.load import SeedReport, seed_sandbox
 
 SANDBOX_TENANT = "sandbox"
 EVENT_SWEEP_SECONDS = 2.0
+SANDBOX_ADMIN = "admin@sandbox.beamit.test"  # RFC 2606 .test: never a real mailbox
 LOCAL_VIEWER_ORIGINS = "http://127.0.0.1:3000,http://localhost:3000"
 
 
-def bootstrap_sandbox(stack: LocalStack) -> str:
-    """Create the sandbox tenant and an all-scope API key; return the key."""
+@dataclass(frozen=True)
+class SandboxAccess:
+    """What ``make dev`` prints and writes to ``.beamit/sandbox.env``."""
+
+    url: str
+    api_key: str
+    email: str
+    password: str
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url}/dashboard/?workspace={SANDBOX_TENANT}"
+
+
+def bootstrap_sandbox(stack: LocalStack) -> SandboxAccess:
+    """Create the sandbox tenant, an all-scope API key, the dashboard's client and an admin user."""
     from beamit.auth.api_keys import create_key
     from beamit.auth.scopes import ALL_SCOPES
+    from beamit.auth.users import create_user
+    from beamit.dashboard.workspaces import register_dashboard_client
     from beamit.settings import reset_settings
     from beamit.storage import reset_services, services
     from beamit.tenancy import TenantScope, ensure_tenant
@@ -44,15 +65,23 @@ def bootstrap_sandbox(stack: LocalStack) -> str:
         scopes=ALL_SCOPES,
         created_by="make-dev",
     )
-    return issued.token
+    register_dashboard_client(svc.metadata, SANDBOX_TENANT, svc.settings.public_base_url, created_by="make-dev")
+    password = secrets.token_urlsafe(12)
+    create_user(svc.metadata, TenantScope(SANDBOX_TENANT), email=SANDBOX_ADMIN, role="admin", password=password,
+                created_by="make-dev")
+    return SandboxAccess(stack.url, issued.token, SANDBOX_ADMIN, password)
 
 
-def write_sandbox_env(path: Path, url: str, key: str) -> None:
+def write_sandbox_env(path: Path, access: SandboxAccess) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"BEAMIT_URL={url}\nBEAMIT_API_KEY={key}\n")
+        handle.write(
+            f"BEAMIT_URL={access.url}\nBEAMIT_API_KEY={access.api_key}\n"
+            f"BEAMIT_DASHBOARD_URL={access.dashboard_url}\n"
+            f"BEAMIT_SANDBOX_EMAIL={access.email}\nBEAMIT_SANDBOX_PASSWORD={access.password}\n"
+        )
     os.replace(tmp, path)
 
 
@@ -73,6 +102,18 @@ def print_sms_outbox(stop: threading.Event, every: float = 1.0) -> None:
             since = max(since, message["createdAt"])
             body = message["body"].replace("\n", " | ")
             print(f"SMS to {message['to']} ({message['purpose']}): {body}", flush=True)
+
+
+def seed_stack(stack: LocalStack, api_key: str) -> SeedReport:
+    """What ``make dev`` loads: a small deterministic sandbox of every modality, through STOW-RS."""
+    report = seed_sandbox(stack.url, api_key)
+    print(
+        f"  sandbox data: {report.instances} instances of {report.studies} synthetic studies "
+        f"({report.bytes / 1e6:.0f} MB)"
+        + (f", {report.failed_requests} failed requests" if report.failed_requests else ""),
+        flush=True,
+    )
+    return report
 
 
 def run(
@@ -96,15 +137,17 @@ def run(
     try:
         stack.start()
         health = stack.wait_healthy()
-        key = bootstrap_sandbox(stack)
+        access = bootstrap_sandbox(stack)
         env_file = state_dir / "sandbox.env"
-        write_sandbox_env(env_file, stack.url, key)
+        write_sandbox_env(env_file, access)
         print(f"BeamIt is up at {stack.url} ({time.monotonic() - started:.1f}s): health {health['status']}")
         print(f"  sandbox tenant: {SANDBOX_TENANT}")
-        print(f"  API key (all scopes): {key}")
+        print(f"  API key (all scopes): {access.api_key}")
+        print(f"  dashboard: {access.dashboard_url}")
+        print(f"    sign in as {access.email} with password {access.password} (role admin)")
         print(f"  written to {env_file}; logs in {state_dir / 'logs'}")
         if seed is not None and not stop.is_set():
-            seed(stack, key)
+            seed(stack, access.api_key)
         threading.Thread(target=print_sms_outbox, args=(stop,), name="sms-outbox", daemon=True).start()
         print("Ctrl-C stops everything.", flush=True)
         from beamit.devstack.scheduler import EVENT_SWEEP, tick

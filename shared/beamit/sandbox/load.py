@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import requests
 
@@ -16,9 +15,6 @@ from beamit.dicomweb.multipart import PartOut, encode_parts, multipart_content_t
 from beamit.sandbox.config import SandboxConfig
 from beamit.sandbox.datasets import generate_studies
 from beamit.sandbox.writer import part10_bytes
-
-if TYPE_CHECKING:
-    from beamit.devstack.stack import LocalStack
 
 DEV_SEED = 20260115
 DEV_STUDIES = 10
@@ -80,16 +76,4 @@ def seed_sandbox(
         else:
             report.failed_requests += 1
     session.close()
-    return report
-
-
-def seed_stack(stack: LocalStack, api_key: str) -> SeedReport:
-    """What ``make dev`` loads: a small deterministic sandbox of every modality."""
-    report = seed_sandbox(stack.url, api_key)
-    print(
-        f"  sandbox data: {report.instances} instances of {report.studies} synthetic studies "
-        f"({report.bytes / 1e6:.0f} MB)"
-        + (f", {report.failed_requests} failed requests" if report.failed_requests else ""),
-        flush=True,
-    )
     return report

@@ -83,14 +83,19 @@ def resolve_code(svc: Services, raw_code: str, ip: str | None) -> Share:
     if blocked is not None:
         raise RateLimited("too many share codes tried; wait and try again", headers=_retry_after(blocked))
     code = codes.normalize_share_code(raw_code)
-    entry = svc.metadata.get(code_path(codes.share_code_digest(svc.settings, code))) if code else None
+    digest = codes.share_code_digest(svc.settings, code) if code else None
+    entry = svc.metadata.get(code_path(digest)) if digest else None
     record = None
     if entry is not None:
         record = svc.metadata.get(share_path(TenantScope(entry["tenantId"]), entry["shareId"]))
     if record is None:
         throttle.record_failure([counter])
         raise NotFound("this link is not valid", code="share_not_found")
-    return Share.from_record(record)
+    share = Share.from_record(record)
+    if share.code_digest != digest:  # the share was re-issued with a new code
+        raise Gone("This link was replaced by a newer one. Use the latest link you were sent.",
+                   code="share_link_replaced")
+    return share
 
 
 def require_viewable(share: Share, now: datetime | None = None) -> None:

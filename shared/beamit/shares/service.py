@@ -7,6 +7,10 @@ the integrator's message, and publishes ``study.shared``. The share and its even
 committed in one batch (the transactional outbox, :mod:`beamit.events.outbox`); the request
 then publishes the event itself, and the event sweep does if that fails.
 
+Re-issue (:func:`reissue_share`) gives an active or locked share a new code: the old link
+stops working at once, the sessions it opened end, the verification failures start again
+from zero, and the recipient is texted the new link.
+
 ``Idempotency-Key`` (Stripe style): the first request with a key claims
 ``tenants/{t}/share_requests/{sha256(key)}``; its response is stored there encrypted with
 Cloud KMS (it holds the code), for 24 hours. The same key with the same body replays that
@@ -30,7 +34,17 @@ from beamit.ids import new_id
 from beamit.shares import codes
 from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
 from beamit.shares.qr import qr_data_url
-from beamit.shares.share import ACTIVE, LOCKED, REVOKED, STATUSES, Share, code_path, event_data, share_path
+from beamit.shares.share import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    REVOKED,
+    STATUSES,
+    Share,
+    code_path,
+    event_data,
+    share_path,
+)
 from beamit.sms import SmsError, sms_sender
 from beamit.storage import AlreadyExists, Filter, Query, Services, Transaction, Write
 from beamit.tenancy import TenantScope
@@ -171,12 +185,7 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         store.delete(code_path(digest))
         raise
     url = share_url(svc, code)
-    sms_id = None
-    try:
-        sms_id = sms_sender(svc).send(request.recipient_phone, sms_body(url, request.message),
-                                      tenant_id=scope.tenant_id, purpose="share_link")
-    except SmsError as exc:  # the share stands; the integrator sees smsStatus and may resend the link itself
-        logs.warning("share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id, error=str(exc)[:200])
+    sms_sent = text_link(svc, share, url)
     events.publish(svc, [shared])  # a failure leaves it to the event sweep
     body = {
         "id": share_id,
@@ -187,10 +196,22 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         "studyIds": list(request.studies),
         "allowDownload": request.allow_download,
         "maxViews": request.max_views,
-        "smsStatus": "sent" if sms_id else "failed",
+        "smsStatus": "sent" if sms_sent else "failed",
         "qrCode": qr_data_url(url),
     }
     return Created(201, body)
+
+
+def text_link(svc: Services, share: Share, url: str) -> bool:
+    """Text the recipient the link and the share's message; ``False`` if the SMS failed (the
+    share stands: the caller sees ``smsStatus`` and may pass the link on itself)."""
+    try:
+        sms_sender(svc).send(share.recipient_phone, sms_body(url, share.message), tenant_id=share.tenant_id,
+                             purpose="share_link")
+    except SmsError as exc:
+        logs.warning("share link SMS not sent", tenantId=share.tenant_id, shareId=share.id, error=str(exc)[:200])
+        return False
+    return True
 
 
 def _claim_code(svc: Services, scope: TenantScope, share_id: str, expires_at: Any) -> tuple[str, str]:
@@ -290,3 +311,59 @@ def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timede
         return {**record, "expiresAt": expires_at}
 
     return Share.from_record(svc.metadata.run_transaction(extend))
+
+
+@dataclass(frozen=True)
+class Reissued:
+    """A share with its new link: the code, link and QR code are shown now, never again."""
+
+    share: Share
+    code: str
+    url: str
+    sms_sent: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.share.to_json(), "shareCode": self.code, "shareUrl": self.url,
+                "smsStatus": "sent" if self.sms_sent else "failed", "qrCode": qr_data_url(self.url)}
+
+
+def _require_reissuable(share: Share, now: datetime) -> None:
+    status = share.effective_status(now)
+    if status not in (ACTIVE, LOCKED) or share.expires_at <= now:
+        shown = EXPIRED if share.expires_at <= now else status
+        raise Conflict(f"only an active or locked share can be re-issued; this one is {shown}",
+                       code="share_not_reissuable")
+
+
+def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
+    """A new link for an active or locked share (the owner's answer to a lock, or to a lost
+    or leaked link). The old code stops resolving at once, sessions opened with it end, the
+    verification failures are reset and the share is active again; expiry and views stay."""
+    current = get_share(svc, scope, share_id)
+    now = utcnow()
+    _require_reissuable(current, now)
+    code, digest = _claim_code(svc, scope, share_id, current.expires_at)
+    path = share_path(scope, share_id)
+
+    def swap(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        share = Share.from_record(record)
+        _require_reissuable(share, now)
+        if share.code_digest != current.code_digest:
+            raise Conflict("the share was re-issued meanwhile; reload it", code="share_changed")
+        changes = {"codeDigest": digest, "status": ACTIVE, "reissuedAt": now,
+                   "verification": {"failures": 0, "lockedAt": None, "lastSentAt": None}}
+        txn.write(Write("update", path, changes))
+        txn.write(Write("merge", code_path(share.code_digest), {"state": REVOKED}))
+        return {**record, **changes}
+
+    try:
+        record = svc.metadata.run_transaction(swap)
+    except BaseException:
+        svc.metadata.delete(code_path(digest))  # the new code was never handed out
+        raise
+    share = Share.from_record(record)
+    url = share_url(svc, code)
+    return Reissued(share, code, url, text_link(svc, share, url))

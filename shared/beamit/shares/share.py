@@ -58,6 +58,7 @@ class Share:
     revoked_at: datetime | None
     locked_at: datetime | None
     code_digest: str
+    reissued_at: datetime | None = None  # sessions opened before it ended with the old link
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Share:
@@ -81,6 +82,7 @@ class Share:
             revoked_at=record.get("revokedAt"),
             locked_at=verification.get("lockedAt"),
             code_digest=record["codeDigest"],
+            reissued_at=record.get("reissuedAt"),
         )
 
     def effective_status(self, now: datetime | None = None) -> str:
@@ -108,6 +110,7 @@ class Share:
             "createdAt": time(self.created_at),
             "expiresAt": time(self.expires_at),
             "revokedAt": time(self.revoked_at),
+            "reissuedAt": time(self.reissued_at),
             "allowDownload": self.allow_download,
             "maxViews": self.max_views,
             "views": {

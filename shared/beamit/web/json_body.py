@@ -28,3 +28,10 @@ def json_object(request: Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, 
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body
+
+
+def optional_json_object(request: Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """A JSON object body, or ``{}`` when the request has no body at all."""
+    if not request.mimetype and not request.content_length:
+        return {}
+    return json_object(request, max_bytes)

@@ -78,6 +78,7 @@ class Delivery:
     updated_at: datetime
     delivered_at: datetime | None
     failure_reason: str | None
+    test: bool = False  # a test event (POST /v1/webhooks/{id}/test): attempted once, never retried
 
     @classmethod
     def from_record(cls, dlv_id: str, data: dict[str, Any]) -> Delivery:
@@ -97,6 +98,7 @@ class Delivery:
             updated_at=data.get("updatedAt", data["createdAt"]),
             delivered_at=data.get("deliveredAt"),
             failure_reason=data.get("failureReason"),
+            test=bool(data.get("test")),
         )
 
     @property
@@ -116,6 +118,7 @@ class Delivery:
             "endpointId": self.endpoint_id,
             "eventId": self.event_id,
             "eventType": self.event_type,
+            "test": self.test,
             "status": self.status,
             "attemptCount": self.attempt_count,
             "lastStatusCode": last.get("statusCode"),
@@ -161,6 +164,7 @@ def create_delivery(store: MetadataStore, scope: TenantScope, endpoint_id: str, 
         "updatedAt": now,
         "deliveredAt": None,
         "failureReason": None,
+        "test": event.test,
     }
     delivery = Delivery.from_record(dlv_id, record)
     try:

@@ -8,6 +8,9 @@
   due entries of the retry queue and attempts them in parallel.
 - :func:`redeliver` (``POST .../deliveries/{dlv}/redeliver``): one attempt now, and the
   retry schedule from the start if it fails.
+- :func:`send_test_event` (``POST /v1/webhooks/{id}/test``): a test event of sample data
+  (:mod:`beamit.webhooks.samples`) to one endpoint, signed like any delivery and kept in its
+  log, attempted once: never retried, and it changes nothing about the endpoint's health.
 
 An endpoint answering 410 Gone is disabled at once; one whose attempts have all failed
 for three days is disabled with its ``disabledReason``. The endpoint document is written
@@ -27,7 +30,8 @@ from typing import Any
 
 from beamit import logs
 from beamit.clock import rfc3339, utcnow
-from beamit.errors import Conflict
+from beamit.errors import BadRequest, Conflict
+from beamit.events import EVENT_TYPES
 from beamit.storage import Query, Services
 from beamit.tenancy import TenantScope
 from beamit.webhooks import deliveries, endpoints
@@ -41,6 +45,7 @@ from beamit.webhooks.destinations import (
 )
 from beamit.webhooks.endpoints import WebhookEndpoint
 from beamit.webhooks.payloads import WebhookEvent
+from beamit.webhooks.samples import sample_event
 from beamit.webhooks.signatures import SigningSecrets, delivery_headers
 from beamit.webhooks.transport import ATTEMPT_TIMEOUT_SECONDS, AttemptOutcome, post
 
@@ -49,6 +54,7 @@ RETRY_BATCH = 100
 RETRY_BUDGET_SECONDS = 240.0  # of the retry function's 300 s timeout
 DISABLE_AFTER_FAILING = timedelta(days=3)
 GONE_REASON = "the endpoint answered 410 Gone"
+TEST_NOT_RETRIED = "a test event is attempted once"
 
 
 @dataclass
@@ -96,7 +102,8 @@ def attempt(
     timeout: float = ATTEMPT_TIMEOUT_SECONDS,
     resolver: Resolver = system_resolver,
 ) -> Delivery:
-    """One attempt of ``delivery``, recorded; returns the delivery as it now stands."""
+    """One attempt of ``delivery``, recorded; returns the delivery as it now stands. A test
+    delivery is not retried and leaves the endpoint's health (failure streak, disabling) alone."""
     attempted_at = utcnow()
     body = delivery.body.encode("utf-8")
     headers = delivery_headers(
@@ -116,9 +123,13 @@ def attempt(
         outcome = AttemptOutcome(status_code=None, latency_ms=0, error=f"dns error: {exc}"[:300])
     else:
         outcome = post(destination, body, headers, timeout=timeout)
-    give_up = f"{GONE_REASON} and was disabled" if outcome.status_code == 410 else None
+    if delivery.test:
+        give_up: str | None = TEST_NOT_RETRIED
+    else:
+        give_up = f"{GONE_REASON} and was disabled" if outcome.status_code == 410 else None
     result = deliveries.record_attempt(svc.metadata, delivery, outcome, attempted_at, give_up=give_up)
-    target.note(svc, outcome, attempted_at)
+    if not delivery.test:
+        target.note(svc, outcome, attempted_at)
     logs.info(
         "webhook attempt",
         tenantId=delivery.tenant_id,
@@ -261,3 +272,16 @@ def redeliver(svc: Services, scope: TenantScope, endpoint_id: str, dlv_id: str) 
     target = EndpointTarget.load(svc, scope, endpoint_id, record)
     delivery = deliveries.restart_delivery(svc.metadata, delivery)
     return attempt(svc, target, delivery)
+
+
+def send_test_event(svc: Services, scope: TenantScope, endpoint_id: str, event_type: str | None) -> Delivery:
+    """Deliver a test event of ``event_type`` (the endpoint's first subscribed type if
+    ``None``) to this endpoint now, enabled or not, and return its delivery."""
+    record = endpoints.get_record(svc, scope, endpoint_id)
+    endpoint = WebhookEndpoint.from_record(endpoint_id, record)
+    chosen = event_type or endpoint.events[0]
+    if chosen not in EVENT_TYPES:
+        raise BadRequest(f"'type' must be one of {', '.join(EVENT_TYPES)}")
+    delivery = deliveries.create_delivery(svc.metadata, scope, endpoint_id, sample_event(scope.tenant_id, chosen))
+    assert delivery is not None  # a fresh event id: its delivery cannot exist yet
+    return attempt(svc, EndpointTarget.load(svc, scope, endpoint_id, record), delivery)

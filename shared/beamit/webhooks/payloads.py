@@ -2,10 +2,11 @@
 
 Producers publish ``{"id", "type", "createdAt", "tenantId", "data"}`` (:mod:`beamit.events`);
 the body a receiver gets is ``{"id", "type", "createdAt", "data"}``: ``tenantId`` is for
-routing only. ``study.received`` data is cut to its documented fields (the public docs' six,
-then ``seriesCount``, ``modalities``, ``update``, ``previousInstanceCount``: docs/webhooks.md),
-so a field a producer adds later does not leak (PHI stays out of payloads beyond the
-documented fields); the share events carry their data as their producers publish it.
+routing only (a test event, :mod:`beamit.webhooks.samples`, also carries ``"test": true``).
+``study.received`` data is cut to its documented fields (the public docs' six, then
+``seriesCount``, ``modalities``, ``update``, ``previousInstanceCount``: docs/webhooks.md), so
+a field a producer adds later does not leak (PHI stays out of payloads beyond the documented
+fields); the share events carry their data as their producers publish it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class WebhookEvent:
     created_at: str
     tenant_id: str
     data: dict[str, Any]
+    test: bool = False
 
     @classmethod
     def from_envelope(cls, envelope: object) -> WebhookEvent:
@@ -72,5 +74,8 @@ class WebhookEvent:
 
     def body(self) -> bytes:
         """The raw body every attempt sends (and signs), byte for byte."""
-        payload = {"id": self.id, "type": self.type, "createdAt": self.created_at, "data": self.delivered_data()}
+        payload: dict[str, Any] = {"id": self.id, "type": self.type, "createdAt": self.created_at,
+                                   "data": self.delivered_data()}
+        if self.test:
+            payload["test"] = True
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -19,7 +19,8 @@ def test_audit_and_client_queries_are_covered():
     shapes = [index_shape(chain_query(ACME, "chn_x", after=2)), index_shape(list_clients_query(ACME))]
     for study in (None, "1.2.3"):
         for principal in (None, "usr_x"):
-            for since, until in ((None, None), (MOMENT, None), (None, MOMENT), (MOMENT, MOMENT)):
-                query = search_query(ACME, AuditFilter(study, principal, since, until), 10, "cursor")
-                shapes.append(index_shape(query))
+            for action in (None, "POST /v1/shares"):
+                for since, until in ((None, None), (MOMENT, None), (None, MOMENT), (MOMENT, MOMENT)):
+                    query = search_query(ACME, AuditFilter(study, principal, since, until, action), 10, "cursor")
+                    shapes.append(index_shape(query))
     assert uncovered(shapes) == []
