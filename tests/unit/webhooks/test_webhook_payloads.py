@@ -93,3 +93,12 @@ def test_the_study_received_fields_are_the_documented_ones():
     example = re.search(r"## Events\n.*?```json\n(.*?)```", guide, re.S)
     assert example is not None
     assert list(json.loads(example.group(1))["data"]) == fields
+
+
+def test_a_test_event_has_every_documented_field():
+    from beamit.webhooks.payloads import DOCUMENTED_DATA_FIELDS
+    from beamit.webhooks.samples import sample_event
+
+    body = json.loads(sample_event("acme-health", "study.received").body())
+    assert list(body["data"]) == list(DOCUMENTED_DATA_FIELDS["study.received"])
+    assert None not in body["data"].values()
