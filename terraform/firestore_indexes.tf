@@ -27,6 +27,12 @@ locals {
       collection = "oauth_clients"
       fields     = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"]]
     }
+    # GET /v1/auth/users/{id}/grants: a user's grants not revoked, newest first
+    # (beamit.auth.oauth.grants.live_grants_query; revoking them is equalities only).
+    "oauth_grants-tenantId-userId-revokedAt-createdAt" = {
+      collection = "oauth_grants"
+      fields     = [["tenantId", "ASCENDING"], ["userId", "ASCENDING"], ["revokedAt", "ASCENDING"], ["createdAt", "DESCENDING"]]
+    }
     # GET /v1/shares?status=...&studyId=...: a tenant's shares, newest first (beamit.shares.service.list_shares).
     "shares-status-createdAt" = {
       collection = "shares"

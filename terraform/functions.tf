@@ -18,21 +18,22 @@ locals {
 
   # Environment of every function: the variables README.md "Settings" documents.
   function_env = {
-    BEAMIT_ENV                  = var.environment
-    GOOGLE_CLOUD_PROJECT        = var.project_id
-    BEAMIT_REGION               = var.region
-    BEAMIT_PUBLIC_URL           = "https://${var.domain}"
-    BEAMIT_RESOURCE_PREFIX      = local.resource_prefix
-    BEAMIT_KMS_LOCATION         = var.region
-    BEAMIT_KMS_KEY_RING         = google_kms_key_ring.beamit.name
-    BEAMIT_CORS_ORIGINS         = join(",", var.cors_origins)
-    BEAMIT_VERIFY_PUSH_OIDC     = "true"
-    BEAMIT_LOG_LEVEL            = var.log_level
-    BEAMIT_SMS_PROVIDER         = var.sms_provider
-    BEAMIT_TWILIO_ACCOUNT_SID   = var.twilio_account_sid
-    BEAMIT_TWILIO_FROM          = var.twilio_from
-    BEAMIT_SHARE_BASE_URL       = var.share_base_url
-    BEAMIT_STUDY_SETTLE_SECONDS = tostring(var.study_settle_seconds)
+    BEAMIT_ENV                       = var.environment
+    GOOGLE_CLOUD_PROJECT             = var.project_id
+    BEAMIT_REGION                    = var.region
+    BEAMIT_PUBLIC_URL                = "https://${var.domain}"
+    BEAMIT_RESOURCE_PREFIX           = local.resource_prefix
+    BEAMIT_KMS_LOCATION              = var.region
+    BEAMIT_KMS_KEY_RING              = google_kms_key_ring.beamit.name
+    BEAMIT_CORS_ORIGINS              = join(",", var.cors_origins)
+    BEAMIT_VERIFY_PUSH_OIDC          = "true"
+    BEAMIT_LOG_LEVEL                 = var.log_level
+    BEAMIT_SMS_PROVIDER              = var.sms_provider
+    BEAMIT_TWILIO_ACCOUNT_SID        = var.twilio_account_sid
+    BEAMIT_TWILIO_FROM               = var.twilio_from
+    BEAMIT_SHARE_BASE_URL            = var.share_base_url
+    BEAMIT_OAUTH_GRANT_LIFETIME_DAYS = tostring(var.oauth_grant_lifetime_days)
+    BEAMIT_STUDY_SETTLE_SECONDS      = tostring(var.study_settle_seconds)
   }
 
   # Secrets each function reads, from its secretAccessor grants in local.function_roles:

@@ -190,6 +190,17 @@ variable "auth_rate_limit_per_minute" {
   default     = 60
 }
 
+variable "oauth_grant_lifetime_days" {
+  description = "BEAMIT_OAUTH_GRANT_LIFETIME_DAYS: an OAuth grant (and every token of it) ends this many days after the user signed in, however often it is refreshed; then the user signs in again."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.oauth_grant_lifetime_days >= 1 && var.oauth_grant_lifetime_days <= 365
+    error_message = "oauth_grant_lifetime_days must be 1 to 365."
+  }
+}
+
 variable "study_settle_seconds" {
   description = "BEAMIT_STUDY_SETTLE_SECONDS: study.received goes out once a study has had no new instances for this long (docs/webhooks.md)."
   type        = number

@@ -17,18 +17,20 @@ from beamit.auth.scopes import ALL_SCOPES
 from beamit.devstack.stack import LocalStack
 from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
-from tests.support import TenantCredentials, new_tenant
+from tests.support import AUDIT_FAILURE_TENANT, TenantCredentials, new_tenant
 
 FAILPOINTS = "ingest.before-commit=30,shares.after-code=30,events.before-publish=30"
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests.
+    # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests;
+    # one tenant whose audit appends fail (the settings' test hook: tests/integration/test_audit.py).
     # Failpoints (beamit.failpoints) pause a request only when tests/reliability arms them.
     state_dir = tmp_path_factory.mktemp("stack")
     local = LocalStack(state_dir=state_dir, extra_env={
         "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org",
+        "BEAMIT_TEST_AUDIT_FAILURE_TENANT": AUDIT_FAILURE_TENANT,
         "BEAMIT_FAILPOINTS": FAILPOINTS, "BEAMIT_FAILPOINT_DIR": str(state_dir / "failpoints")})
     local.start()
     saved = dict(os.environ)

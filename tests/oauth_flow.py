@@ -3,14 +3,24 @@ the browser's part of the authorization code flow (the sign-in form, the redirec
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
 
 REDIRECT_URI = "https://app.example.org/callback"
 PASSWORD = "correct horse battery staple"
+SIGN_IN_FAILED = "We could not sign you in with those details"
+VERIFIER = "pkce-verifier-" + "v" * 40  # RFC 7636 §4.1: 43 to 128 unreserved characters
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
+PKCE = {"code_challenge": CHALLENGE, "code_challenge_method": "S256"}
+
+
 
 
 class _FormReader(HTMLParser):
@@ -44,20 +54,29 @@ def read_form(html: str) -> _FormReader:
 
 @dataclass
 class Browser:
-    """The user's browser: keeps the CSRF cookie, never follows the final redirect."""
+    """The user's browser: keeps the CSRF cookie, never follows the final redirect.
+
+    The cookie is ``Secure`` (``__Host-``): browsers send it to ``http://127.0.0.1`` (a
+    loopback origin is potentially trustworthy), Python's cookie jar over https only, so the
+    browser here sends its cookies itself."""
 
     base_url: str
     session: requests.Session
 
+    def _cookies(self) -> dict[str, str]:
+        jar = self.session.cookies
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)} if len(jar) else {}
+
     def open(self, authorize_url: str) -> requests.Response:
-        return self.session.get(authorize_url, allow_redirects=False, timeout=60)
+        return self.session.get(authorize_url, allow_redirects=False, timeout=60, headers=self._cookies())
 
     def submit(self, page: requests.Response, email: str, password: str, decision: str = "approve",
                **overrides: str) -> requests.Response:
         form = read_form(page.text)
         assert form.action == "/v1/auth/authorize", page.text[:500]
         data = {**form.fields, "email": email, "password": password, "decision": decision, **overrides}
-        return self.session.post(self.base_url + form.action, data=data, allow_redirects=False, timeout=60)
+        return self.session.post(self.base_url + form.action, data=data, allow_redirects=False, timeout=60,
+                                 headers=self._cookies())
 
     def authorize(self, authorize_url: str, email: str, password: str = PASSWORD) -> str:
         """Sign in and consent; the Location the browser is sent to (not loaded)."""
@@ -92,11 +111,65 @@ def create_user(api, headers: dict[str, str], email: str, role: str) -> UserInfo
 
 
 def create_client(api, headers: dict[str, str], *, public: bool, scopes: list[str] | None = None,
-                  redirect_uris: list[str] | None = None) -> OAuthClientInfo:
+                  redirect_uris: list[str] | None = None, pkce_required: bool | None = None) -> OAuthClientInfo:
     body: dict[str, object] = {"name": "Test app", "type": "public" if public else "confidential",
                                "redirectUris": redirect_uris or [REDIRECT_URI]}
     if scopes is not None:
         body["scopes"] = scopes
+    if pkce_required is not None:
+        body["pkceRequired"] = pkce_required
     response = api.post("/v1/auth/clients", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return OAuthClientInfo(response.json()["clientId"], response.json().get("clientSecret"))
+
+
+# --- the flow through a browser and a standard client library ------------------------------------------
+
+
+class Recorder:
+    """The X-Request-Id of every response a session receives, and its ``METHOD /path``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    @property
+    def ids(self) -> list[str]:
+        return [request_id for request_id, _ in self.calls]
+
+    def __call__(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        path = urlsplit(response.request.url or "").path
+        self.calls.append((response.headers["X-Request-Id"], f"{response.request.method} {path}"))
+
+
+def browser(stack, ip: str = "192.0.2.10", recorder: Recorder | None = None) -> Browser:
+    session = requests.Session()
+    session.headers["X-Forwarded-For"] = ip  # one hop: the address the throttle counts
+    if recorder:
+        session.hooks["response"].append(recorder)
+    return Browser(stack.url, session)
+
+
+def authorize_url(stack, client_id: str, scope: str = "studies:read", state: str = "st-42",
+                  redirect_uri: str = REDIRECT_URI, pkce: bool = True, **extra: str) -> str:
+    """An authorization request (with the PKCE challenge of ``VERIFIER`` unless ``pkce=False``)."""
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope,
+             "state": state, **(PKCE if pkce else {}), **extra}
+    return f"{stack.url}/v1/auth/authorize?{urlencode(query)}"
+
+
+def public_session(stack, client_id: str, scope: str) -> tuple[OAuth2Session, str]:
+    client = OAuth2Session(client_id, scope=scope, redirect_uri=REDIRECT_URI, code_challenge_method="S256",
+                           token_endpoint_auth_method="none")
+    return client, generate_token(64)
+
+
+def sign_in_with_library(stack, client_id: str, email: str, scope: str, recorder: Recorder | None = None):
+    client, verifier = public_session(stack, client_id, scope)
+    if recorder:
+        client.hooks["response"].append(recorder)
+    url, state = client.create_authorization_url(f"{stack.url}/v1/auth/authorize", code_verifier=verifier)
+    location = browser(stack, recorder=recorder).authorize(url, email)
+    assert location.startswith(REDIRECT_URI + "?") and query_of(location)["state"] == state
+    client.fetch_token(f"{stack.url}/v1/auth/token", authorization_response=location, code_verifier=verifier,
+                       state=state)
+    return client

@@ -19,6 +19,9 @@ from beamit.tenancy import TenantScope, create_tenant
 
 T = TypeVar("T")
 
+AUDIT_FAILURE_TENANT = "t-audit-unavailable"
+"""The tenant whose audit appends fail in the test stack (``BEAMIT_TEST_AUDIT_FAILURE_TENANT``)."""
+
 
 @dataclass(frozen=True)
 class TenantCredentials:
@@ -35,9 +38,10 @@ class TenantCredentials:
         return TenantScope(self.id)
 
 
-def new_tenant(svc: Services, scopes: Iterable[str] = ALL_SCOPES) -> TenantCredentials:
-    """A fresh tenant (unique id) with an API key holding ``scopes`` (all by default)."""
-    tenant_id = f"t-{random_token(10)}"
+def new_tenant(svc: Services, scopes: Iterable[str] = ALL_SCOPES, tenant_id: str | None = None) -> TenantCredentials:
+    """A fresh tenant (a unique id unless ``tenant_id``) with an API key holding ``scopes``
+    (all by default)."""
+    tenant_id = tenant_id or f"t-{random_token(10)}"
     create_tenant(svc.metadata, tenant_id, f"Test tenant {tenant_id}")
     issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
                         name="test", scopes=frozenset(scopes), created_by="pytest")

@@ -65,6 +65,12 @@ class Settings:
     # Failpoints of the reliability suite (beamit.failpoints): local only.
     failpoints: tuple[tuple[str, float], ...] = ()
     failpoint_dir: str | None = None
+    # OAuth 2.0 (beamit.auth.oauth): a grant ends this long after the user signed in, however
+    # often it is refreshed; then the user signs in again.
+    oauth_grant_lifetime_days: int = 90
+    # Tests only (``local``): audit appends of this tenant fail, to prove the fail-closed path
+    # of PHI reads (beamit.audit.trail.write_entry) through HTTP.
+    test_audit_failure_tenant: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -142,6 +148,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
     if sms_provider not in SMS_PROVIDERS:
         raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
+    grant_days = _int(env, "BEAMIT_OAUTH_GRANT_LIFETIME_DAYS", 90)
+    if not 1 <= grant_days <= 365:
+        raise SettingsError("BEAMIT_OAUTH_GRANT_LIFETIME_DAYS must be 1 to 365 (days)")
+    audit_failure_tenant = env.get("BEAMIT_TEST_AUDIT_FAILURE_TENANT") or None
+    if audit_failure_tenant and environment != "local":
+        raise SettingsError("BEAMIT_TEST_AUDIT_FAILURE_TENANT is a test hook: only with BEAMIT_ENV=local")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
         environment=environment,
@@ -176,6 +188,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         sweep_grace_seconds=_int(env, "BEAMIT_SWEEP_GRACE_SECONDS", 2 * 60 * 60),
         failpoints=_failpoints(env.get("BEAMIT_FAILPOINTS", "")),
         failpoint_dir=env.get("BEAMIT_FAILPOINT_DIR") or None,
+        oauth_grant_lifetime_days=grant_days,
+        test_audit_failure_tenant=audit_failure_tenant,
     )
 
 

@@ -1,12 +1,17 @@
-"""The audit trail through /v1/audit: every call recorded, filters and paging, the FHIR
-export, and tamper evidence (a record edited in Firestore is found by the chain check)."""
+"""The audit trail through /v1/audit: every call recorded (refused ones included), filters
+and paging, the FHIR export, tamper evidence (a record edited in Firestore is found by the
+chain check), and PHI reads that fail closed when their record cannot be written."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from beamit.auth.api_keys import create_key
 from beamit.ids import new_id
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
+from tests.support import AUDIT_FAILURE_TENANT, new_tenant, poll_until
 
 
 def call(api, method: str, path: str, headers: dict[str, str], **kwargs) -> str:
@@ -156,3 +161,52 @@ def test_use_of_a_revoked_key_is_recorded(api, tenant):
     attempt = call(api, "GET", "/v1/api-keys", {"Authorization": f"Bearer {key['key']}"})
     record = next(r for r in trail(api, tenant.headers, principal=key["id"]) if r["requestId"] == attempt)
     assert record["outcome"] == 401 and record["details"] == {"authentication": "rejected"}
+
+
+def gateway_log_entries(stack, request_id: str, message: str | None = None) -> list[dict]:
+    """The gateway's structured log lines (Cloud Logging's format) of one request."""
+    entries = []
+    for line in (stack.log_dir / "gateway.log").read_text(errors="replace").splitlines():
+        if request_id in line and line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("logging.googleapis.com/labels", {}).get("requestId") == request_id and (
+                    message is None or entry["message"] == message):
+                entries.append(entry)
+    return entries
+
+
+def test_a_scope_denied_call_is_audited_and_logged(api, stack, svc, make_tenant):
+    reader = make_tenant(scopes=["studies:read"])
+    refused = call(api, "GET", "/v1/api-keys", reader.headers)
+    auditor = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=reader.scope, name="auditor",
+                         scopes=frozenset({"audit:read"}), created_by="pytest")
+    records = trail(api, {"Authorization": f"Bearer {auditor.token}"}, principal=reader.key_id)
+    record = next(r for r in records if r["requestId"] == refused)
+    assert record["outcome"] == 403 and record["action"] == "GET /v1/api-keys"
+    assert record["credentialId"] == reader.key_id
+    assert record["details"] == {"refused": "insufficient_scope", "requiredScope": "keys:manage"}
+    access = poll_until(lambda: gateway_log_entries(stack, refused, "GET /v1/api-keys 403"),
+                        what="the access log line of the refused call")
+    assert access[0]["tenantId"] == reader.id and access[0]["credentialId"] == reader.key_id
+
+
+def test_a_phi_read_fails_closed_when_its_record_cannot_be_written(api, stack, svc):
+    # BEAMIT_TEST_AUDIT_FAILURE_TENANT (tests/conftest.py): every audit append of this tenant fails.
+    tenant = new_tenant(svc, tenant_id=AUDIT_FAILURE_TENANT)
+    ds = ct_instance()
+    body, content_type = multipart([part10_bytes(ds)])
+    stored = api.post("/v1/dicomweb/studies", data=body, headers={**tenant.headers, "Content-Type": content_type})
+    assert stored.status_code == 200  # a write is committed: it is answered, its record is in the logs
+    study = f"/v1/dicomweb/studies/{ds.StudyInstanceUID}"
+    for path in (f"{study}/metadata", study, f"/v1/dicomweb/studies?StudyInstanceUID={ds.StudyInstanceUID}"):
+        request_id = new_id("req")
+        response = api.get(path, headers={**tenant.headers, "X-Request-Id": request_id})
+        assert response.status_code == 503, path
+        assert response.headers["Retry-After"] and response.json()["error"]["type"] == "audit_unavailable"
+        assert b"CompressedSamples" not in response.content and ds.SOPInstanceUID not in response.text
+        logged = poll_until(lambda rid=request_id: gateway_log_entries(stack, rid, "audit"),
+                            what="the record in Cloud Logging")
+        assert logged[0]["auditWritten"] is False and logged[0]["phi"] is True
+        assert logged[0]["resources"]["studies"] == [ds.StudyInstanceUID]
+    # A call that reads no PHI is still answered (its record is in the logs).
+    assert api.get("/v1/api-keys", headers=tenant.headers).status_code == 200

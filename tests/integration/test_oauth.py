@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -19,35 +18,23 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from beamit.auth.oauth.tokens import code_path, token_path
 from beamit.auth.throttle import account_counter
 from beamit.clock import utcnow
+from beamit.ids import new_id
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
-from tests.oauth_flow import PASSWORD, REDIRECT_URI, Browser, create_client, create_user, query_of, read_form
-
-SIGN_IN_FAILED = "We could not sign you in with those details"
-
-
-class Recorder:
-    """The X-Request-Id of every response a session receives."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    def __call__(self, response: requests.Response, *args: object, **kwargs: object) -> None:
-        self.ids.append(response.headers["X-Request-Id"])
-
-
-def browser(stack, ip: str = "192.0.2.10", recorder: Recorder | None = None) -> Browser:
-    session = requests.Session()
-    session.headers["X-Forwarded-For"] = ip  # one hop: the address the throttle counts
-    if recorder:
-        session.hooks["response"].append(recorder)
-    return Browser(stack.url, session)
-
-
-def authorize_url(stack, client_id: str, scope: str = "studies:read", state: str = "st-42",
-                  redirect_uri: str = REDIRECT_URI, **extra: str) -> str:
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope,
-             "state": state, **extra}
-    return f"{stack.url}/v1/auth/authorize?{urlencode(query)}"
+from tests.oauth_flow import (
+    PASSWORD,
+    REDIRECT_URI,
+    SIGN_IN_FAILED,
+    VERIFIER,
+    Recorder,
+    authorize_url,
+    browser,
+    create_client,
+    create_user,
+    public_session,
+    query_of,
+    read_form,
+    sign_in_with_library,
+)
 
 
 def token_request(api, body: dict[str, str], *, as_json: bool = False, auth: tuple[str, str] | None = None):
@@ -61,24 +48,6 @@ def admin(api, tenant):
     return create_user(api, tenant.headers, f"admin-{tenant.id}@example.org", "admin")
 
 
-def public_session(stack, client_id: str, scope: str) -> tuple[OAuth2Session, str]:
-    client = OAuth2Session(client_id, scope=scope, redirect_uri=REDIRECT_URI, code_challenge_method="S256",
-                           token_endpoint_auth_method="none")
-    return client, generate_token(64)
-
-
-def sign_in_with_library(stack, client_id: str, email: str, scope: str, recorder: Recorder | None = None):
-    client, verifier = public_session(stack, client_id, scope)
-    if recorder:
-        client.hooks["response"].append(recorder)
-    url, state = client.create_authorization_url(f"{stack.url}/v1/auth/authorize", code_verifier=verifier)
-    location = browser(stack, recorder=recorder).authorize(url, email)
-    assert location.startswith(REDIRECT_URI + "?") and query_of(location)["state"] == state
-    client.fetch_token(f"{stack.url}/v1/auth/token", authorization_response=location, code_verifier=verifier,
-                       state=state)
-    return client
-
-
 def test_metadata_document(api, stack):
     response = api.get("/.well-known/oauth-authorization-server")
     assert response.status_code == 200
@@ -87,6 +56,7 @@ def test_metadata_document(api, stack):
     assert body["authorization_endpoint"] == f"{stack.url}/v1/auth/authorize"
     assert body["token_endpoint"] == f"{stack.url}/v1/auth/token"
     assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["authorization_response_iss_parameter_supported"] is True
     assert body["grant_types_supported"] == ["authorization_code", "refresh_token"]
 
 
@@ -120,8 +90,8 @@ def test_standard_client_library_completes_the_flow(api, stack, tenant, admin):
     # Every one of those calls is in the tenant's audit trail.
     assert len(recorder.ids) >= 9
     trail = audit_request_ids(api, tenant)
-    missing = [rid for rid in recorder.ids if rid not in trail]
-    assert missing == []
+    missing = [call for rid, call in recorder.calls if rid not in trail]
+    assert missing == ["GET /v1/auth/authorize"]  # opening the sign-in page proves nothing: access log only
     logins = api.get("/v1/audit", params={"principal": admin.id, "limit": 200}, headers=tenant.headers).json()["data"]
     events = {(r["eventCode"], r["action"], r["details"].get("event"), r["details"].get("result")) for r in logins}
     assert ("110114", "POST /v1/auth/authorize", "login", "success") in events
@@ -175,9 +145,10 @@ def test_revoked_access_token_stops_at_once(api, stack, tenant, admin):
 
 
 def test_documented_json_token_request(api, stack, tenant, admin):
-    app = create_client(api, tenant.headers, public=False)
-    location = browser(stack).authorize(authorize_url(stack, app.client_id, scope="studies:read shares:write"),
-                                        admin.email)
+    # The documented requests carry no PKCE: a confidential client registered without it.
+    app = create_client(api, tenant.headers, public=False, pkce_required=False)
+    location = browser(stack).authorize(authorize_url(stack, app.client_id, scope="studies:read shares:write",
+                                                      pkce=False), admin.email)
     assert query_of(location)["state"] == "st-42"
     response = token_request(api, {"grant_type": "authorization_code", "code": query_of(location)["code"],
                                    "client_id": app.client_id, "client_secret": app.client_secret,
@@ -201,6 +172,14 @@ def fresh_code(stack, client_id: str, email: str, **extra: str) -> str:
     return query_of(browser(stack).authorize(authorize_url(stack, client_id, **extra), email))["code"]
 
 
+def exchange(api, client, code: str) -> dict[str, str]:
+    """The tokens of ``code`` (issued with ``VERIFIER``'s challenge) for a confidential client."""
+    response = token_request(api, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                    "code_verifier": VERIFIER}, auth=(client.client_id, client.client_secret))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_wrong_redirect_uri_is_not_followed(api, stack, admin, confidential):
     page = browser(stack).open(authorize_url(stack, confidential.client_id, redirect_uri="https://evil.example/cb"))
     assert page.status_code == 400 and "Location" not in page.headers
@@ -211,14 +190,14 @@ def test_wrong_redirect_uri_is_not_followed(api, stack, admin, confidential):
     # At the token endpoint: the code is bound to the URI it was issued for.
     code = fresh_code(stack, confidential.client_id, admin.email)
     response = token_request(api, {"grant_type": "authorization_code", "code": code,
-                                   "redirect_uri": "https://app.example.org/other"},
+                                   "redirect_uri": "https://app.example.org/other", "code_verifier": VERIFIER},
                              auth=(confidential.client_id, confidential.client_secret))
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_reused_code_is_invalid_grant_and_revokes_its_tokens(api, stack, admin, confidential):
     code = fresh_code(stack, confidential.client_id, admin.email, scope="keys:manage")
-    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": VERIFIER}
     auth = (confidential.client_id, confidential.client_secret)
     first = token_request(api, body, auth=auth)
     assert first.status_code == 200
@@ -234,22 +213,21 @@ def test_expired_code_is_invalid_grant(api, stack, svc, admin, confidential):
     code = fresh_code(stack, confidential.client_id, admin.email)
     # Time travel in the store: the code was issued more than its 60 s ago.
     svc.metadata.update(code_path(code), {"expiresAt": utcnow() - timedelta(seconds=1)})
-    response = token_request(api, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+    response = token_request(api, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                   "code_verifier": VERIFIER},
                              auth=(confidential.client_id, confidential.client_secret))
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_expired_access_token_is_refused(api, stack, svc, admin, confidential):
-    code = fresh_code(stack, confidential.client_id, admin.email, scope="keys:manage")
-    token = token_request(api, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
-                          auth=(confidential.client_id, confidential.client_secret)).json()
+    token = exchange(api, confidential, fresh_code(stack, confidential.client_id, admin.email, scope="keys:manage"))
     svc.metadata.update(token_path(token["access_token"]), {"expiresAt": utcnow() - timedelta(seconds=1)})
     assert api.get("/v1/api-keys", headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 401
 
 
 def test_wrong_client_secret_is_invalid_client(api, stack, admin, confidential):
     code = fresh_code(stack, confidential.client_id, admin.email)
-    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": VERIFIER}
     basic = token_request(api, body, auth=(confidential.client_id, "bcs_wrong"))
     assert basic.status_code == 401 and basic.json()["error"] == "invalid_client"
     assert basic.headers["WWW-Authenticate"].startswith("Basic")
@@ -261,7 +239,7 @@ def test_wrong_client_secret_is_invalid_client(api, stack, admin, confidential):
 def test_missing_pkce(api, stack, tenant, admin):
     app = create_client(api, tenant.headers, public=True)
     # A public client must send a challenge: the error goes back to its redirect URI.
-    page = browser(stack).open(authorize_url(stack, app.client_id))
+    page = browser(stack).open(authorize_url(stack, app.client_id, pkce=False))
     assert page.status_code == 302
     params = query_of(page.headers["Location"])
     assert params["error"] == "invalid_request" and params["state"] == "st-42"
@@ -273,6 +251,22 @@ def test_missing_pkce(api, stack, tenant, admin):
                                    "client_id": app.client_id})
     assert response.status_code == 400 and response.json() == {
         "error": "invalid_request", "error_description": "Missing 'code_verifier'"}
+
+
+def test_every_client_must_use_pkce_and_responses_name_the_issuer(api, stack, admin, confidential):
+    # RFC 9700 §2.1.1: a confidential client too (unless registered with pkceRequired false).
+    page = browser(stack).open(authorize_url(stack, confidential.client_id, pkce=False))
+    assert page.status_code == 302
+    refused = query_of(page.headers["Location"])
+    assert refused["error"] == "invalid_request" and refused["state"] == "st-42"
+    assert refused["iss"] == stack.url  # RFC 9207, on errors too
+    issued = query_of(browser(stack).authorize(authorize_url(stack, confidential.client_id), admin.email))
+    assert issued["iss"] == stack.url and issued["state"] == "st-42"
+    # The code is bound to the challenge: without the verifier nothing is issued.
+    response = token_request(api, {"grant_type": "authorization_code", "code": issued["code"],
+                                   "redirect_uri": REDIRECT_URI},
+                             auth=(confidential.client_id, confidential.client_secret))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
 def test_unknown_scope_is_invalid_scope(api, stack, confidential):
@@ -291,6 +285,49 @@ def test_unknown_client_and_unsupported_grant(api, stack):
     wrong_type = api.post("/v1/auth/token", data="grant_type=x", headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 400 and wrong_type.json()["error"] == "invalid_request"
     assert api.get("/v1/auth/nothing-here").json()["error"] == "not_found"
+
+
+# --- calls in a client's name that did not prove it: "claimed client" events ----------------------------
+
+
+def claimed_records(api, tenant, client_id: str) -> list[dict]:
+    records = api.get("/v1/audit", params={"principal": client_id, "limit": 200}, headers=tenant.headers)
+    return [r for r in records.json()["data"] if r["details"].get("claimed")]
+
+
+def test_a_claimed_client_call_records_only_known_values(api, stack, tenant, confidential):
+    request_id = new_id("req")
+    free_text = {"User-Agent": "u" * 5000 + " DOE^JANE", "X-Request-Id": request_id, "X-Forwarded-For": "203.0.113.5"}
+    response = api.post("/v1/auth/token", data={"grant_type": "g" * 12_000, "client_id": confidential.client_id},
+                        headers=free_text)
+    assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+    bad_secret = api.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": "brt_x"},
+                          auth=(confidential.client_id, "bcs_" + "s" * 3000), headers={"User-Agent": "DOE^JANE"})
+    assert bad_secret.status_code == 401 and bad_secret.json()["error"] == "invalid_client"
+    records = {r["requestId"]: r for r in claimed_records(api, tenant, confidential.client_id)}
+    assert records[request_id]["details"] == {"event": "token", "result": "unsupported_grant_type",
+                                              "grantType": "other", "claimed": True}
+    assert records[request_id]["userAgent"] == "" and records[request_id]["sourceIp"] == "203.0.113.5"
+    assert records[bad_secret.headers["X-Request-Id"]]["details"] == {
+        "event": "token", "result": "invalid_client", "grantType": "refresh_token", "claimed": True}
+    stored = json.dumps(list(records.values()))
+    assert "ggg" not in stored and "uuu" not in stored and "DOE" not in stored and "sss" not in stored
+
+
+def test_a_burst_of_bad_token_calls_is_throttled_but_not_the_client(api, stack, tenant, admin):
+    app = create_client(api, tenant.headers, public=False)
+    bad = {"grant_type": "authorization_code", "code": "bac_" + "a" * 52, "redirect_uri": REDIRECT_URI}
+    responses = [api.post("/v1/auth/token", data=bad, auth=(app.client_id, "bcs_wrong"),
+                          headers={"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(14)]
+    statuses = [r.status_code for r in responses]
+    assert statuses[:10] == [401] * 10 and 429 in statuses, statuses
+    throttled = next(r for r in responses if r.status_code == 429)
+    assert throttled.json()["error"] == "slow_down" and int(throttled.headers["Retry-After"]) >= 1
+    # Each admitted failure is one bounded record; a throttled one writes nothing.
+    recorded = {r["requestId"] for r in claimed_records(api, tenant, app.client_id)}
+    assert recorded == {r.headers["X-Request-Id"] for r in responses if r.status_code == 401}
+    # The client itself, authenticating with its secret, is not locked out by calls in its name.
+    assert exchange(api, app, fresh_code(stack, app.client_id, admin.email))["access_token"]
 
 
 def test_user_denies_consent(api, stack, confidential):
@@ -312,6 +349,9 @@ def test_sign_in_page_headers(api, stack, confidential):
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert read_form(page.text).fields["csrf_token"]
+    cookie = page.headers["Set-Cookie"]  # __Host-: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2)
+    assert cookie.startswith("__Host-beamit_oauth_csrf=") and "; Secure" in cookie and "; Path=/;" in cookie
+    assert "Domain=" not in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Search and view imaging studies" in page.text
 
 
@@ -336,6 +376,7 @@ def test_failed_sign_ins_are_generic_and_audited(api, stack, tenant, admin, conf
     failure = [r for r in records if r["details"].get("result") == "failure"]
     assert failure and failure[0]["eventCode"] == "110114" and failure[0]["outcome"] == 401
     assert failure[0]["details"]["reason"] == "invalid_credentials"
+    assert failure[0]["details"]["claimed"] is True and failure[0]["userAgent"] == ""  # not proven: no free text
     assert PASSWORD not in json.dumps(records) and "not the password" not in json.dumps(records)
 
 

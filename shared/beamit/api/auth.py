@@ -9,30 +9,41 @@
 
 Errors are RFC 6749's ``{"error", "error_description"}`` (the router's renderer is
 :func:`render_oauth_error`); the user and client administration of
-:mod:`beamit.api.auth_admin` shares the function and keeps the JSON error object. Every
-call that can be tied to a tenant (through its client) is audited in that tenant's trail
-(the handler names the client as the :class:`~beamit.audit.note.AuditActor`).
+:mod:`beamit.api.auth_admin` shares the function and keeps the JSON error object.
+
+Audit: a call is recorded in the trail of the tenant of the client it names (the handler
+names the client as the :class:`~beamit.audit.note.AuditActor`). A call by a client that
+proved itself (a confidential client's secret, a public client's successful code exchange or
+refresh) and a successful sign-in are ordinary records. Any other call naming a client is a
+*claimed client* event (:mod:`beamit.auth.oauth.claims`): known values only, rate-limited per
+client id and IP; over the budget nothing is recorded and the token endpoints answer 429.
+Opening the sign-in page proves nothing and is in the access log only.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Request, Response
 
+from beamit import logs
 from beamit.api import auth_admin
 from beamit.audit.event_codes import APPLICATION_ACTIVITY, USER_AUTHENTICATION
 from beamit.audit.note import AuditActor
 from beamit.auth.oauth import consent
+from beamit.auth.oauth.claims import GRANT_TYPES, OAUTH_ERRORS, ClaimBudget, known
 from beamit.auth.oauth.clients import OAuthClient, find_client
 from beamit.auth.oauth.requests import BeamItOAuth2Request, bare_request, oauth_request
 from beamit.auth.oauth.server import authorization_server, server_metadata
 from beamit.auth.oauth.tokens import GrantHolder
 from beamit.auth.users import SignInFailed, sign_in
-from beamit.errors import BeamItError
+from beamit.clock import utcnow
+from beamit.errors import BeamItError, RateLimited
 from beamit.tenancy import TenantScope
 from beamit.web import RequestContext, Router
 from beamit.web.responses import json_response
@@ -62,16 +73,40 @@ def _base(ctx: RequestContext) -> str:
 
 
 def _attribute(ctx: RequestContext, client: OAuthClient | None, *, event_code: str | None = None,
-               outcome: int | None = None, principal: str | None = None, **details: object) -> None:
+               outcome: int | None = None, principal: str | None = None, claimed: bool = False,
+               **details: object) -> None:
     """Tie the call to the client's tenant for the audit record (``principal``: the user, when
-    known; else the client)."""
+    known; else the client). Only :func:`_claim` passes ``claimed``."""
     if client is None:
         return
-    ctx.audit.actor = AuditActor(client.tenant_id, principal or client.client_id, client.client_id)
+    ctx.audit.actor = AuditActor(client.tenant_id, principal or client.client_id, client.client_id, claimed)
     if event_code is not None:
         ctx.audit.event_code = event_code
     ctx.audit.outcome = outcome
     ctx.audit.detail(**details)
+
+
+def _claim(ctx: RequestContext, client: OAuthClient | None, *, event_code: str | None = None,
+           outcome: int | None = None, principal: str | None = None, **details: object) -> datetime | None:
+    """Record a claimed-client call (details: known values only) if the client's and the IP's
+    budget admit it: ``None`` then (or when no client is known), else when the next may be."""
+    if client is None:
+        return None
+    until = ClaimBudget(server.store()).admit(client.client_id, ctx.client_ip)
+    if until is not None:
+        logs.warning("claimed-client call over its audit budget: not recorded", tenantId=client.tenant_id,
+                     clientId=client.client_id, route=ctx.route)
+        return until
+    _attribute(ctx, client, event_code=event_code, outcome=outcome, principal=principal, claimed=True, **details)
+    return None
+
+
+def _slow_down(ctx: RequestContext, until: datetime) -> Response:
+    """429 for a claimed-client call over its budget (``slow_down``: RFC 8628 §3.5's code,
+    registered for the token endpoint)."""
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    return render_oauth_error(RateLimited("Too many failed calls in this client's name; retry later.",
+                                          code="slow_down", headers={"Retry-After": str(seconds)}), ctx.request_id)
 
 
 def _claimed_client(req: BeamItOAuth2Request) -> OAuthClient | None:
@@ -96,8 +131,8 @@ def _authorization_error(ctx: RequestContext, req: BeamItOAuth2Request, error: O
     """Redirect the error to the client when its redirect URI is known to be its own
     (RFC 6749 §4.1.2.1); otherwise tell the user, never redirecting to an unchecked URI."""
     if error.redirect_uri:
-        _attribute(ctx, find_client(server.store(), req.payload.data.get("client_id")),
-                   event_code=APPLICATION_ACTIVITY, step="authorize", error=error.error)
+        _claim(ctx, find_client(server.store(), req.payload.data.get("client_id")),
+               event_code=APPLICATION_ACTIVITY, step="authorize", error=known(error.error, OAUTH_ERRORS))
         response: Response = server.handle_error_response(req, error)
         return response
     return consent.error_page(error.error, error.get_error_description() or "The request is not valid.")
@@ -111,7 +146,6 @@ def _page(ctx: RequestContext, req: BeamItOAuth2Request, client: OAuthClient, re
         parameters={k: str(req.payload.data[k]) for k in consent.FORWARDED_PARAMETERS if req.payload.data.get(k)},
         redirect_uri=redirect_uri,
         csrf=consent.csrf_token(ctx.request),
-        secure_cookie=_base(ctx).startswith("https://"),
         error=error,
     )
 
@@ -132,7 +166,6 @@ def authorize_page(ctx: RequestContext) -> Response:
         grant = server.get_consent_grant(req)
     except OAuth2Error as error:
         return _authorization_error(ctx, req, error)
-    _attribute(ctx, grant.client, step="sign_in_page")
     return _page(ctx, req, grant.client, grant.redirect_uri)
 
 
@@ -153,7 +186,7 @@ def authorize_submit(ctx: RequestContext) -> Response:
     client: OAuthClient = grant.client
     decision = req.form.get("decision")
     if decision == "deny":
-        _attribute(ctx, client, event_code=APPLICATION_ACTIVITY, step="consent", result="denied")
+        _claim(ctx, client, event_code=APPLICATION_ACTIVITY, step="consent", result="denied")
         denied: Response = server.create_authorization_response(req, grant_user=None, grant=grant)
         return denied
     if decision != "approve":
@@ -162,8 +195,8 @@ def authorize_submit(ctx: RequestContext) -> Response:
         user = sign_in(server.store(), TenantScope(client.tenant_id), req.form.get("email", ""),
                        req.form.get("password", ""), ip=ctx.client_ip)
     except SignInFailed as failure:
-        _attribute(ctx, client, outcome=401, principal=failure.user_id, event="login", result="failure",
-                   reason=failure.reason)
+        _claim(ctx, client, outcome=401, principal=failure.user_id, event="login", result="failure",
+               reason=failure.reason)
         return _page(ctx, req, client, grant.redirect_uri, error=consent.SIGN_IN_FAILED)
     _attribute(ctx, client, principal=user.id, event="login", result="success", role=user.role)
     holder = GrantHolder(user.id, user.tenant_id, user.scopes)
@@ -181,10 +214,18 @@ def _token_endpoint_call(ctx: RequestContext, event: str, respond: Any) -> Respo
         bad: Response = server.handle_error_response(bare_request(ctx.request, _base(ctx)), error)
         return bad
     response: Response = respond(req)
-    holder = req.user if isinstance(req.user, GrantHolder) else None
-    _attribute(ctx, req.client or _claimed_client(req), principal=holder.user_id if holder else None,
-               event=event, result=_error_code(response) or "ok", grantType=req.form.get("grant_type") or None)
-    return response
+    failure = _error_code(response)
+    client: OAuthClient | None = req.client
+    result, grant_type = known(failure, OAUTH_ERRORS) or "ok", known(req.form.get("grant_type"), GRANT_TYPES)
+    # A confidential client proved itself with its secret; a public client only by a
+    # successful exchange (PKCE verifier, or a live refresh token).
+    if client is not None and (not client.public or (event == "token" and failure is None)):
+        holder = req.user if isinstance(req.user, GrantHolder) else None
+        _attribute(ctx, client, principal=holder.user_id if holder else None, event=event, result=result,
+                   grantType=grant_type)
+        return response
+    until = _claim(ctx, client or _claimed_client(req), event=event, result=result, grantType=grant_type)
+    return response if until is None else _slow_down(ctx, until)
 
 
 @router.route("/v1/auth/token", methods=["POST"], public=True, audit=USER_AUTHENTICATION)

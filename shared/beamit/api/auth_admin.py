@@ -2,20 +2,25 @@
 (scope ``keys:manage``). Part of the ``auth`` function, with the JSON error object.
 
 A caller cannot hand out more than it holds: a user's role scopes and a client's scopes
-must be among the caller's own.
+must be among the caller's own; nor take away (disable, enable, revoke grants of a user,
+revoke a client) what it does not hold. Ending access (:mod:`beamit.auth.access`) is
+audited as DICOM 110113 Security Alert.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Response
 
-from beamit.auth import users
+from beamit.audit.event_codes import SECURITY_ALERT
+from beamit.auth import access, users
 from beamit.auth.oauth import clients
 from beamit.auth.passwords import WeakPassword
 from beamit.auth.roles import UnknownRole
 from beamit.auth.scopes import KEYS_MANAGE, UnknownScope
+from beamit.clock import utcnow
 from beamit.errors import BadRequest
 from beamit.web import RequestContext, Router
 from beamit.web.json_body import json_object
@@ -33,6 +38,14 @@ def _string(body: dict[str, Any], name: str, max_length: int) -> str:
     return value
 
 
+def _by(ctx: RequestContext) -> str:
+    return ctx.caller.subject or ctx.caller.credential_id
+
+
+def _lifetime(ctx: RequestContext) -> timedelta:
+    return timedelta(days=ctx.settings.oauth_grant_lifetime_days)
+
+
 @router.route("/v1/auth/users", methods=["POST"], scope=KEYS_MANAGE)
 def create_user(ctx: RequestContext) -> Response:
     body = json_object(ctx.request)
@@ -43,7 +56,7 @@ def create_user(ctx: RequestContext) -> Response:
             email=_string(body, "email", 254),
             role=_string(body, "role", 40),
             password=_string(body, "password", 256),
-            created_by=ctx.caller.subject or ctx.caller.credential_id,
+            created_by=_by(ctx),
             grantor_scopes=ctx.caller.scopes,
         )
     except (users.InvalidEmail, UnknownRole, WeakPassword) as exc:
@@ -63,6 +76,51 @@ def get_user(ctx: RequestContext) -> Response:
     return json_response(users.get_user(ctx.services.metadata, ctx.tenant, ctx.args["user_id"]).to_json())
 
 
+@router.route("/v1/auth/users/<user_id>/disable", methods=["POST"], scope=KEYS_MANAGE, audit=SECURITY_ALERT)
+def disable_user(ctx: RequestContext) -> Response:
+    user, ended = access.disable_user(ctx.services.metadata, ctx.tenant, ctx.args["user_id"], by=_by(ctx),
+                                      grantor_scopes=ctx.caller.scopes)
+    ctx.audit.resources.user = user.id
+    ctx.audit.detail(revokedGrants=ended.revoked_grants)
+    return json_response({**user.to_json(), "revokedGrants": ended.revoked_grants})
+
+
+@router.route("/v1/auth/users/<user_id>/enable", methods=["POST"], scope=KEYS_MANAGE, audit=SECURITY_ALERT)
+def enable_user(ctx: RequestContext) -> Response:
+    user = access.enable_user(ctx.services.metadata, ctx.tenant, ctx.args["user_id"], by=_by(ctx),
+                              grantor_scopes=ctx.caller.scopes)
+    ctx.audit.resources.user = user.id
+    return json_response(user.to_json())
+
+
+@router.route("/v1/auth/users/<user_id>/grants", methods=["GET"], scope=KEYS_MANAGE)
+def list_user_grants(ctx: RequestContext) -> Response:
+    found = access.user_grants(ctx.services.metadata, ctx.tenant, ctx.args["user_id"], _lifetime(ctx))
+    ctx.audit.resources.user = ctx.args["user_id"]  # found: a valid id of this tenant
+    now = utcnow()
+    return json_response({"object": "list", "data": [g.to_json(now) for g in found]})
+
+
+@router.route("/v1/auth/users/<user_id>/grants", methods=["DELETE"], scope=KEYS_MANAGE, audit=SECURITY_ALERT)
+def revoke_user_grants(ctx: RequestContext) -> Response:
+    ended = access.revoke_user_grants(ctx.services.metadata, ctx.tenant, ctx.args["user_id"],
+                                      grantor_scopes=ctx.caller.scopes)
+    ctx.audit.resources.user = ctx.args["user_id"]
+    ctx.audit.detail(revokedGrants=ended.revoked_grants)
+    return json_response({"object": "grant_revocation", "userId": ctx.args["user_id"],
+                          "revokedGrants": ended.revoked_grants})
+
+
+@router.route("/v1/auth/users/<user_id>/grants/<grant_id>", methods=["DELETE"], scope=KEYS_MANAGE,
+              audit=SECURITY_ALERT)
+def revoke_user_grant(ctx: RequestContext) -> Response:
+    grant = access.revoke_user_grant(ctx.services.metadata, ctx.tenant, ctx.args["user_id"], ctx.args["grant_id"],
+                                     grantor_scopes=ctx.caller.scopes, lifetime=_lifetime(ctx))
+    ctx.audit.resources.user = grant.user_id
+    ctx.audit.detail(grant=f"grt_{grant.id}")
+    return json_response(grant.to_json(utcnow()))
+
+
 @router.route("/v1/auth/clients", methods=["POST"], scope=KEYS_MANAGE)
 def create_client(ctx: RequestContext) -> Response:
     body = json_object(ctx.request)
@@ -75,6 +133,9 @@ def create_client(ctx: RequestContext) -> Response:
     scopes = body.get("scopes")
     if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
         raise BadRequest("'scopes' must be an array of scope strings")
+    pkce_required = body.get("pkceRequired", True)
+    if not isinstance(pkce_required, bool):
+        raise BadRequest("'pkceRequired' is true or false")
     try:
         issued = clients.create_client(
             ctx.services.metadata,
@@ -83,8 +144,9 @@ def create_client(ctx: RequestContext) -> Response:
             redirect_uris=uris,
             public=kind == "public",
             scopes=scopes,
-            created_by=ctx.caller.subject or ctx.caller.credential_id,
+            created_by=_by(ctx),
             grantor_scopes=ctx.caller.scopes,
+            pkce_required=pkce_required,
         )
     except (clients.InvalidClientSpec, UnknownScope) as exc:
         raise BadRequest(str(exc)) from None
@@ -104,3 +166,12 @@ def list_clients(ctx: RequestContext) -> Response:
 @router.route("/v1/auth/clients/<client_id>", methods=["GET"], scope=KEYS_MANAGE)
 def get_client(ctx: RequestContext) -> Response:
     return json_response(clients.get_client(ctx.services.metadata, ctx.tenant, ctx.args["client_id"]).to_json())
+
+
+@router.route("/v1/auth/clients/<client_id>", methods=["DELETE"], scope=KEYS_MANAGE, audit=SECURITY_ALERT)
+def revoke_client(ctx: RequestContext) -> Response:
+    client, ended = access.revoke_client(ctx.services.metadata, ctx.tenant, ctx.args["client_id"], by=_by(ctx),
+                                         grantor_scopes=ctx.caller.scopes)
+    ctx.audit.resources.oauth_client = client.client_id
+    ctx.audit.detail(revokedGrants=ended.revoked_grants)
+    return json_response({**client.to_json(), "revokedGrants": ended.revoked_grants})

@@ -30,6 +30,7 @@ EVENT_NAMES = {
     "110106": "Export",
     "110107": "Import",
     "110112": "Query",
+    "110113": "Security Alert",
     "110114": "User Authentication",
 }
 OPERATION_SYSTEM = "https://api.beamit.health/fhir/CodeSystem/api-operation"

@@ -44,11 +44,17 @@ class AuditResources:
 class AuditActor:
     """Who acted in a call without an authenticated principal (the OAuth endpoints naming a
     client, a share link before its session, a revoked credential's attempt): the record goes
-    to ``tenant_id``'s trail."""
+    to ``tenant_id``'s trail.
+
+    ``claimed``: the caller named this identity without proving it (an OAuth client that did
+    not authenticate, an email whose password was wrong). Such a record keeps no free text of
+    the request (no User-Agent; its details are known values) and says ``claimed: true``.
+    """
 
     tenant_id: str
     principal: str | None
     credential_id: str | None
+    claimed: bool = False
 
 
 @dataclass

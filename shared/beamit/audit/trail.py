@@ -37,8 +37,17 @@ class AuditEntry:
     user_agent: str | None = None
 
 
+class AuditUnavailable(Exception):
+    """The record could not be appended to the tenant's trail (it went to Cloud Logging)."""
+
+
 def write_entry(svc: Services, entry: AuditEntry) -> str:
-    """Append one record; returns its id."""
+    """Append one record; returns its id.
+
+    The record reaches Cloud Logging whatever happens (``audit: true`` routes it to the
+    retention-locked audit log bucket): with its hash once it is in the chain, or whole with
+    ``auditWritten: false`` when the append failed, before the error is raised again.
+    """
     record_id = new_id("aud", 24)
     resources = {
         key: (value[:MAX_LISTED_RESOURCES] if isinstance(value, list) else value)
@@ -60,10 +69,17 @@ def write_entry(svc: Services, entry: AuditEntry) -> str:
         "sourceIp": entry.source_ip,
         "userAgent": (entry.user_agent or "")[:200],
     }
-    # Appended to a hash chain of the tenant (beamit.audit.chain): tamper-evident.
-    record = append(svc.metadata, TenantScope(entry.tenant_id), record_id, record)
-    # The same record in Cloud Logging (``audit: true`` routes it to the locked audit log bucket);
-    # its hash there anchors the chain.
+    logged = {k: v for k, v in record.items() if k not in ("time", "sortKey", "userAgent")}
+    try:
+        if svc.settings.test_audit_failure_tenant == entry.tenant_id:  # the documented test hook (settings)
+            raise AuditUnavailable("audit appends of this tenant fail (BEAMIT_TEST_AUDIT_FAILURE_TENANT)")
+        # Appended to a hash chain of the tenant (beamit.audit.chain): tamper-evident.
+        record = append(svc.metadata, TenantScope(entry.tenant_id), record_id, record)
+    except Exception as exc:
+        logs.error("audit", audit=True, auditWritten=False, auditId=record_id, tenantId=entry.tenant_id,
+                   error=type(exc).__name__, **logged)
+        raise
+    # The same record in Cloud Logging; its hash there anchors the chain.
     logs.info(
         "audit",
         audit=True,

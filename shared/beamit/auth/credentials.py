@@ -7,6 +7,7 @@ authorization server of :mod:`beamit.auth.oauth`) are resolved here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from werkzeug.datastructures import Headers
 
@@ -14,6 +15,7 @@ from beamit.auth.api_keys import authenticate_key
 from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
+from beamit.settings import get_settings
 from beamit.storage import MetadataStore
 
 
@@ -34,5 +36,6 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> 
     if token.startswith("bk_"):
         return authenticate_key(store, token)
     if token.startswith(ACCESS_PREFIX):
-        return authenticate_access_token(store, token)
+        lifetime = timedelta(days=get_settings().oauth_grant_lifetime_days)
+        return authenticate_access_token(store, token, lifetime=lifetime)
     raise Unauthenticated("invalid access token")

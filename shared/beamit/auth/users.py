@@ -80,6 +80,11 @@ def normalize_email(email: str) -> str:
     return value
 
 
+def user_path(tenant_id: str, user_id: str) -> str:
+    """The user's document (read with its status by the token checks of :mod:`beamit.auth.oauth`)."""
+    return TenantScope(tenant_id).document(USERS, user_id)
+
+
 def _email_key(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()
 
@@ -140,6 +145,31 @@ def get_user(store: MetadataStore, tenant: TenantScope, user_id: str) -> User:
     if data is None:
         raise NotFound("no such user")
     return _from_record(tenant.tenant_id, user_id, data)
+
+
+def require_grantor(user: User, grantor_scopes: frozenset[str] | None) -> None:
+    """A caller may change a user's access only if it holds the user's role scopes (as to
+    create one): a limited manager cannot lock out, or restore, a user above it."""
+    if grantor_scopes is not None and not user.scopes <= grantor_scopes:
+        missing = ", ".join(sorted(user.scopes - grantor_scopes))
+        raise Forbidden(f"cannot change the access of a {user.role} user without holding its scopes: {missing}")
+
+
+def set_disabled(store: MetadataStore, tenant: TenantScope, user_id: str, disabled: bool, *, by: str,
+                 grantor_scopes: frozenset[str] | None = None) -> User:
+    """Disable (sign-in, code redemption and refresh refuse the user) or enable the user.
+    Disabling a disabled user keeps the first ``disabledAt``. The user's grants are revoked
+    by :func:`beamit.auth.access.disable_user`, which calls this first."""
+    user = get_user(store, tenant, user_id)
+    require_grantor(user, grantor_scopes)
+    if disabled == (user.disabled_at is not None):
+        return user
+    changes: dict[str, Any] = (
+        {"disabledAt": utcnow(), "disabledBy": by} if disabled else {"disabledAt": None, "enabledAt": utcnow(),
+                                                                    "enabledBy": by}
+    )
+    store.update(tenant.document(USERS, user_id), changes)
+    return get_user(store, tenant, user_id)
 
 
 def list_users(store: MetadataStore, tenant: TenantScope) -> list[User]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,15 +17,22 @@ from beamit.storage import Services
 from beamit.tenancy import TenantScope
 
 
+def _ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
 def client_ip(request: Request) -> str | None:
     """The caller's IP address. Google's load balancer appends ``<client>, <lb>`` to any
     ``X-Forwarded-For`` it receives, so with two or more entries the second to last is
     the one it saw (earlier entries are whatever the client sent); without a proxy it
-    is the socket's peer."""
+    is the socket's peer. Only a valid IP address is returned (it goes to throttle keys
+    and the audit trail): anything else in the header counts as absent."""
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    if len(hops) >= 2:
-        return hops[-2]
-    return (hops[0] if hops else request.remote_addr) or None
+    candidate = hops[-2] if len(hops) >= 2 else (hops[0] if hops else None)
+    return _ip(candidate) or _ip(request.remote_addr)
 
 
 @dataclass

@@ -5,6 +5,9 @@ the scope it needs (or ``public=True``); the router authenticates the caller, ch
 scope, hands the handler a :class:`RequestContext` whose ``tenant`` is the caller's,
 maps :class:`~beamit.errors.BeamItError` to the function's error form, and writes one
 structured access log line (route template, never the query string: QIDO filters are PHI).
+Every call whose tenant is known is audited before its response leaves, refused ones
+included (a 403 ``insufficient_scope``, a revoked credential's 401); a PHI read whose audit
+record cannot be written fails closed with 503 (:meth:`Router._audit`).
 A router that browsers call opts in to CORS with :meth:`Router.enable_cors`
 (see :mod:`beamit.web.cors`); the others send no CORS headers at all.
 """
@@ -27,15 +30,20 @@ from beamit.audit.event_codes import APPLICATION_ACTIVITY
 from beamit.audit.note import AuditActor, AuditNote
 from beamit.auth.credentials import authenticate
 from beamit.auth.principal import Principal, RejectedCredential
-from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound
+from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unavailable
 from beamit.ids import new_id
 from beamit.settings import get_settings
 from beamit.storage import Services, services
 from beamit.web import cors
-from beamit.web.context import RequestContext, client_ip
+from beamit.web.context import RequestContext
 from beamit.web.responses import ErrorRenderer, render_json_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+PHI_READ_METHODS = ("GET", "HEAD")
+"""A call with these methods that read PHI (``ctx.audit.phi``) is answered only once its audit
+record is written (fail closed); a PHI write is answered either way: it is committed, and its
+record is in Cloud Logging when the trail refused it."""
 
 Handler = Callable[["RequestContext"], Response]
 Authenticator = Callable[[Services, Request], Principal]
@@ -134,10 +142,12 @@ class Router:
             spec = self._routes[endpoint]
             route = endpoint.split(":", 2)[1]
             principal = None if spec.public else self._authenticate(svc, request)
-            if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
-                raise Forbidden(f"this request needs the '{spec.scope}' scope")
+            # The context exists from here on, so a refused call is audited like any other.
             ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
                                  AuditNote(event_code=spec.audit_event))
+            if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
+                ctx.audit.detail(refused="insufficient_scope", requiredScope=spec.scope)
+                raise Forbidden(f"this request needs the '{spec.scope}' scope")
             response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)
@@ -152,17 +162,36 @@ class Router:
             response = self._render_error(BeamItError("internal error"), request_id)
         finally:
             logs.request_id_var.reset(token)
+        if ctx is not None:
+            response = self._audit(ctx, response)
         for name, value in self._default_headers.items():
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = request_id
         if self.cors is not None:
             cors.decorate(self.cors, request, response, get_settings().cors_allowed_origins)
-        if ctx is not None:
-            call = Call(request.method, ctx.route, response.status_code, request_id, client_ip(request),
-                        request.user_agent.string)
-            audit_call(ctx.services, ctx.audit_actor, ctx.audit, call)
         self._log_access(request, route, response, started, ctx, request_id)
         return response
+
+    def _audit(self, ctx: RequestContext, response: Response) -> Response:
+        """Append the call's record before the response leaves. A PHI read whose record could
+        not be written fails closed: its body is dropped unread (a streamed body is never
+        started) and the caller gets 503; the record is in Cloud Logging either way."""
+        request = ctx.request
+        call = Call(request.method, ctx.route, response.status_code, ctx.request_id, ctx.client_ip,
+                    request.user_agent.string)
+        token = logs.request_id_var.set(ctx.request_id)
+        try:
+            if audit_call(ctx.services, ctx.audit_actor, ctx.audit, call):
+                return response
+            if not (ctx.audit.phi and request.method in PHI_READ_METHODS and response.status_code < 400):
+                return response  # a write is committed (retrying it is idempotent); metadata calls go on
+            response.close()
+            logs.error("PHI read refused: its audit record was not written", function=self.name, route=ctx.route)
+            return self._render_error(Unavailable("the audit trail is unavailable; nothing was returned, retry later",
+                                                  code="audit_unavailable", headers={"Retry-After": "5"}),
+                                      ctx.request_id)
+        finally:
+            logs.request_id_var.reset(token)
 
     def _preflight(self, request: Request, request_id: str, started: float) -> Response:
         """A CORS preflight: no credential needed; 204 for an allowed origin and an existing

@@ -21,7 +21,6 @@ def test_page_headers_and_escaping():
         parameters={"client_id": "cli_x", "state": '"><img src=x>', "redirect_uri": "https://app.example/cb"},
         redirect_uri="https://app.example/cb",
         csrf="a" * 43,
-        secure_cookie=True,
     )
     body = response.get_data(as_text=True)
     assert "<script>" not in body and "&lt;script&gt;" in body and '"><img' not in body
@@ -33,7 +32,9 @@ def test_page_headers_and_escaping():
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie
+    assert cookie.startswith("__Host-beamit_oauth_csrf=")
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie and "Path=/;" in cookie
+    assert "Domain" not in cookie
 
 
 def test_csrf_double_submit():

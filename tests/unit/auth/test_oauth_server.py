@@ -22,6 +22,7 @@ from beamit.auth.oauth import tokens
 from beamit.auth.oauth.clients import create_client
 from beamit.auth.oauth.requests import oauth_request
 from beamit.auth.oauth.server import BeamItAuthorizationServer, server_metadata
+from beamit.auth.users import user_path
 from beamit.tenancy import TenantScope
 from tests.memory_store import MemoryStore
 
@@ -62,8 +63,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def store(clock: Clock) -> MemoryStore:
+    memory = MemoryStore()
+    for user_id in ("usr_aaaaaaaaaaaaaaaaaaaa", "usr_bbbbbbbbbbbbbbbbbbbb", "usr_cccccccccccccccccccc"):
+        memory.set(user_path("acme", user_id), {"email": f"{user_id}@example.org", "role": "clinician",
+                                                "createdAt": clock(), "disabledAt": None})
+    return memory
 
 
 @pytest.fixture
@@ -139,7 +144,10 @@ def test_code_flow_issues_tokens_with_state_round_trip(server, store, clock, con
     assert not any(body["access_token"] in json.dumps(d, default=str) for d in store.docs.values())
 
 
-def test_documented_json_body_with_client_secret(server, confidential):
+def test_documented_json_body_with_client_secret(server, store):
+    # The documented request has no PKCE: a confidential client registered without it.
+    confidential = create_client(store, TENANT, name="EHR", redirect_uris=[REDIRECT], public=False,
+                                 created_by="test", pkce_required=False)
     code = code_from(authorize(server, confidential.client.client_id, pkce=False))
     status, body = token_call(server, {"grant_type": "authorization_code", "code": code,
                                        "client_id": confidential.client.client_id,
@@ -342,3 +350,57 @@ def test_oauth_errors_are_rfc_6749_shaped():
     assert response.status_code == 404 and response.get_json() == {"error": "not_found",
                                                                    "error_description": "no such resource"}
     assert render_oauth_error(BeamItError("boom"), "req_x").get_json()["error"] == "server_error"
+
+
+# --- PKCE for every client, the iss parameter (RFC 9700 §2.1.1, RFC 9207) ------------------------------
+
+
+def test_confidential_client_must_send_pkce_unless_registered_without(server, confidential):
+    with pytest.raises(OAuth2Error) as raised:
+        authorize(server, confidential.client.client_id, pkce=False)
+    assert raised.value.error == "invalid_request" and "PKCE" in raised.value.description
+    # A code issued with a challenge needs the verifier, at the token endpoint too.
+    status, body = exchange(server, confidential, code_from(authorize(server, confidential.client.client_id)))
+    assert (status, body["error"]) == (400, "invalid_request")
+
+
+def test_every_authorization_response_names_the_issuer(server, public):
+    success = parse_qs(urlsplit(authorize(server, public.client.client_id).headers["Location"]).query)
+    assert success["iss"] == [BASE] and success["code"]
+    holder = tokens.GrantHolder("usr_cccccccccccccccccccc", "acme", frozenset({"audit:read"}))
+    denied = parse_qs(urlsplit(authorize(server, public.client.client_id, holder=holder).headers["Location"]).query)
+    assert denied["error"] == ["access_denied"] and denied["iss"] == [BASE]
+    assert server_metadata(BASE)["authorization_response_iss_parameter_supported"] is True
+
+
+# --- the grant's absolute lifetime, disabled users --------------------------------------------------------
+
+
+def test_no_token_outlives_the_grant(server, store, clock, public):
+    lived = BeamItAuthorizationServer(store=lambda: store, issuer=lambda: BASE, clock=clock,
+                                      grant_lifetime=lambda: timedelta(days=1))
+    status, first = exchange(lived, public, code_from(authorize(lived, public.client.client_id)),
+                             code_verifier=VERIFIER)
+    refresh = {"grant_type": "refresh_token", "client_id": public.client.client_id}
+    clock.advance(hours=23, minutes=55)  # 5 minutes of the grant left: the new access token gets 5
+    status, second = token_call(lived, {**refresh, "refresh_token": first["refresh_token"]})
+    assert status == 200 and second["expires_in"] == 300
+    clock.advance(minutes=5)
+    with pytest.raises(Exception, match="expired"):
+        tokens.authenticate_access_token(store, second["access_token"], clock, timedelta(days=1))
+    status, body = token_call(lived, {**refresh, "refresh_token": second["refresh_token"]})
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+def test_a_disabled_user_gets_no_token(server, store, clock, public):
+    status, first = exchange(server, public, code_from(authorize(server, public.client.client_id)),
+                             code_verifier=VERIFIER)
+    pending = code_from(authorize(server, public.client.client_id))
+    store.update(user_path("acme", HOLDER.user_id), {"disabledAt": clock()})
+    status, body = token_call(server, {"grant_type": "refresh_token", "client_id": public.client.client_id,
+                                       "refresh_token": first["refresh_token"]})
+    assert (status, body["error"]) == (400, "invalid_grant")
+    with pytest.raises(Exception, match="revoked"):  # the refresh found the user disabled: grant revoked
+        tokens.authenticate_access_token(store, first["access_token"], clock)
+    status, body = exchange(server, public, pending, code_verifier=VERIFIER)
+    assert (status, body["error"]) == (400, "invalid_grant")

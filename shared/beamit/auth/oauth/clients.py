@@ -2,9 +2,13 @@
 
 A client is ``oauth_clients/{cli_...}`` (a top-level collection like ``api_keys``: the
 authorization server finds a client by its id alone, then works in its tenant). It is
-*public* (a browser or native app: no secret, PKCE S256 required) or *confidential*
-(authenticates at the token endpoint with ``client_secret_basic`` or
-``client_secret_post``).
+*public* (a browser or native app: no secret) or *confidential* (authenticates at the token
+endpoint with ``client_secret_basic`` or ``client_secret_post``). Every client must use PKCE
+S256 (RFC 9700 §2.1.1), unless a confidential client is registered with
+``pkce_required=False`` (for integrations written to the documented request without it).
+
+A revoked client (``revokedAt``, :func:`beamit.auth.access.revoke_client`) is not found by
+the authorization server: no new codes, tokens or refreshes.
 
 Client secrets are 256-bit random strings shown once at creation and kept only as their
 SHA-256 digest, like API keys: a fast hash is right for a high-entropy secret, and the
@@ -67,6 +71,7 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     created_at: datetime
     secret_sha256: str | None = None
     revoked_at: datetime | None = None
+    pkce_required: bool = True
 
     # --- authlib.oauth2.rfc6749.ClientMixin -------------------------------------------------
 
@@ -113,7 +118,9 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
             "redirectUris": list(self.redirect_uris),
             "scopes": sorted(self.scopes),
             "tokenEndpointAuthMethods": ["none"] if self.public else list(CONFIDENTIAL_AUTH_METHODS),
+            "pkceRequired": self.pkce_required,
             "createdAt": rfc3339(self.created_at),
+            "revokedAt": rfc3339(self.revoked_at) if self.revoked_at else None,
             "status": "revoked" if self.revoked_at else "active",
         }
 
@@ -161,6 +168,7 @@ def _from_record(client_id: str, data: dict[str, Any]) -> OAuthClient:
         created_at=data["createdAt"],
         secret_sha256=data.get("secretSha256"),
         revoked_at=data.get("revokedAt"),
+        pkce_required=bool(data.get("public")) or data.get("pkceRequired", True) is not False,
     )
 
 
@@ -174,11 +182,14 @@ def create_client(
     scopes: frozenset[str] | list[str] | str | None = None,
     created_by: str,
     grantor_scopes: frozenset[str] | None = None,
+    pkce_required: bool = True,
 ) -> IssuedClient:
     """Register a client of ``tenant``; ``scopes`` (default: all, or all the grantor holds)
     bounds every token it can obtain. Raises :class:`InvalidClientSpec` or ``UnknownScope``."""
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise InvalidClientSpec("'name' is 1 to 100 characters")
+    if public and not pkce_required:
+        raise InvalidClientSpec("a public client always uses PKCE (it has no secret)")
     if not redirect_uris or len(redirect_uris) > MAX_REDIRECT_URIS:
         raise InvalidClientSpec(f"register 1 to {MAX_REDIRECT_URIS} redirect URIs")
     uris = tuple(dict.fromkeys(validate_redirect_uri(u) for u in redirect_uris))
@@ -205,6 +216,7 @@ def create_client(
         "createdAt": utcnow(),
         "createdBy": created_by,
         "revokedAt": None,
+        "pkceRequired": pkce_required,
     }
     store.create(f"{COLLECTION}/{client_id}", record)
     return IssuedClient(_from_record(client_id, record), secret)

@@ -3,9 +3,13 @@
 The page names the client and the permissions it asks for, and nothing about patients.
 It is protected against:
 
-- cross-site request forgery: a double-submit token, a random ``beamit_oauth_csrf``
-  cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` over https) that must equal the
-  form's ``csrf_token`` (compared in constant time);
+- cross-site request forgery: a double-submit token, a random ``__Host-beamit_oauth_csrf``
+  cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure``, ``Path=/``, no ``Domain``) that
+  must equal the form's ``csrf_token`` (compared in constant time). The ``__Host-`` prefix
+  (RFC 6265bis §4.1.3.2) makes browsers refuse the cookie unless it was set by this host
+  over a secure channel, so a sibling subdomain or a network attacker cannot plant a known
+  token. Browsers treat ``http://localhost`` and ``http://127.0.0.1`` as secure, so the
+  local stack works the same;
 - framing (clickjacking): ``X-Frame-Options: DENY`` and ``frame-ancestors 'none'``;
 - script injection: a Content-Security-Policy without scripts, inline style by nonce,
   and every value HTML-escaped;
@@ -28,7 +32,7 @@ from urllib.parse import urlsplit
 
 from flask import Request, Response
 
-CSRF_COOKIE = "beamit_oauth_csrf"
+CSRF_COOKIE = "__Host-beamit_oauth_csrf"
 CSRF_FIELD = "csrf_token"
 _CSRF = re.compile(r"^[A-Za-z0-9_-]{43}$")
 FORWARDED_PARAMETERS = (
@@ -91,7 +95,6 @@ def sign_in_page(
     parameters: dict[str, str],
     redirect_uri: str,
     csrf: str,
-    secure_cookie: bool,
     error: str | None = None,
 ) -> Response:
     """The sign-in form, carrying the authorization request in hidden fields."""
@@ -113,8 +116,7 @@ def sign_in_page(
         error_block=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
     )
     response = _html_response(body, 200, nonce, redirect_uri)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=1800, path="/v1/auth/authorize", secure=secure_cookie,
-                        httponly=True, samesite="Strict")
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=1800, path="/", secure=True, httponly=True, samesite="Strict")
     return response
 
 

@@ -10,7 +10,9 @@ Records (top level, like ``api_keys``: a token is resolved before its tenant is 
 
 ``oauth_grants/{grant}``
     One user's authorization of one client: the *family* of every token issued from one
-    authorization code. Revoking it (``revokedAt``) stops all of them at once.
+    authorization code. Revoking it (``revokedAt``) stops all of them at once. It ends
+    :data:`GRANT_LIFETIME` (``BEAMIT_OAUTH_GRANT_LIFETIME_DAYS``) after it was created however
+    often it is refreshed: no token of it outlives that, and then the user signs in again.
 ``oauth_codes/{sha256(code)}``
     A code (RFC 6749 §4.1.2): single use, :data:`CODE_TTL` long, bound to client,
     redirect URI and PKCE challenge. A second use revokes the grant (RFC 6749 §4.1.2).
@@ -19,7 +21,11 @@ Records (top level, like ``api_keys``: a token is resolved before its tenant is 
     a refresh token used twice revokes its grant (RFC 9700 §4.14.2, reuse detection).
 
 Token strings carry their grant id (``bat_<grant>_<secret>``, ``brt_<grant>_<secret>``),
-so authenticating a request reads the token and its grant in one batched read.
+so authenticating a request reads the token and its grant in one batched read. Ending a
+user's or a client's access therefore revokes their grants (:mod:`beamit.auth.oauth.grants`):
+a request sees that in the same read, at no extra cost. Redeeming a code and refreshing
+also read the user (one more read, a few times an hour per session), so a disabled user
+gets no new token even from a grant the revocation has not reached.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any, Literal
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
 
 from beamit.auth.principal import Principal, RejectedCredential
+from beamit.auth.users import user_path
 from beamit.clock import utcnow
 from beamit.errors import Unauthenticated
 from beamit.ids import random_token
@@ -44,6 +51,7 @@ from beamit.storage import MetadataStore, Transaction, Write
 CODE_TTL = timedelta(seconds=60)
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 REFRESH_TOKEN_TTL = timedelta(days=30)
+GRANT_LIFETIME = timedelta(days=90)
 
 GRANTS = "oauth_grants"
 CODES = "oauth_codes"
@@ -100,6 +108,7 @@ class GrantHolder:
     tenant_id: str
     scopes: frozenset[str] = frozenset()
     grant_id: str | None = None
+    grant_ends_at: datetime | None = None
 
     def get_user_id(self) -> str:
         return self.user_id
@@ -125,6 +134,7 @@ class AuthorizationCode(IssuedFor, AuthorizationCodeMixin):  # type: ignore[misc
     redirect_uri: str
     code_challenge: str | None
     code_challenge_method: str | None
+    grant_ends_at: datetime | None = None
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -139,22 +149,29 @@ class StoredToken(IssuedFor, TokenMixin):  # type: ignore[misc]
     revoked: bool
     used: bool = False
     grant_revoked: bool = False
+    grant_ends_at: datetime | None = None
     now: datetime = field(default_factory=utcnow)
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.client_id)
 
+    @property
+    def ends_at(self) -> datetime:
+        """When it stops: its own expiry, or its grant's end if that comes first."""
+        return min(self.expires_at, self.grant_ends_at) if self.grant_ends_at else self.expires_at
+
     def get_expires_in(self) -> int:
-        return int((self.expires_at - self.issued_at).total_seconds())
+        return int((self.ends_at - self.issued_at).total_seconds())
 
     def is_expired(self) -> bool:
-        return self.now >= self.expires_at
+        return self.now >= self.ends_at
 
     def is_revoked(self) -> bool:
         return self.revoked
 
     def get_user(self) -> GrantHolder:
-        return GrantHolder(self.user_id, self.tenant_id, frozenset(self.scope.split()), self.grant_id)
+        return GrantHolder(self.user_id, self.tenant_id, frozenset(self.scope.split()), self.grant_id,
+                           self.grant_ends_at)
 
     def introspection(self, issuer: str) -> dict[str, Any]:
         """RFC 7662 §2.2 members of an active token."""
@@ -166,7 +183,7 @@ class StoredToken(IssuedFor, TokenMixin):  # type: ignore[misc]
             "aud": self.client_id,
             "iss": issuer,
             "iat": int(self.issued_at.timestamp()),
-            "exp": int(self.expires_at.timestamp()),
+            "exp": int(self.ends_at.timestamp()),
             "beamit_tenant": self.tenant_id,
         }
         if self.kind == "access_token":
@@ -216,13 +233,26 @@ def save_code(
     return grant_id
 
 
+def grant_end(grant: dict[str, Any], lifetime: timedelta) -> datetime:
+    """When a grant ends: ``lifetime`` after it was created (the setting in force now, so a
+    shorter policy applies to existing grants at once)."""
+    created: datetime = grant["createdAt"]
+    return created + lifetime
+
+
+def _user_active(user: dict[str, Any] | None) -> bool:
+    return user is not None and user.get("disabledAt") is None
+
+
 def _revoke_in(txn: Transaction, grant_id: str, reason: str, now: datetime) -> None:
     txn.write(Write("update", grant_path(grant_id), {"revokedAt": now, "revokedReason": reason}))
 
 
-def consume_code(store: MetadataStore, code: str, client_id: str, clock: Clock = utcnow) -> AuthorizationCode | None:
+def consume_code(store: MetadataStore, code: str, client_id: str, clock: Clock = utcnow,
+                 lifetime: timedelta = GRANT_LIFETIME) -> AuthorizationCode | None:
     """Redeem a code once. A code seen again revokes every token issued from it;
-    an unknown, expired or other client's code is ``None`` (``invalid_grant``)."""
+    an unknown, expired or other client's code, or a disabled user's, is ``None``
+    (``invalid_grant``)."""
     if not isinstance(code, str) or not CODE_PATTERN.match(code):
         return None
     path = code_path(code)
@@ -240,6 +270,9 @@ def consume_code(store: MetadataStore, code: str, client_id: str, clock: Clock =
         txn.write(Write("update", path, {"usedAt": now}))
         if now >= data["expiresAt"] or grant is None or grant.get("revokedAt") is not None:
             return None
+        if not _user_active(txn.get(user_path(data["tenantId"], data["userId"]))):
+            _revoke_in(txn, data["grantId"], "user_disabled", now)
+            return None
         return AuthorizationCode(
             code_digest=digest(code),
             grant_id=data["grantId"],
@@ -250,6 +283,7 @@ def consume_code(store: MetadataStore, code: str, client_id: str, clock: Clock =
             scope=" ".join(data["scopes"]),
             code_challenge=data.get("codeChallenge"),
             code_challenge_method=data.get("codeChallengeMethod"),
+            grant_ends_at=grant_end(grant, lifetime),
         )
 
     return store.run_transaction(redeem)
@@ -258,12 +292,18 @@ def consume_code(store: MetadataStore, code: str, client_id: str, clock: Clock =
 # --- access and refresh tokens ------------------------------------------------------------------
 
 
-def mint_tokens(grant_id: str, scope: str, include_refresh_token: bool) -> dict[str, Any]:
+def _ttl(ttl: timedelta, now: datetime, grant_ends: datetime | None) -> timedelta:
+    """``ttl``, cut short by the grant's end."""
+    return max(timedelta(0), min(ttl, grant_ends - now)) if grant_ends else ttl
+
+
+def mint_tokens(grant_id: str, scope: str, include_refresh_token: bool, grant_ends: datetime | None = None,
+                clock: Clock = utcnow) -> dict[str, Any]:
     """A token response body (RFC 6749 §5.1) for ``grant_id``; stored by :func:`save_tokens`."""
     token: dict[str, Any] = {
         "token_type": "Bearer",
         "access_token": f"{ACCESS_PREFIX}{grant_id}_{_secret()}",
-        "expires_in": int(ACCESS_TOKEN_TTL.total_seconds()),
+        "expires_in": int(_ttl(ACCESS_TOKEN_TTL, clock(), grant_ends).total_seconds()),
         "scope": scope,
     }
     if include_refresh_token:
@@ -279,14 +319,16 @@ def save_tokens(store: MetadataStore, token: dict[str, Any], holder: GrantHolder
     now = clock()
     common = {"grantId": holder.grant_id, "tenantId": holder.tenant_id, "clientId": client_id,
               "userId": holder.user_id, "issuedAt": now, "revokedAt": None}
+    ends = holder.grant_ends_at
     writes = [
         Write("create", token_path(token["access_token"]),
-              {**common, "scopes": token["scope"].split(), "expiresAt": now + ACCESS_TOKEN_TTL}),
+              {**common, "scopes": token["scope"].split(), "expiresAt": now + _ttl(ACCESS_TOKEN_TTL, now, ends)}),
     ]
     if "refresh_token" in token:
         writes.append(
             Write("create", token_path(token["refresh_token"]),
-                  {**common, "scopes": sorted(holder.scopes), "expiresAt": now + REFRESH_TOKEN_TTL, "usedAt": None})
+                  {**common, "scopes": sorted(holder.scopes), "expiresAt": now + _ttl(REFRESH_TOKEN_TTL, now, ends),
+                   "usedAt": None})
         )
     store.commit(writes)
 
@@ -299,18 +341,21 @@ def _parse(token: str) -> tuple[TokenKind, str] | None:
 
 
 def _stored(kind: TokenKind, path: str, data: dict[str, Any], grant: dict[str, Any] | None,
-            now: datetime) -> StoredToken:
+            now: datetime, lifetime: timedelta) -> StoredToken:
     used = data.get("usedAt") is not None
     grant_revoked = grant is None or grant.get("revokedAt") is not None
     revoked = data.get("revokedAt") is not None or used or grant_revoked
     return StoredToken(grant_id=data["grantId"], tenant_id=data["tenantId"], client_id=data["clientId"],
                        user_id=data["userId"], scope=" ".join(data.get("scopes", [])), kind=kind, path=path,
                        issued_at=data["issuedAt"], expires_at=data["expiresAt"], revoked=revoked, used=used,
-                       grant_revoked=grant_revoked, now=now)
+                       grant_revoked=grant_revoked, grant_ends_at=grant_end(grant, lifetime) if grant else None,
+                       now=now)
 
 
-def find_token(store: MetadataStore, token: str, clock: Clock = utcnow) -> StoredToken | None:
-    """The stored access or refresh token ``token`` is (active or not), or ``None``."""
+def find_token(store: MetadataStore, token: str, clock: Clock = utcnow,
+               lifetime: timedelta = GRANT_LIFETIME) -> StoredToken | None:
+    """The stored access or refresh token ``token`` is (active or not), or ``None``: one
+    batched read of the token and its grant."""
     parsed = _parse(token)
     if parsed is None:
         return None
@@ -319,25 +364,31 @@ def find_token(store: MetadataStore, token: str, clock: Clock = utcnow) -> Store
     data, grant = store.get_many([path, grant_path(grant_id)])
     if data is None or data.get("grantId") != grant_id:
         return None
-    return _stored(kind, path, data, grant, clock())
+    return _stored(kind, path, data, grant, clock(), lifetime)
 
 
-def redeem_refresh_token(store: MetadataStore, token: str, client_id: str,
-                         clock: Clock = utcnow) -> StoredToken | None:
+def redeem_refresh_token(store: MetadataStore, token: str, client_id: str, clock: Clock = utcnow,
+                         lifetime: timedelta = GRANT_LIFETIME) -> StoredToken | None:
     """The refresh token ``token`` if ``client_id`` may use it now, else ``None``
     (``invalid_grant``). A refresh token that was already used is a replay: whoever holds
-    the other copy is cut off by revoking the whole grant (RFC 9700 §4.14.2)."""
+    the other copy is cut off by revoking the whole grant (RFC 9700 §4.14.2). A grant past
+    its lifetime, or a disabled user's, is refused too."""
     parsed = _parse(token)
     if parsed is None or parsed[0] != "refresh_token":
         return None
-    found = find_token(store, token, clock)
+    found = find_token(store, token, clock, lifetime)
     if found is None or found.client_id != client_id:
         return None
     if found.is_revoked():
         if found.used and not found.grant_revoked:
             revoke_grant(store, found.grant_id, "refresh_token_reuse", clock)
         return None
-    return None if found.is_expired() else found
+    if found.is_expired():
+        return None
+    if not _user_active(store.get(user_path(found.tenant_id, found.user_id))):
+        revoke_grant(store, found.grant_id, "user_disabled", clock)
+        return None
+    return found
 
 
 def consume_refresh_token(store: MetadataStore, token: StoredToken, clock: Clock = utcnow) -> bool:
@@ -370,12 +421,14 @@ def revoke(store: MetadataStore, token: StoredToken, clock: Clock = utcnow) -> N
         revoke_grant(store, token.grant_id, "revoked", clock)
 
 
-def authenticate_access_token(store: MetadataStore, token: str, clock: Clock = utcnow) -> Principal:
-    """A Bearer access token to its principal (RFC 6750), or :class:`Unauthenticated`."""
+def authenticate_access_token(store: MetadataStore, token: str, clock: Clock = utcnow,
+                              lifetime: timedelta = GRANT_LIFETIME) -> Principal:
+    """A Bearer access token to its principal (RFC 6750), or :class:`Unauthenticated`: one
+    batched read, which sees a revoked grant (a revoked client, a disabled user) at once."""
     parsed = _parse(token)
     if parsed is None or parsed[0] != "access_token":
         raise Unauthenticated("malformed access token")
-    found = find_token(store, token, clock)
+    found = find_token(store, token, clock, lifetime)
     if found is None:
         raise Unauthenticated("invalid, expired or revoked access token")
     principal = Principal(
