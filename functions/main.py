@@ -106,6 +106,14 @@ def webhook_retry(request: Request) -> Response:
 
 
 @functions_framework.http
+def event_sweep(request: Request) -> Response:
+    """Cloud Scheduler, every minute: publish the outbox's leftovers, announce settled studies."""
+    from beamit.api import event_sweep as event_sweep_api
+
+    return event_sweep_api.router.dispatch(request)
+
+
+@functions_framework.http
 def shares(request: Request) -> Response:
     """``/v1/shares``: patient share links (create, list, get, revoke, extend)."""
     from beamit.api import shares as shares_api

@@ -33,6 +33,8 @@ locals {
     "instances-q.keys"         = { collection = "instances", field = "q.keys", orders = ["ASCENDING"] }
     "instances-q.words"        = { collection = "instances", field = "q.words", orders = ["ASCENDING"] }
     "studies-orthancStudyId"   = { collection = "studies", field = "orthancStudyId", orders = ["ASCENDING"] }
+    # Outbox events (beamit.events.outbox): their data is read, never queried.
+    "outbox-data" = { collection = "outbox", field = "data", orders = [] }
   }
 }
 
@@ -52,4 +54,19 @@ resource "google_firestore_field" "catalog" {
       }
     }
   }
+}
+
+# Published outbox events are deleted a week after publishing (beamit.events.outbox sets
+# expireAt then; pending events have none and never expire). TTL deletion runs within about a
+# day of expireAt.
+resource "google_firestore_field" "outbox_expiry" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "outbox"
+  field      = "expireAt"
+
+  ttl_config {}
+
+  # A timestamp that is never queried: no single-field indexes either.
+  index_config {}
 }

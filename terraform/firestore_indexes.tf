@@ -51,6 +51,20 @@ locals {
       collection = "share_codes"
       fields     = [["state", "ASCENDING"], ["expiresAt", "ASCENDING"]]
     }
+    # event-sweep: every tenant's outbox events still unpublished, oldest first
+    # (beamit.events.outbox.unpublished_query).
+    "outbox-pending-createdAt" = {
+      collection = "outbox"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["pending", "ASCENDING"], ["createdAt", "ASCENDING"]]
+    }
+    # event-sweep: every tenant's studies with an unannounced arrival, quiet longest first
+    # (beamit.catalog.arrivals.pending_query).
+    "studies-announcePending-lastArrivalAt" = {
+      collection = "studies"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["announcePending", "ASCENDING"], ["lastArrivalAt", "ASCENDING"]]
+    }
     # GET /v1/audit (and /export): filters by principal and/or study, newest first; time
     # ranges are range filters on sortKey itself (beamit.audit.search.search_query).
     "audit_events-principal-sortKey" = {

@@ -33,6 +33,7 @@ locals {
     BEAMIT_TWILIO_FROM               = var.twilio_from
     BEAMIT_SHARE_BASE_URL            = var.share_base_url
     BEAMIT_OAUTH_GRANT_LIFETIME_DAYS = tostring(var.oauth_grant_lifetime_days)
+    BEAMIT_STUDY_SETTLE_SECONDS      = tostring(var.study_settle_seconds)
   }
 
   # Secrets each function reads, from its secretAccessor grants in local.function_roles:

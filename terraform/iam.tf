@@ -119,6 +119,12 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/cloudkms.cryptoKeyDecrypter", on = "kms:secrets" },
     ]
+    # Scheduled every minute: the outbox's unpublished events (all tenants), settled study arrivals
+    # (catalog study records) announced as study.received; publishes them.
+    "event-sweep" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/pubsub.publisher", on = "topic:events" },
+    ]
     # /v1/shares: shares, code directory (HMAC digests), idempotency records (responses KMS-encrypted),
     # SMS outbox/Twilio, study.shared events.
     "shares" = [

@@ -201,6 +201,17 @@ variable "oauth_grant_lifetime_days" {
   }
 }
 
+variable "study_settle_seconds" {
+  description = "BEAMIT_STUDY_SETTLE_SECONDS: study.received goes out once a study has had no new instances for this long (docs/webhooks.md)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.study_settle_seconds >= 5 && var.study_settle_seconds <= 3600
+    error_message = "study_settle_seconds must be between 5 and 3600."
+  }
+}
+
 variable "sms_provider" {
   description = "BEAMIT_SMS_PROVIDER: twilio (production) or outbox (sandbox: messages stay in Firestore)."
   type        = string

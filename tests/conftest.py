@@ -19,7 +19,7 @@ from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
 from tests.support import AUDIT_FAILURE_TENANT, TenantCredentials, new_tenant
 
-FAILPOINTS = "ingest.before-commit=30,shares.after-code=30"
+FAILPOINTS = "ingest.before-commit=30,shares.after-code=30,events.before-publish=30"
 
 
 @pytest.fixture(scope="session")

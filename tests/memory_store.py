@@ -91,11 +91,17 @@ class MemoryStore:
 
     def query(self, query: Query) -> list[Document]:
         prefix = query.collection + "/"
+
+        def member(path: str) -> bool:
+            if query.group:  # any collection of that id, at any depth
+                parts = path.split("/")
+                return len(parts) >= 2 and parts[-2] == query.collection
+            return path.startswith(prefix) and "/" not in path[len(prefix):]
+
         found = [
             Document(path, copy.deepcopy(data))
             for path, data in self.docs.items()
-            if path.startswith(prefix) and "/" not in path[len(prefix):]
-            and all(_matches(data, f) for f in query.filters)
+            if member(path) and all(_matches(data, f) for f in query.filters)
         ]
         for name, direction in reversed(query.order_by):
             found = [d for d in found if _field(d.data, name) is not _MISSING]

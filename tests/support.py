@@ -62,3 +62,25 @@ def poll_until(check: Callable[[], T | None], *, timeout: float = 30.0, interval
             described = what() if callable(what) else what
             raise AssertionError(f"{described} not reached within {timeout:.0f} s")
         time.sleep(interval)
+
+
+def sweep_events(stack: Any) -> dict[str, int]:
+    """One run of the ``event-sweep`` scheduled function, called as Cloud Scheduler calls it
+    (publish the outbox's leftovers, announce settled studies); returns its counts."""
+    import requests
+
+    response = requests.post(f"{stack.url}/_triggers/event-sweep", json={}, timeout=120)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def sweep_until(stack: Any, check: Callable[[], T | None], *, timeout: float = 30.0,
+                what: str | Callable[[], Any] = "the events") -> T:
+    """Run the event sweep until ``check`` returns a truthy value (a study's settle window, 2 s on
+    the local stack, passes meanwhile), and return that value."""
+
+    def swept() -> T | None:
+        sweep_events(stack)
+        return check()
+
+    return poll_until(swept, timeout=timeout, interval=0.25, what=what)

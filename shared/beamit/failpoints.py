@@ -23,6 +23,8 @@ INGEST_BEFORE_COMMIT = "ingest.before-commit"
 """A store request's objects are written, its catalog commit not yet made."""
 SHARES_AFTER_CODE = "shares.after-code"
 """A share's code is claimed in the directory, the share record not yet written."""
+EVENTS_BEFORE_PUBLISH = "events.before-publish"
+"""Events are committed with their change (the outbox), not yet published."""
 
 
 def failpoint(name: str) -> None:

@@ -51,6 +51,15 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    # Domain events (beamit.events, docs/webhooks.md "Events").
+    study_settle_seconds: int = 30
+    """``study.received`` goes out once a study has had no new instances for this long."""
+    outbox_grace_seconds: int = 10
+    """The event sweep publishes outbox events left unpublished this long (the request that
+    recorded one publishes it itself at once, unless it failed or died)."""
+    event_sweep_watch_seconds: int = 50
+    """How long one run of the event sweep keeps passing, to announce studies as they settle
+    (0: one pass). Scheduled every minute, runs watch 50 s of every 60 (beamit.events.sweep)."""
     # The leftovers sweep (beamit.consistency.sweep): objects of abandoned requests older than this.
     sweep_grace_seconds: int = 2 * 60 * 60
     # Failpoints of the reliability suite (beamit.failpoints): local only.
@@ -102,6 +111,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, maximum: int = 24 * 3600) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= maximum:
+        raise SettingsError(f"{name} must be 0 to {maximum} seconds, got {value}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -166,6 +182,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
+        study_settle_seconds=_seconds(env, "BEAMIT_STUDY_SETTLE_SECONDS", 30),
+        outbox_grace_seconds=_seconds(env, "BEAMIT_OUTBOX_GRACE_SECONDS", 10),
+        event_sweep_watch_seconds=_seconds(env, "BEAMIT_EVENT_SWEEP_WATCH_SECONDS", 50, maximum=100),
         sweep_grace_seconds=_int(env, "BEAMIT_SWEEP_GRACE_SECONDS", 2 * 60 * 60),
         failpoints=_failpoints(env.get("BEAMIT_FAILPOINTS", "")),
         failpoint_dir=env.get("BEAMIT_FAILPOINT_DIR") or None,

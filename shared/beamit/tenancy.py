@@ -51,6 +51,15 @@ class TenantScope:
     def blob_prefix(self) -> str:
         return f"{self.tenant_id}/"
 
+    @classmethod
+    def of_document(cls, path: str) -> tuple[TenantScope, str]:
+        """The tenant a document path lies under and the path below its root (the inverse of
+        :meth:`document`, for documents a collection-group query found across tenants)."""
+        parts = path.split("/", 2)
+        if len(parts) != 3 or parts[0] != "tenants":
+            raise InvalidTenantId(f"not a tenant document: {path[:80]!r}")
+        return cls(parts[1]), parts[2]
+
 
 @dataclass(frozen=True)
 class Tenant:

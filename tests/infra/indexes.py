@@ -10,7 +10,9 @@ with what Terraform declares::
 
     assert uncovered([index_shape(q) for q in queries_the_code_makes]) == []
 
-Modes are ``"ASCENDING"``, ``"DESCENDING"`` or ``"CONTAINS"`` (array-contains). Firestore
+Modes are ``"ASCENDING"``, ``"DESCENDING"`` or ``"CONTAINS"`` (array-contains). A
+collection-group query's shape names its collection ``**/<id>`` (``COLLECTION_GROUP``), and
+only an entry with ``scope = "COLLECTION_GROUP"`` covers it. Firestore
 appends ``__name__`` to every composite index itself, so a trailing ``__name__`` is ignored
 on both sides. A query on at most one field needs no composite index (Firestore keeps a
 single-field index of every field).
@@ -24,6 +26,7 @@ from typing import Any
 
 import hcl2
 
+from beamit.storage.firestore import COLLECTION_GROUP
 from tests.infra.terraform_model import HCL_OPTIONS, TERRAFORM_DIR
 
 INDEX_FILE = "firestore_indexes.tf"
@@ -74,9 +77,10 @@ def parse_index_file(path: Path) -> tuple[set[Shape], list[str]]:
                 normalized = _normalize(fields)
                 if len(normalized) < 2:
                     problems.append(f"index {key}: a composite index has at least two fields")
-                if spec.get("scope", "COLLECTION") not in ("COLLECTION", "COLLECTION_GROUP"):
+                scope = spec.get("scope", "COLLECTION")
+                if scope not in ("COLLECTION", "COLLECTION_GROUP"):
                     problems.append(f"index {key}: scope must be COLLECTION or COLLECTION_GROUP")
-                shapes.add((collection, normalized))
+                shapes.add((COLLECTION_GROUP + collection if scope == "COLLECTION_GROUP" else collection, normalized))
     for resource_block in doc.get("resource", []):
         for name, body in resource_block.get("google_firestore_index", {}).items():
             if str(body.get("for_each", "")) == "${local.firestore_indexes}":
@@ -86,6 +90,8 @@ def parse_index_file(path: Path) -> tuple[set[Shape], list[str]]:
             if fields_literal is None or not isinstance(collection, str) or collection.startswith("${"):
                 problems.append(f"google_firestore_index.{name}: write it as literal values")
                 continue
+            if body.get("query_scope") == "COLLECTION_GROUP":
+                collection = COLLECTION_GROUP + collection
             shapes.add((collection, _normalize(fields_literal)))
     return shapes, problems
 

@@ -20,6 +20,7 @@ from beamit.ingest.instance import parse_instance
 from beamit.ingest.layout import instance_object
 from beamit.storage import Query
 from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
+from tests.support import sweep_until
 
 FAILED = "00081198"
 REFERENCED = "00081199"
@@ -350,36 +351,41 @@ def test_concurrent_halves_of_one_study_leave_exact_counts_and_child_lists(api, 
         assert "partial" not in members
 
 
-def test_study_received_event_once_per_study_per_request(api, svc, tenant):
+def test_study_received_once_per_study_when_it_settles(stack, api, svc, tenant):
+    """One store request holding two studies: one ``study.received`` each on the events topic,
+    once the settle window passed (published by the event sweep), with the documented data."""
     subscriber = pubsub_v1.SubscriberClient(credentials=AnonymousCredentials())
     project = svc.settings.project_id
     subscription = subscriber.subscription_path(project, f"stow-events-{tenant.id}")
     subscriber.create_subscription(
         request={"name": subscription, "topic": subscriber.topic_path(project, svc.settings.topic("events"))}
     )
+    events: list[tuple[dict, dict]] = []
+
+    def pulled() -> bool:
+        answer = subscriber.pull(request={"subscription": subscription, "max_messages": 50}, timeout=10)
+        events.extend(
+            (json.loads(m.message.data), dict(m.message.attributes))
+            for m in answer.received_messages
+            if m.message.attributes.get("tenantId") == tenant.id
+        )
+        if answer.received_messages:
+            subscriber.acknowledge(
+                request={"subscription": subscription, "ack_ids": [m.ack_id for m in answer.received_messages]}
+            )
+        return len(events) >= 2
+
     try:
         study = generate_uid()
         instances = [ct_instance(study, generate_uid(), n) for n in range(3)] + [ct_instance()]
         body, content_type = multipart([part10_bytes(ds) for ds in instances])
         assert api.post(STOW, data=body, headers={**tenant.headers, "Content-Type": content_type}).status_code == 200
-        events = []
-        for _ in range(20):
-            pulled = subscriber.pull(request={"subscription": subscription, "max_messages": 50}, timeout=10)
-            events += [
-                json.loads(m.message.data)
-                for m in pulled.received_messages
-                if m.message.attributes.get("tenantId") == tenant.id
-            ]
-            if pulled.received_messages:
-                subscriber.acknowledge(
-                    request={"subscription": subscription, "ack_ids": [m.ack_id for m in pulled.received_messages]}
-                )
-            if len(events) >= 2:
-                break
-        by_study = {e["data"]["studyInstanceUID"]: e for e in events}
+        sweep_until(stack, pulled, what=lambda: f"two study.received events (got {len(events)})")
+        by_study = {e["data"]["studyInstanceUID"]: (e, attributes) for e, attributes in events}
         assert len(events) == 2 and set(by_study) == {study, instances[-1].StudyInstanceUID}
-        event = by_study[study]
+        event, attributes = by_study[study]
         assert event["type"] == "study.received" and event["id"].startswith("evt_")
+        assert attributes == {"type": "study.received", "tenantId": tenant.id, "eventId": event["id"]}
         assert event["data"] == {
             "studyInstanceUID": study,
             "studyDate": "20040119",
@@ -387,6 +393,10 @@ def test_study_received_event_once_per_study_per_request(api, svc, tenant):
             "patientId": "1CT1",
             "instanceCount": 3,
             "studyDescription": "e+1",
+            "seriesCount": 3,
+            "modalities": ["CT"],
+            "update": False,
+            "previousInstanceCount": 0,
         }
     finally:
         subscriber.delete_subscription(request={"subscription": subscription})

@@ -8,6 +8,7 @@ from beamit.bench.budget import Deadline
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
+from beamit.bench.receiver import EventReceiver
 from beamit.bench.report import Row
 from beamit.devstack.stack import LocalStack
 
@@ -41,6 +42,7 @@ class BenchContext:
     api_key: str
     orthanc_server: OrthancPeer
     deadline: Deadline
+    event_receiver: EventReceiver
     findings: Findings = field(default_factory=Findings)
     ct_study_uid: str = ""
     ct_series_uid: str = ""

@@ -29,6 +29,11 @@ METHOD = (
     "peak RSS growth is the peak resident memory during the request minus the resident memory before it, "
     "of the busiest gunicorn worker of the BeamIt gateway, and of the Orthanc process "
     "(`VmHWM` after a `clear_refs` reset, and `VmRSS` sampled every 20 ms).",
+    "Study events: small CT studies, each stored in 3 STOW-RS requests one study after the other, timed "
+    "from the response to a study's last request to the arrival of its event at a receiver on 127.0.0.1: "
+    "BeamIt's `study.received` webhook (the `event-sweep` function called every 60 s, each run watching 50 s, "
+    "as Cloud Scheduler runs it) and Orthanc's Lua `OnStableStudy` HttpPost; both with a 2 s quiet window "
+    "(Orthanc's `StableAge`; BeamIt's production window is 30 s, so add 28 s there).",
     "WADO-RS: study metadata; study retrieve with `transfer-syntax=*` (MB/s of stored bytes, median run); "
     "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances; "
     "time to first frame: from the end of the STOW-RS response of a new 20-slice study to the arrival "

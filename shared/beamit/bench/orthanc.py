@@ -83,8 +83,16 @@ def dicomweb_plugin_path() -> Path:
     raise OrthancUnavailable(f"no DICOMweb plugin found in {PLUGIN_PACKAGE}")
 
 
-def orthanc_config(port: int, storage: Path, plugin: Path) -> dict[str, object]:
-    """The generated configuration: loopback clients only, no DICOM listener, no auth."""
+def orthanc_config(port: int, storage: Path, plugin: Path, *, lua: Path | None = None,
+                   stable_age: int | None = None) -> dict[str, object]:
+    """The generated configuration: loopback clients only, no DICOM listener, no auth; with
+    ``lua`` a Lua script and with ``stable_age`` the seconds after which a study without new
+    instances is "stable" (the study events measurement)."""
+    extra: dict[str, object] = {}
+    if lua is not None:
+        extra["LuaScripts"] = [str(lua)]
+    if stable_age is not None:
+        extra["StableAge"] = stable_age
     return {
         "Name": "beamit-bench-peer",
         "HttpPort": port,
@@ -98,6 +106,7 @@ def orthanc_config(port: int, storage: Path, plugin: Path) -> dict[str, object]:
         "DicomWeb": {"Enable": True, "Root": DICOMWEB_ROOT},
         # Everything else is Orthanc's default; only the socket timeout is raised for 1 GB bodies.
         "HttpRequestTimeout": 600,
+        **extra,
     }
 
 
@@ -117,8 +126,10 @@ def _answers_ok(url: str) -> Callable[[], bool]:
 class OrthancPeer:
     """One Orthanc process on a free loopback port, with its data in a temporary directory."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *, lua: str | None = None, stable_age: int | None = None) -> None:
         self.log_dir = log_dir
+        self.lua = lua
+        self.stable_age = stable_age
         self.port = free_port()
         self._tmp = Path(tempfile.mkdtemp(prefix="beamit-bench-orthanc-"))
         self.config_path = self._tmp / "orthanc.json"
@@ -139,7 +150,12 @@ class OrthancPeer:
     def start(self, timeout: float = 60.0, ready_path: str = "/system") -> float:
         """Start Orthanc; return the seconds from process start to its first answer to ``ready_path``."""
         if not self.config_path.exists():
-            config = orthanc_config(self.port, self._tmp, dicomweb_plugin_path())
+            lua_path = None
+            if self.lua is not None:
+                lua_path = self._tmp / "bench.lua"
+                lua_path.write_text(self.lua)
+            config = orthanc_config(self.port, self._tmp, dicomweb_plugin_path(), lua=lua_path,
+                                    stable_age=self.stable_age)
             self.config_path.write_text(json.dumps(config, indent=2))
         argv = [str(ORTHANC_BINARY), str(self.config_path)]
         started = time.perf_counter()

@@ -21,11 +21,13 @@ from beamit.bench.budget import Deadline
 from beamit.bench.coldstart import phase_cold_start
 from beamit.bench.context import BenchContext, Findings
 from beamit.bench.doc import BenchRecord, render_document
+from beamit.bench.events import SETTLE_SECONDS, STACK_ENV, orthanc_lua, phase_events
 from beamit.bench.machine import machine_facts, software_versions
 from beamit.bench.memory import children
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer, ensure_installed
 from beamit.bench.peers import Peer
+from beamit.bench.receiver import EventReceiver
 from beamit.bench.report import RATIO_NOTE, render_text
 from beamit.bench.retrieve import phase_retrieve
 from beamit.bench.search import phase_search
@@ -39,6 +41,7 @@ STOW_MAX_BYTES = 2 << 30
 Phase = Callable[[BenchContext, float], None]
 PHASES: tuple[tuple[str, Phase], ...] = (
     ("stow", phase_stow),
+    ("events", phase_events),
     ("retrieve", phase_retrieve),
     ("search", phase_search),
     ("cold-start", phase_cold_start),
@@ -125,8 +128,9 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     machine = machine_facts()
     findings = Findings()
     ensure_installed(log_dir / "apt.log")
-    orthanc_server = OrthancPeer(log_dir)
-    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES)})
+    receiver = EventReceiver()
+    orthanc_server = OrthancPeer(log_dir, lua=orthanc_lua(receiver), stable_age=SETTLE_SECONDS)
+    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES), **STACK_ENV})
     orthanc_version = None
     try:
         print("== start", flush=True)
@@ -150,6 +154,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
             api_key=key,
             orthanc_server=orthanc_server,
             deadline=Deadline(mode.total_seconds - (time.monotonic() - started)),
+            event_receiver=receiver,
             findings=findings,
         )
         _run_phases(ctx)
@@ -157,6 +162,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         print("== stopping the stack and Orthanc", flush=True)
         stack.stop()
         orthanc_server.cleanup()
+        receiver.close()
         signal.signal(signal.SIGTERM, previous)
     seconds = time.monotonic() - started
     print()

@@ -32,6 +32,7 @@ SERIES_STUDY = 0
 WARM_UP_STUDY = 1
 FIRST_FRAME_STUDIES = 10
 BIG_STOW_STUDIES = 100
+EVENT_STUDIES = 200
 TINY_SEED = 20260302
 """Seed of the metadata-only studies of the QIDO tenant (index = load order)."""
 COLD_START_TINY = 10_000_000
@@ -46,6 +47,11 @@ def with_preamble(dataset: Dataset) -> Dataset:
 def ct_study(index: int, slices: int) -> SyntheticStudy:
     """A 512x512 16-bit CT series of ``slices`` slices (one study, one series)."""
     return generate_study(CT_SEED, index, SandboxConfig(kinds=(Kind.CT,), ct_slices=slices))
+
+
+def small_ct_study(index: int, slices: int) -> SyntheticStudy:
+    """A CT series of ``slices`` 128x128 slices (a quarter of the full size in each direction)."""
+    return generate_study(CT_SEED, index, SandboxConfig(kinds=(Kind.CT,), ct_slices=slices, scale=0.25))
 
 
 def ct_datasets(index: int, slices: int) -> list[Dataset]:

@@ -33,6 +33,8 @@ are spelled in :mod:`~beamit.catalog.fields` only.
 - :class:`~beamit.catalog.repository.Catalog`: a tenant's catalog (lookups for WADO-RS, the
   viewer, shares and ingest; QIDO-RS searches; commits);
 - :mod:`~beamit.catalog.commit`: committing ingested instances with exact aggregates;
+- :mod:`~beamit.catalog.arrivals`: when a study's instances last arrived, and whether that
+  arrival is announced (``study.received``);
 - :mod:`~beamit.catalog.search`: QIDO-RS searches translated to Firestore reads;
 - :mod:`~beamit.catalog.instances`: what the catalog records of a stored instance.
 """

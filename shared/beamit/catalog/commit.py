@@ -3,7 +3,9 @@
 Never one write per instance on the study document (Firestore sustains about one write
 per second per document): each batch of up to 100 instances carries one write per
 touched series and study, whose counters move by ``Increment`` in the same atomic batch
-as the instances' ``create``. Two requests racing to create the same series or instance
+as the instances' ``create``. The study's write also records the arrival
+(``lastArrivalAt``, ``announcePending``: :mod:`beamit.catalog.arrivals`), from which
+``study.received`` is announced once the study is quiet. Two requests racing to create the same series or instance
 make one batch fail with ALREADY_EXISTS; it is re-planned against what now exists.
 """
 
@@ -170,6 +172,8 @@ def _plan(
                         # Merged key by key (a map value, even an empty one, would replace the field).
                         f.TERMS: {"keys": {term: True for term in aggregate_terms(modalities, sop_classes)}},
                         f.UPDATED_AT: ServerTimestamp(),
+                        f.LAST_ARRIVAL_AT: ServerTimestamp(),  # beamit.catalog.arrivals
+                        f.ANNOUNCE_PENDING: True,
                     },
                 )
             )
@@ -192,6 +196,8 @@ def _plan(
                         ),
                         f.CREATED_AT: ServerTimestamp(),
                         f.UPDATED_AT: ServerTimestamp(),
+                        f.LAST_ARRIVAL_AT: ServerTimestamp(),  # beamit.catalog.arrivals
+                        f.ANNOUNCE_PENDING: True,
                     },
                 )
             )

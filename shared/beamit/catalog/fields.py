@@ -45,6 +45,11 @@ TERMS = "q"
 STORED_AT = "storedAt"
 CREATED_AT = "createdAt"
 UPDATED_AT = "updatedAt"
+# A study's arrivals and their announcement (:mod:`beamit.catalog.arrivals`).
+LAST_ARRIVAL_AT = "lastArrivalAt"
+ANNOUNCE_PENDING = "announcePending"
+ANNOUNCED_INSTANCE_COUNT = "announcedInstanceCount"
+ANNOUNCED_AT = "announcedAt"
 
 EXISTENCE = (STUDY_UID,)
 """A field mask for reads that only ask whether catalog documents exist (every study, series

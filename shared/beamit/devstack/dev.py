@@ -23,6 +23,7 @@ from beamit.devstack.stack import LocalStack
 from beamit.sandbox.load import SeedReport, seed_sandbox
 
 SANDBOX_TENANT = "sandbox"
+EVENT_SWEEP_SECONDS = 2.0
 SANDBOX_ADMIN = "admin@sandbox.beamit.test"  # RFC 2606 .test: never a real mailbox
 LOCAL_VIEWER_ORIGINS = "http://127.0.0.1:3000,http://localhost:3000"
 
@@ -149,10 +150,16 @@ def run(
             seed(stack, access.api_key)
         threading.Thread(target=print_sms_outbox, args=(stop,), name="sms-outbox", daemon=True).start()
         print("Ctrl-C stops everything.", flush=True)
-        from beamit.devstack.scheduler import tick
+        from beamit.devstack.scheduler import EVENT_SWEEP, tick
 
-        while not stop.wait(tick_seconds):
-            tick(stack)
+        # Every scheduled function each tick_seconds, and the event sweep every few seconds (so
+        # study.received follows the local settle window closely; production: every minute,
+        # each run watching for settling studies, see beamit.events.sweep).
+        every = max(1, round(tick_seconds / EVENT_SWEEP_SECONDS))
+        ticks = 0
+        while not stop.wait(EVENT_SWEEP_SECONDS):
+            ticks += 1
+            tick(stack, only=None if ticks % every == 0 else (EVENT_SWEEP,))
         return 0
     finally:
         print("stopping BeamIt ...", flush=True)

@@ -87,6 +87,21 @@ class ManagedProcess:
         except OSError:
             return ""
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once, as a crash would end it (fault tests)."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._proc = None
+
     def stop(self, grace: float = 10.0) -> None:
         proc = self._proc
         if proc is None:

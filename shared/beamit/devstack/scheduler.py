@@ -12,11 +12,15 @@ if TYPE_CHECKING:
     from beamit.devstack.stack import LocalStack
 
 
-def tick(stack: LocalStack) -> dict[str, int]:
-    """POST to every ``scheduler`` function once, as Cloud Scheduler would; statuses by name."""
+EVENT_SWEEP = "event-sweep"
+
+
+def tick(stack: LocalStack, only: tuple[str, ...] | None = None) -> dict[str, int]:
+    """POST to every ``scheduler`` function (or those named in ``only``) once, as Cloud
+    Scheduler would; statuses by name."""
     statuses: dict[str, int] = {}
     for spec in load_manifest().functions:
-        if spec.trigger.type != "scheduler":
+        if spec.trigger.type != "scheduler" or (only is not None and spec.name not in only):
             continue
         request = urllib.request.Request(
             f"{stack.url}/_triggers/{spec.name}",

@@ -22,6 +22,15 @@ from beamit.settings import Settings, load_settings
 
 PROJECT = "beamit-local"
 
+LOCAL_EVENT_SETTINGS = {
+    "BEAMIT_STUDY_SETTLE_SECONDS": "2",
+    "BEAMIT_OUTBOX_GRACE_SECONDS": "1",
+    "BEAMIT_EVENT_SWEEP_WATCH_SECONDS": "0",
+}
+"""The event sweep locally, unless the environment says otherwise: a short settle window, and
+one pass per tick (the dev stack and tests tick it themselves, see
+:mod:`beamit.devstack.scheduler`)."""
+
 
 class LocalStack:
     def __init__(
@@ -43,6 +52,7 @@ class LocalStack:
         self.kms_state = kms_state
         self.processes: list[ManagedProcess] = []
         self.env: dict[str, str] = {}
+        self._ready_urls: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -81,8 +91,10 @@ class LocalStack:
             "PUBSUB_EMULATOR_HOST": ps.host_port,
             "STORAGE_EMULATOR_HOST": f"http://{gc.host_port}",
             "BEAMIT_KMS_ENDPOINT": f"http://{km.host_port}",
+            **{name: base_env.get(name, value) for name, value in LOCAL_EVENT_SETTINGS.items()},
             **self.extra_env,
         }
+        self._ready_urls = {e.name: e.ready_url for e in (fs, ps, km, gc)}
         ordered = [fs, ps, km]
         for emu in ordered:
             self.processes.append(emu.process.start())
@@ -145,7 +157,32 @@ class LocalStack:
         ]
         gateway = ManagedProcess("gateway", argv, env=self.env, log_dir=self.log_dir, cwd=emulators.REPO_ROOT).start()
         self.processes.append(gateway)
-        gateway.wait_ready(http_ready(f"{self.url}/v1/health"), timeout)
+        self._ready_urls["gateway"] = f"{self.url}/v1/health"
+        gateway.wait_ready(http_ready(self._ready_urls["gateway"]), timeout)
+
+    # -- faults (tests stop, kill and restart one process of a running stack) -----------------------
+
+    def process(self, name: str) -> ManagedProcess:
+        """The stack's process ``name``: firestore, pubsub, kms, gcs or gateway."""
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(name)
+
+    def restart(self, name: str, timeout: float = 90.0) -> None:
+        """Start a process of the stack that was stopped or killed, on the same port, and wait
+        until it answers. The Pub/Sub emulator keeps topics and subscriptions in memory only:
+        they are created again."""
+        process = self.process(name)
+        if process.running():
+            process.stop()
+        process.start()
+        process.wait_ready(http_ready(self._ready_urls[name]), timeout)
+        if name == "pubsub":
+            settings = self.settings
+            _with_env(self.env, provision.create_topics, settings)
+            self._subscribe_triggers(settings)
+        self._record_processes()
 
     def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
         import json

@@ -10,7 +10,8 @@ bucket, name, generation, size, contentType, timeCreated) and:
    declared size, or was retried too often; otherwise
 4. stores a single file, or an archive member by member in chunks (each chunk's file
    outcomes and the job cursor committed before the next), through the one ingest core
-   (:class:`~beamit.ingest.session.IngestSession`, which emits ``study.received``);
+   (:class:`~beamit.ingest.session.IngestSession`, whose commits record each study's arrival
+   for ``study.received``);
 5. quarantines each refused file with its reason, completes the job, writes the audit
    record (110107 Import, principal = the uploader's credential) and only then deletes the
    inbox object. A redelivery of a completed job redoes just those last two steps if a

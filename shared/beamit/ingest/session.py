@@ -2,9 +2,11 @@
 
 ``add`` validates an instance and starts storing its bytes (``ifGenerationMatch=0`` on a
 deterministic name, several uploads in flight); ``finish`` waits for them, writes the
-precomputed series metadata, commits the catalog, emits ``study.received`` and returns
-per-instance outcomes. ``abort`` (e.g. a truncated request body) removes every object
-this session created, so nothing is half-written.
+precomputed series metadata, commits the catalog and returns per-instance outcomes. The
+commit records each study's arrival, from which the event sweep announces ``study.received``
+once the study is quiet (:mod:`beamit.events.arrivals`): nothing is published here.
+``abort`` (e.g. a truncated request body) removes every object this session created, so
+nothing is half-written.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from beamit import logs
-from beamit.catalog import Catalog, StudySummary
-from beamit.dicomweb.dicom_json import first_value
+from beamit.catalog import Catalog
 from beamit.dicomweb.stow import (
     DUPLICATE_SOP_INSTANCE,
     PROCESSING_FAILURE,
@@ -24,7 +25,6 @@ from beamit.dicomweb.stow import (
     ReferencedInstance,
     StoreResult,
 )
-from beamit.events import STUDY_RECEIVED, publish_events
 from beamit.failpoints import INGEST_BEFORE_COMMIT, failpoint
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
@@ -232,29 +232,7 @@ class IngestSession:
         created = {p.sop_instance_uid for p in committed.created}
         for parsed in ready:
             self.result.stored.append(_referenced(parsed, newly_stored=parsed.sop_instance_uid in created))
-        self._announce({p.study_uid for p in committed.created})
         return self.result
-
-    def _announce(self, studies: set[str]) -> None:
-        """``study.received`` once per study that gained instances, in the documented shape."""
-        found = [s for s in self._catalog.studies(sorted(studies)) if s is not None]
-        try:
-            publish_events(self._svc, self._tenant.tenant_id, STUDY_RECEIVED, [study_received_data(s) for s in found])
-        except Exception as exc:
-            logs.error("study.received not published", error=type(exc).__name__, tenantId=self._tenant.tenant_id)
-
-
-def study_received_data(study: StudySummary) -> dict[str, Any]:
-    """The documented ``study.received`` data: UID, date, modality, patient id, count, description."""
-    modalities = study.modalities
-    return {
-        "studyInstanceUID": study.uid,
-        "studyDate": first_value(study.dicom, "00080020"),
-        "modality": modalities[0] if len(modalities) == 1 else "\\".join(modalities) or None,
-        "patientId": first_value(study.dicom, "00100020"),
-        "instanceCount": study.instance_count,
-        "studyDescription": first_value(study.dicom, "00081030"),
-    }
 
 
 def _referenced(parsed: ParsedInstance, *, newly_stored: bool) -> ReferencedInstance:

@@ -9,7 +9,8 @@
 3. The answer is checked in a transaction with the share: a wrong one counts on the share
    (5 wrong answers lock it: status ``locked``, which GET /v1/shares/{id} shows) and on the
    client's IP (:data:`OTP_IP_POLICY`). The right one opens a viewer session, counts the
-   view (count, first and last access; ``maxViews``) and publishes ``share.accessed``.
+   view (count, first and last access; ``maxViews``) and records ``share.accessed`` in the
+   same transaction (:mod:`beamit.events.outbox`), then publishes it.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def verify(svc: Services, share: Share, challenge_id: str, otp: str, ip: str | N
     challenge_path = f"{CHALLENGES}/{challenge_id}"
     digest = codes.keyed_digest(svc.settings, "otp", challenge_id, otp.strip())
     now = utcnow()
+    accessed: list[events.Event] = []  # the share.accessed event the transaction recorded
 
     def check(txn: Transaction) -> tuple[str, dict[str, Any], IssuedSession | None]:
         record = txn.get(path)
@@ -202,6 +204,10 @@ def verify(svc: Services, share: Share, challenge_id: str, otp: str, ip: str | N
         txn.write(Write("update", challenge_path, {"used": True}))
         txn.write(Write("merge", path, {"views": views, "verification": {"failures": 0}}))
         txn.write(Write("create", session.path, session.record))
+        opened = Share.from_record({**record, "views": views})
+        accessed[:] = [events.Event.new(share.tenant_id, events.SHARE_ACCESSED, {
+            **event_data(opened), "accessedAt": rfc3339(now), "viewCount": opened.view_count}, at=now)]
+        txn.write(events.record(accessed[0]))
         return "ok", {**record, "views": views}, session
 
     outcome, record, session = svc.metadata.run_transaction(check)
@@ -216,10 +222,5 @@ def verify(svc: Services, share: Share, challenge_id: str, otp: str, ip: str | N
         left = MAX_VERIFICATION_FAILURES - int(record["verification"]["failures"])
         raise WrongCode(f"That code is not right. {left} attempt{'s' if left != 1 else ''} left.")
     assert session is not None
-    opened = Share.from_record(record)
-    events.publish_event(svc, share.tenant_id, events.SHARE_ACCESSED, {
-        **event_data(opened),
-        "accessedAt": rfc3339(now),
-        "viewCount": opened.view_count,
-    })
-    return Verified(opened, session)
+    events.publish(svc, accessed)  # recorded with the view; a failure leaves it to the event sweep
+    return Verified(Share.from_record(record), session)

@@ -3,7 +3,9 @@
 Create checks every study exists in the caller's tenant (404 otherwise: another tenant's
 UIDs are simply not found), draws a code, claims its digest in ``share_codes`` with a
 ``create`` (a collision draws again), writes the share, texts the recipient the link and
-the integrator's message, and publishes ``study.shared``.
+the integrator's message, and publishes ``study.shared``. The share and its event are
+committed in one batch (the transactional outbox, :mod:`beamit.events.outbox`); the request
+then publishes the event itself, and the event sweep does if that fails.
 
 Re-issue (:func:`reissue_share`) gives an active or locked share a new code: the old link
 stops working at once, the sessions it opened end, the verification failures start again
@@ -184,20 +186,21 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
         "verification": {"failures": 0, "lockedAt": None},
         "createdBy": created_by,
     }
-    try:
-        store.create(share_path(scope, share_id), record)
-    except BaseException:
-        store.delete(code_path(digest))
-        raise
     share = Share.from_record(record)
-    url = share_url(svc, code)
-    sms_sent = text_link(svc, share, url)
-    events.publish_event(svc, scope.tenant_id, events.STUDY_SHARED, {
+    shared = events.Event.new(scope.tenant_id, events.STUDY_SHARED, {
         **event_data(share),
         "recipientPhone": mask_phone(request.recipient_phone),
         "allowDownload": request.allow_download,
         "maxViews": request.max_views,
-    })
+    }, at=now)
+    try:  # the share and its study.shared event, together (beamit.events.outbox)
+        store.commit([Write("create", share_path(scope, share_id), record), events.record(shared)])
+    except BaseException:
+        store.delete(code_path(digest))
+        raise
+    url = share_url(svc, code)
+    sms_sent = text_link(svc, share, url)
+    events.publish(svc, [shared])  # a failure leaves it to the event sweep
     body = {
         "id": share_id,
         "shareCode": code,

@@ -56,15 +56,25 @@ def _merges_single_field_indexes(query: Query) -> bool:
     return all(name == DOCUMENT_NAME and direction == "asc" for name, direction in query.order_by)
 
 
+COLLECTION_GROUP = "**/"
+"""Prefix of the collection id in the :func:`index_shape` of a collection-group query: its
+index must have collection-group scope (``scope = "COLLECTION_GROUP"`` in Terraform)."""
+
+
 def index_shape(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(collection id, ordered (field, mode) pairs) a composite index must cover; no pairs when
-    the query needs no composite index (:func:`_merges_single_field_indexes`).
+    the query needs no composite index (:func:`_merges_single_field_indexes`). The collection id
+    of a collection-group query is prefixed with :data:`COLLECTION_GROUP`.
 
     Equality and array filters come first, then the range/order fields, as Firestore
     composite index definitions do.
     """
     collection_id = query.collection.rsplit("/", 1)[-1]
-    if _merges_single_field_indexes(query):
+    if query.group:
+        # Firestore keeps single-field indexes of collection scope only: a collection-group
+        # query always names the index it needs.
+        collection_id = COLLECTION_GROUP + collection_id
+    elif _merges_single_field_indexes(query):
         return collection_id, ()
     filters: list[Filter] = []
     for flt in query.filters:
@@ -92,7 +102,8 @@ def _field_filter(flt: Filter) -> FieldFilter:
 
 def to_firestore_query(client: firestore.Client, query: Query) -> Any:
     """Translate our :class:`Query` to a Firestore query object."""
-    q: Any = firestore.Query(client.collection(query.collection))
+    q: Any = client.collection_group(query.collection) if query.group else firestore.Query(
+        client.collection(query.collection))
     for flt in query.filters:
         if isinstance(flt, AnyOf):
             q = q.where(filter=Or([_field_filter(part) for part in flt.filters]))

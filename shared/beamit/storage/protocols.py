@@ -132,6 +132,10 @@ class Query:
     select: tuple[str, ...] | None = None
     """Field paths to return (a projection, see :func:`field_path`); ``None`` returns whole
     documents."""
+    group: bool = False
+    """A collection-group query: ``collection`` is a collection id, and the query runs over every
+    collection of that id in the database (e.g. ``outbox`` under every tenant). Production needs
+    an index of collection-group scope for it (``terraform/firestore_indexes.tf``)."""
 
 
 _SIMPLE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -245,9 +249,12 @@ class EventBus(Protocol):
         """Publish one message and wait for its id."""
         ...
 
-    def publish_many(self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]]) -> list[str]:
-        """Publish messages together (the client batches them) and wait for their ids, in order;
-        raises the first failure after every message has been tried."""
+    def publish_many(
+        self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], *, timeout: float = 30.0
+    ) -> list[str]:
+        """Publish messages together (the client batches them) and wait for their ids, in order,
+        at most ``timeout`` seconds in all; raises the first failure after every message has been
+        tried (a message that timed out may still be published later by the client's retries)."""
         ...
 
     def topic_exists(self, topic: str) -> bool: ...

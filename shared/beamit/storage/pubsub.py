@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from google.api_core import exceptions as gexc
@@ -18,14 +19,17 @@ class PubSubEventBus:
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
         return self.publish_many(topic, [(data, attributes or {})])[0]
 
-    def publish_many(self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]]) -> list[str]:
+    def publish_many(
+        self, topic: str, messages: Sequence[tuple[bytes, dict[str, str]]], *, timeout: float = 30.0
+    ) -> list[str]:
         path = self._publisher.topic_path(self._project, topic)
         futures = [self._publisher.publish(path, data, **attributes) for data, attributes in messages]
+        deadline = time.monotonic() + timeout
         ids: list[str] = []
         failure: Exception | None = None
         for future in futures:
             try:
-                ids.append(str(future.result(timeout=30)))
+                ids.append(str(future.result(timeout=max(0.0, deadline - time.monotonic()))))
             except Exception as exc:
                 failure = failure or exc
         if failure is not None:

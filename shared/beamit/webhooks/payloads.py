@@ -3,9 +3,10 @@
 Producers publish ``{"id", "type", "createdAt", "tenantId", "data"}`` (:mod:`beamit.events`);
 the body a receiver gets is ``{"id", "type", "createdAt", "data"}``: ``tenantId`` is for
 routing only (a test event, :mod:`beamit.webhooks.samples`, also carries ``"test": true``).
-``study.received`` data is cut to its documented fields, so a field a producer adds later
-does not leak (PHI stays out of payloads beyond the documented fields); the share events
-carry their data as their producers publish it.
+``study.received`` data is cut to its documented fields (the public docs' six, then
+``seriesCount``, ``modalities``, ``update``, ``previousInstanceCount``: docs/webhooks.md), so
+a field a producer adds later does not leak (PHI stays out of payloads beyond the documented
+fields); the share events carry their data as their producers publish it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ DOCUMENTED_DATA_FIELDS: dict[str, tuple[str, ...]] = {
         "patientId",
         "instanceCount",
         "studyDescription",
+        "seriesCount",
+        "modalities",
+        "update",
+        "previousInstanceCount",
     ),
 }
 EVENT_ID = re.compile(r"^evt_[a-z0-9]{8,64}$")
