@@ -528,6 +528,7 @@ def test_accept_negotiation(api, loaded):
         ("/studies/1.2.3/series?PatientName=DOE", "fixed by the request path"),
         ("/studies/not-a-uid/instances", "not a valid UID"),
         ("/instances?StudyInstanceUID=1.2.*", "UID"),
+        ("/studies?offset=10001", "narrow the search"),  # Firestore bills every skipped document
     ],
 )
 def test_bad_parameters_get_400_with_the_reason(api, loaded, path, fragment):
