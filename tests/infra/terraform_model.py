@@ -522,6 +522,38 @@ def check_tls(tf: Terraform) -> list[str]:
     return problems
 
 
+def _reference(value: Any, rtype: str) -> str | None:
+    """The resource name ``value`` (``${rtype.<name>.id}``) refers to, if it is one of ``rtype``."""
+    match = re.search(rf"\b{re.escape(rtype)}\.([\w-]+)\b", str(value))
+    return match.group(1) if match else None
+
+
+def check_plain_http_only_redirects(tf: Terraform) -> list[str]:
+    """No API is served over plain HTTP: a forwarding rule not on 443 targets an HTTP proxy whose
+    URL map has nothing but a redirect to HTTPS (no backend, no path rules)."""
+    problems: list[str] = []
+    proxies = tf.resources("google_compute_target_http_proxy")
+    url_maps = tf.resources("google_compute_url_map")
+    for name, rule in tf.resources("google_compute_global_forwarding_rule").items():
+        where = f"google_compute_global_forwarding_rule.{name}"
+        if str(rule.get("port_range")) == "443":
+            if _reference(rule.get("target"), "google_compute_target_https_proxy") is None:
+                problems.append(f"{where}: port 443 must target an HTTPS proxy")
+            continue
+        proxy = _reference(rule.get("target"), "google_compute_target_http_proxy")
+        if proxy is None or proxy not in proxies:
+            problems.append(f"{where}: port {rule.get('port_range')} must target an HTTP redirect proxy")
+            continue
+        url_map = url_maps.get(_reference(proxies[proxy].get("url_map"), "google_compute_url_map") or "")
+        redirect = block(url_map or {}, "default_url_redirect") or {}
+        if redirect.get("https_redirect") is not True:
+            problems.append(f"{where}: its URL map must redirect to HTTPS")
+        served = {"default_service", "path_matcher", "host_rule", "default_route_action"} & set(url_map or {})
+        if served:
+            problems.append(f"{where}: its URL map serves requests over plain HTTP ({', '.join(sorted(served))})")
+    return problems
+
+
 # --- order of creation: APIs, then what calls them ------------------------------------------------
 
 SERVICES = "google_project_service.enabled"

@@ -283,6 +283,27 @@ def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
 
 
+def test_plain_http_only_redirects_to_https(tf: tm.Terraform) -> None:
+    assert tm.check_plain_http_only_redirects(tf) == []
+    served = tf.copy()
+    served.resources("google_compute_url_map")["http_redirect"]["default_service"] = (
+        "${google_compute_backend_service.function[\"platform\"].id}")
+    assert tm.check_plain_http_only_redirects(served) == [
+        "google_compute_global_forwarding_rule.http: its URL map serves requests over plain HTTP (default_service)"]
+    direct = tf.copy()
+    direct.resources("google_compute_target_http_proxy")["redirect"]["url_map"] = "${google_compute_url_map.https.id}"
+    assert "google_compute_global_forwarding_rule.http: its URL map must redirect to HTTPS" in (
+        tm.check_plain_http_only_redirects(direct))
+
+
+def test_functions_take_the_client_ip_the_load_balancer_appends(tf: tm.Terraform, manifest: dict[str, Any]) -> None:
+    """Only the load balancer reaches the http functions from the internet (ingress), and it appends
+    two X-Forwarded-For entries, so the functions trust two hops (beamit.web.context.client_ip)."""
+    assert tm.check_functions(manifest, tf) == []
+    hops = tf.locals()["function_env"]["BEAMIT_TRUSTED_PROXY_HOPS"]
+    assert load_settings({"BEAMIT_TRUSTED_PROXY_HOPS": hops}).trusted_proxy_hops == 2
+
+
 # --- creation order: APIs first ------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ the scope it needs (or ``public=True``); the router authenticates the caller, ch
 scope, hands the handler a :class:`RequestContext` whose ``tenant`` is the caller's,
 maps :class:`~beamit.errors.BeamItError` to the function's error form, and writes one
 structured access log line (route template, never the query string: QIDO filters are PHI).
+Every response, errors and CORS preflights included, carries :data:`SECURITY_HEADERS`.
 A router that browsers call opts in to CORS with :meth:`Router.enable_cors`
 (see :mod:`beamit.web.cors`); the others send no CORS headers at all.
 """
@@ -37,6 +38,13 @@ from beamit.web.responses import ErrorRenderer, render_json_error
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # RFC 6797: browsers keep to HTTPS for a year (HTTP on the load balancer only redirects).
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
 Handler = Callable[["RequestContext"], Response]
 Authenticator = Callable[[Services, Request], Principal]
 
@@ -67,11 +75,7 @@ class Router:
         self._routes: dict[str, RouteSpec] = {}
         self._render_error = error_renderer
         self._authenticate = authenticator
-        self._default_headers = {
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            **(default_headers or {}),
-        }
+        self._default_headers = {**SECURITY_HEADERS, **(default_headers or {})}
         self.cors: cors.CorsPolicy | None = None
 
     def enable_cors(self, policy: cors.CorsPolicy | None = None) -> None:
