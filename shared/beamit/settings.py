@@ -42,6 +42,12 @@ class Settings:
     log_level: str
     verify_push_oidc: bool
     push_audience: str | None
+    trusted_proxy_hops: int = 2
+    """How many ``X-Forwarded-For`` entries, counted from the right, the proxies in front of the
+    functions append: the client's address is the entry this far from the right (Google's load
+    balancer appends ``<client>, <load balancer>``; locally the gateway does the same). With
+    fewer entries the request did not come through them, and the socket's peer is the client;
+    0 ignores the header."""
     # Patient share links (beamit.shares, docs/sharing.md).
     share_base_url: str = "http://127.0.0.1:8080"
     share_code_key: bytes | None = None
@@ -116,6 +122,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
     if sms_provider not in SMS_PROVIDERS:
         raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
+    if not 0 <= _int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2) <= 8:
+        raise SettingsError("BEAMIT_TRUSTED_PROXY_HOPS must be 0 to 8")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
         environment=environment,
@@ -134,6 +142,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=env.get("BEAMIT_LOG_LEVEL", "INFO").upper(),
         verify_push_oidc=_bool(env, "BEAMIT_VERIFY_PUSH_OIDC", environment != "local"),
         push_audience=env.get("BEAMIT_PUSH_AUDIENCE") or None,
+        trusted_proxy_hops=_int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2),
         share_base_url=(env.get("BEAMIT_SHARE_BASE_URL") or public).rstrip("/"),
         share_code_key=(
             share_key.encode("utf-8") if share_key else (LOCAL_SHARE_CODE_KEY if environment == "local" else None)

@@ -21,6 +21,7 @@ from beamit.auth.throttle import account_counter
 from beamit.clock import utcnow
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
 from tests.oauth_flow import PASSWORD, REDIRECT_URI, Browser, create_client, create_user, query_of, read_form
+from tests.support import client_session
 
 SIGN_IN_FAILED = "We could not sign you in with those details"
 
@@ -35,9 +36,8 @@ class Recorder:
         self.ids.append(response.headers["X-Request-Id"])
 
 
-def browser(stack, ip: str = "192.0.2.10", recorder: Recorder | None = None) -> Browser:
-    session = requests.Session()
-    session.headers["X-Forwarded-For"] = ip  # one hop: the address the throttle counts
+def browser(stack, ip: str | None = None, recorder: Recorder | None = None) -> Browser:
+    session = client_session(ip)  # its own loopback address: the client IP the throttle counts
     if recorder:
         session.hooks["response"].append(recorder)
     return Browser(stack.url, session)
@@ -324,7 +324,7 @@ def test_form_without_the_csrf_cookie_is_refused(api, stack, admin, confidential
 
 
 def test_failed_sign_ins_are_generic_and_audited(api, stack, tenant, admin, confidential):
-    user_browser = browser(stack, ip="192.0.2.77")
+    user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, confidential.client_id))
     wrong = user_browser.submit(page, admin.email, "not the password at all")
     unknown = user_browser.submit(page, f"nobody-{tenant.id}@example.org", PASSWORD)
@@ -344,7 +344,7 @@ def test_locked_account_refuses_the_right_password(api, stack, svc, tenant, admi
     _, key = account_counter(tenant.id, admin.email)
     svc.metadata.set(f"login_throttle/{key}",
                      {"failures": 10, "lastFailureAt": now, "lockedUntil": now + timedelta(minutes=15)})
-    user_browser = browser(stack, ip="192.0.2.78")
+    user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, confidential.client_id))
     response = user_browser.submit(page, admin.email, PASSWORD)
     assert response.status_code == 200 and SIGN_IN_FAILED in response.text

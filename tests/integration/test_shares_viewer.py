@@ -17,7 +17,7 @@ from tests.share_flow import (
     SHARE_URL,
     EventSink,
     Recipient,
-    client_ip_headers,
+    Viewer,
     create_share,
     outbox,
     plain_firestore,
@@ -66,7 +66,7 @@ def image_of(response) -> Image.Image:
 
 def test_the_whole_recipient_flow(api, stack, db, owner, ct, sink):
     share, recipient = open_share(api, db, owner, ct.uid)
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "no-store" in page.headers["Cache-Control"]
     csp = page.headers["Content-Security-Policy"]
@@ -139,19 +139,21 @@ def test_the_session_reads_only_the_shared_studies(api, db, owner, ct):
 
 
 def test_guessing_codes_is_throttled(api, db, owner, ct):
-    headers = client_ip_headers()
-    page = api.get("/s/BM-ZZZZZZ", headers=headers)
+    guesser = Viewer(api)
+    page = guesser.get("/s/BM-ZZZZZZ", headers={"X-Forwarded-For": "203.0.113.1"})
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
     assert "not valid" in page.text and "Traceback" not in page.text
-    for n in range(9):
-        assert api.post("/s/api/verification", json={"code": f"BM-ZZZZ{n + 2}Z"}, headers=headers).status_code == 404
-    limited = api.post("/s/api/verification", json={"code": "BM-ZZZZZY"}, headers=headers)
+    for n in range(9):  # a new X-Forwarded-For each time: the throttle counts the address the proxy saw
+        spoofed = {"X-Forwarded-For": f"203.0.113.{n + 2}, 198.51.100.{n + 2}"}
+        miss = guesser.post("/s/api/verification", json={"code": f"BM-ZZZZ{n + 2}Z"}, headers=spoofed)
+        assert miss.status_code == 404
+    limited = guesser.post("/s/api/verification", json={"code": "BM-ZZZZZY"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     share, _ = open_share(api, db, owner, ct.uid)  # while throttled, even a valid code is refused
-    assert api.post("/s/api/verification", json={"code": share["shareCode"]}, headers=headers).status_code == 429
-    assert api.get(f"/s/{share['shareCode']}", headers=headers).status_code == 429
+    assert guesser.post("/s/api/verification", json={"code": share["shareCode"]}).status_code == 429
+    assert guesser.get(f"/s/{share['shareCode']}").status_code == 429
     # Another client is not affected.
-    assert api.get(f"/s/{share['shareCode']}", headers=client_ip_headers()).status_code == 200
+    assert Viewer(api).get(f"/s/{share['shareCode']}").status_code == 200
 
 
 def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
@@ -167,7 +169,7 @@ def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
     assert recipient.answer(challenge, right).status_code == 410
     got = api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()
     assert got["status"] == "locked" and got["verification"]["failures"] == 5 and got["verification"]["lockedAt"]
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "locked" in page.text
     assert recipient.request_code().status_code == 410
 
@@ -179,7 +181,7 @@ def test_revocation_ends_sessions_at_once(api, db, owner, ct):
     api.post(f"/v1/shares/{share['id']}/revoke", headers=owner.headers)
     ended = recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")
     assert ended.status_code == 401 and ended.json()["error"]["type"] == "session_ended"
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "withdrawn" in page.text
     assert recipient.request_code().status_code == 410
 
@@ -192,7 +194,7 @@ def test_expired_shares_show_no_images_and_are_swept_once(api, stack, db, owner,
     db.document(f"tenants/{owner.id}/shares/{share['id']}").update({"expiresAt": past})
     db.document(f"share_codes/{digest}").update({"expiresAt": past})
     assert recipient.get("/s/api/studies/0/metadata").status_code == 401
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "expired" in page.text
     assert api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()["status"] == "expired"
     assert tick(stack)["share-expiry"] == 200
@@ -260,8 +262,8 @@ def test_download_only_when_allowed(api, svc, db, owner, ct):
 def test_unknown_paths_and_other_tenants_codes(api, db, owner, ct, make_tenant):
     assert api.get("/s/assets/../../settings.py").status_code == 404
     assert api.get("/s/assets/nope.js").status_code == 404
-    assert api.post("/s/api/session", json={"code": "BM-ZZZZZZ", "challengeId": "chl_x", "otp": "123456"},
-                    headers=client_ip_headers()).status_code == 404
+    assert Viewer(api).post("/s/api/session", json={"code": "BM-ZZZZZZ", "challengeId": "chl_x",
+                                                    "otp": "123456"}).status_code == 404
     # A challenge of one share does not open another share.
     _, first = open_share(api, db, owner, ct.uid)
     challenge = first.request_code().json()["challengeId"]
@@ -269,6 +271,6 @@ def test_unknown_paths_and_other_tenants_codes(api, db, owner, ct, make_tenant):
     other_tenant = make_tenant()
     theirs = store_ct(api, other_tenant, seed=23, slices=1)
     _, second = open_share(api, db, other_tenant, theirs.uid)
-    second.headers = first.headers
+    second.client = first.client
     assert second.answer(challenge, otp).status_code == 410
     assert first.answer(challenge, otp).status_code == 201
