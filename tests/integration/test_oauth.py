@@ -341,14 +341,20 @@ def test_failed_sign_ins_are_generic_and_audited(api, stack, tenant, admin, conf
 
 def test_locked_account_refuses_the_right_password(api, stack, svc, tenant, admin, confidential):
     now = utcnow()
-    _, key = account_counter(tenant.id, admin.email)
-    svc.metadata.set(f"login_throttle/{key}",
-                     {"failures": 10, "lastFailureAt": now, "lockedUntil": now + timedelta(minutes=15)})
+    counter = account_counter(tenant.id, admin.email)
+    used_up = {"attempts": 10, "firstAt": int(now.timestamp() * 1000)}
+    windows = [counter.path(now), counter.path(now + counter.policy.window)]  # should the window turn meanwhile
+    for path in windows:
+        svc.metadata.set(path, used_up)
     user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, confidential.client_id))
     response = user_browser.submit(page, admin.email, PASSWORD)
-    assert response.status_code == 200 and SIGN_IN_FAILED in response.text
-    svc.metadata.delete(f"login_throttle/{key}")
+    assert response.status_code == 429 and SIGN_IN_FAILED in response.text  # the same message, not checked
+    assert 1 <= int(response.headers["Retry-After"]) <= 900
+    assert '"sign-in-account";q=10;w=900' in response.headers["RateLimit-Policy"]
+    assert '"sign-in-account";r=0;t=' in response.headers["RateLimit"]
+    for path in windows:
+        svc.metadata.delete(path)
     assert user_browser.submit(page, admin.email, PASSWORD).status_code == 302
 
 

@@ -6,8 +6,8 @@ SameSite=Strict; Path=/``: never readable by scripts, never sent cross-site, bou
 this host). ``share_sessions/{sha256(token)}`` holds the session: the share, its tenant
 and studies, ``lastSeenAt`` (idle expiry, ``BEAMIT_SHARE_SESSION_IDLE_SECONDS``, 15 min)
 and ``absoluteExpiresAt`` (``BEAMIT_SHARE_SESSION_MAX_SECONDS``, 2 h, never past the
-share's own expiry). Every request re-reads the share too, so a revocation ends every
-session at once.
+share's own expiry). Every request re-reads the share too, so a revocation (or a re-issued
+code) ends every session at once.
 
 The session authenticates as a :class:`SharePrincipal`: ``kind="share_session"``, the one
 scope ``studies:read``, the share's tenant, and the allow-list of the shared studies,
@@ -125,6 +125,8 @@ def resolve_session(svc: Services, token: str | None, *, touch: bool) -> tuple[S
     share = Share.from_record(share_record)
     if share.effective_status(now) != ACTIVE:
         raise SessionEnded("the share is no longer available")
+    if share.reissued_at is not None and record["createdAt"] < share.reissued_at:
+        raise SessionEnded("the link was replaced by a new one")
     if touch and now - record["lastSeenAt"] >= TOUCH_EVERY:
         svc.metadata.update(path, {"lastSeenAt": now})
         record = {**record, "lastSeenAt": now}
