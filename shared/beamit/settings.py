@@ -42,6 +42,8 @@ class Settings:
     log_level: str
     verify_push_oidc: bool
     push_audience: str | None
+    api_key_requests_per_minute: int = 600
+    """Default request budget of each API key (a tenant may have its own, beamit.tenancy)."""
     trusted_proxy_hops: int = 2
     """How many ``X-Forwarded-For`` entries, counted from the right, the proxies in front of the
     functions append: the client's address is the entry this far from the right (Google's load
@@ -122,6 +124,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sms_provider = env.get("BEAMIT_SMS_PROVIDER") or ("twilio" if environment == "production" else "outbox")
     if sms_provider not in SMS_PROVIDERS:
         raise SettingsError(f"BEAMIT_SMS_PROVIDER must be one of {SMS_PROVIDERS}, got {sms_provider!r}")
+    if _int(env, "BEAMIT_API_KEY_REQUESTS_PER_MINUTE", 600) < 1:
+        raise SettingsError("BEAMIT_API_KEY_REQUESTS_PER_MINUTE must be at least 1")
     if not 0 <= _int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2) <= 8:
         raise SettingsError("BEAMIT_TRUSTED_PROXY_HOPS must be 0 to 8")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
@@ -143,6 +147,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         verify_push_oidc=_bool(env, "BEAMIT_VERIFY_PUSH_OIDC", environment != "local"),
         push_audience=env.get("BEAMIT_PUSH_AUDIENCE") or None,
         trusted_proxy_hops=_int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2),
+        api_key_requests_per_minute=_int(env, "BEAMIT_API_KEY_REQUESTS_PER_MINUTE", 600),
         share_base_url=(env.get("BEAMIT_SHARE_BASE_URL") or public).rstrip("/"),
         share_code_key=(
             share_key.encode("utf-8") if share_key else (LOCAL_SHARE_CODE_KEY if environment == "local" else None)

@@ -21,6 +21,7 @@ from beamit.devstack.processes import ManagedProcess, free_port, http_ready
 from beamit.settings import Settings, load_settings
 
 PROJECT = "beamit-local"
+LOCAL_API_KEY_BUDGET = "1000000"
 
 
 class LocalStack:
@@ -81,6 +82,9 @@ class LocalStack:
             "PUBSUB_EMULATOR_HOST": ps.host_port,
             "STORAGE_EMULATOR_HOST": f"http://{gc.host_port}",
             "BEAMIT_KMS_ENDPOINT": f"http://{km.host_port}",
+            # One sandbox key serves OHIF (a request per frame), the benchmarks and the tests: a
+            # budget no local use reaches (the budget tests give their tenants their own).
+            "BEAMIT_API_KEY_REQUESTS_PER_MINUTE": LOCAL_API_KEY_BUDGET,
             **self.extra_env,
         }
         ordered = [fs, ps, km]

@@ -5,6 +5,9 @@ the scope it needs (or ``public=True``); the router authenticates the caller, ch
 scope, hands the handler a :class:`RequestContext` whose ``tenant`` is the caller's,
 maps :class:`~beamit.errors.BeamItError` to the function's error form, and writes one
 structured access log line (route template, never the query string: QIDO filters are PHI).
+The rate limits a request met (:mod:`beamit.auth.rate_limits`) go onto its response as the
+``RateLimit-Policy`` and ``RateLimit`` fields, whatever its status; an API key's calls spend
+its request budget (:mod:`beamit.auth.key_budget`) before anything else is done.
 Every response, errors and CORS preflights included, carries :data:`SECURITY_HEADERS`.
 A router that browsers call opts in to CORS with :meth:`Router.enable_cors`
 (see :mod:`beamit.web.cors`); the others send no CORS headers at all.
@@ -26,7 +29,9 @@ from beamit import logs
 from beamit.audit.calls import Call, audit_call
 from beamit.audit.event_codes import APPLICATION_ACTIVITY
 from beamit.audit.note import AuditActor, AuditNote
+from beamit.auth import rate_limits
 from beamit.auth.credentials import authenticate
+from beamit.auth.key_budget import key_budget
 from beamit.auth.principal import Principal, RejectedCredential
 from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound
 from beamit.ids import new_id
@@ -119,12 +124,14 @@ class Router:
         incoming = request.headers.get("X-Request-Id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
         token = logs.request_id_var.set(request_id)
+        limits = rate_limits.begin_request()
         ctx: RequestContext | None = None
         route = "-"
         if self.cors is not None and cors.is_preflight(request):
             try:
                 return self._preflight(request, request_id, started)
             finally:
+                rate_limits.end_request(limits)
                 logs.request_id_var.reset(token)
         try:
             svc = services()
@@ -138,6 +145,9 @@ class Router:
             spec = self._routes[endpoint]
             route = endpoint.split(":", 2)[1]
             principal = None if spec.public else self._authenticate(svc, request)
+            if principal is not None and principal.kind == "api_key":  # its budget: 429 when spent
+                key_budget(svc.metadata, svc.settings.api_key_requests_per_minute).spend(
+                    principal.tenant_id, principal.credential_id)
             if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
                 raise Forbidden(f"this request needs the '{spec.scope}' scope")
             ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
@@ -156,6 +166,8 @@ class Router:
             response = self._render_error(BeamItError("internal error"), request_id)
         finally:
             logs.request_id_var.reset(token)
+            response_limits = rate_limits.end_request(limits)
+        response.headers.update(rate_limits.fields(response_limits))
         for name, value in self._default_headers.items():
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = request_id
