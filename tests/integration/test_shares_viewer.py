@@ -13,6 +13,7 @@ from PIL import Image
 
 from beamit.devstack.scheduler import tick
 from beamit.shares.sessions import COOKIE, session_path
+from beamit.shares.share import share_path
 from tests.share_flow import (
     SHARE_URL,
     EventSink,
@@ -172,6 +173,55 @@ def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
     page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "locked" in page.text
     assert recipient.request_code().status_code == 410
+    # Whoever locked it did not lock the patient out for good: the owner unlocks it. The guessed-at
+    # challenge is void (even with the right code); a new one, sent to the phone, works.
+    unlocked = api.post(f"/v1/shares/{share['id']}/unlock", headers=owner.headers)
+    assert unlocked.status_code == 200, unlocked.text
+    assert unlocked.json()["status"] == "active" and unlocked.json()["verification"]["failures"] == 0
+    assert recipient.answer(challenge, right).json()["error"]["type"] == "code_expired"
+    recipient.sign_in()
+    assert recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 200
+
+
+def test_reissue_kills_the_old_code_and_its_sessions(api, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    reissued = api.post(f"/v1/shares/{share['id']}/reissue", headers=owner.headers)
+    assert reissued.status_code == 200, reissued.text
+    body = reissued.json()
+    assert body["id"] == share["id"] and body["status"] == "active" and body["smsStatus"] == "sent"
+    assert body["shareCode"] != share["shareCode"] and body["shareUrl"].endswith(f"/s/{body['shareCode']}")
+    assert SHARE_URL.search(outbox(db, recipient.phone, "share_link")[-1]["body"]).group(1) == body["shareCode"]
+    ended = recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")
+    assert ended.status_code == 401 and ended.json()["error"]["type"] == "session_ended"
+    assert recipient.get(f"/s/{share['shareCode']}").status_code == 404  # the old code resolves to nothing
+    assert recipient.request_code().status_code == 404
+    fresh = Recipient(api, db, body["shareCode"], recipient.phone)
+    fresh.sign_in()
+    assert fresh.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 200
+    revoked = api.post(f"/v1/shares/{share['id']}/revoke", headers=owner.headers).json()
+    for action in ("unlock", "reissue"):
+        refused = api.post(f"/v1/shares/{share['id']}/{action}", headers=owner.headers)
+        assert refused.status_code == 409 and refused.json()["error"]["type"] == "share_not_active"
+    assert api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json() == {**revoked}
+
+
+def test_verification_texts_are_capped_per_share_and_day(api, svc, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    path = share_path(owner.scope, share["id"])
+    today = datetime.now(UTC).date().isoformat()
+    svc.metadata.set(path, {"verification": {"smsDay": today, "smsCount": 9}}, merge=True)
+    last = recipient.request_code()
+    assert last.status_code == 201
+    assert '"share-sms";q=10;w=86400' in last.headers["RateLimit-Policy"]  # with the code lookup's
+    assert '"share-sms";r=0;t=' in last.headers["RateLimit"]
+    sent = len(outbox(db, recipient.phone, "verification"))
+    svc.metadata.set(path, {"verification": {"lastSentAt": datetime.now(UTC) - timedelta(minutes=5)}}, merge=True)
+    capped = recipient.request_code()
+    assert capped.status_code == 429 and capped.json()["error"]["type"] == "rate_limited"
+    until_midnight = 86400 - datetime.now(UTC).timestamp() % 86400
+    assert abs(int(capped.headers["Retry-After"]) - until_midnight) <= 5
+    assert len(outbox(db, recipient.phone, "verification", wait=0)) == sent  # no text sent
 
 
 def test_revocation_ends_sessions_at_once(api, db, owner, ct):

@@ -96,6 +96,20 @@ def extend_share(ctx: RequestContext) -> Response:
     return json_response(share.to_json())
 
 
+@router.route(SHARE + "/unlock", methods=["POST"], scope=SHARES_WRITE)
+def unlock_share(ctx: RequestContext) -> Response:
+    share = service.unlock_share(ctx.services, ctx.tenant, ctx.args["share_id"])
+    _audit(ctx, share, action="unlock")
+    return json_response(share.to_json())
+
+
+@router.route(SHARE + "/reissue", methods=["POST"], scope=SHARES_WRITE)
+def reissue_share(ctx: RequestContext) -> Response:
+    body = service.reissue_share(ctx.services, ctx.tenant, ctx.args["share_id"])
+    _audit(ctx, body, action="reissue", smsStatus=body["smsStatus"])
+    return json_response(body)
+
+
 @expiry_router.route("/", methods=["POST"], public=True)
 def expire_shares(ctx: RequestContext) -> Response:
     """Cloud Scheduler (every 5 minutes): expire due shares, publish ``share.expired``."""

@@ -9,6 +9,10 @@ the integrator's message, and publishes ``study.shared``.
 ``tenants/{t}/share_requests/{sha256(key)}``; its response is stored there encrypted with
 Cloud KMS (it holds the code), for 24 hours. The same key with the same body replays that
 response; with another body it is a 409, as is a request while the first is in flight.
+
+The owner can revoke, extend, unlock (after five wrong one-time codes locked it) or re-issue
+a share (a new code, the old one dead at once): someone holding the link can lock it, but
+not for good.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from beamit import events, logs
@@ -27,7 +31,17 @@ from beamit.ids import new_id
 from beamit.shares import codes
 from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
 from beamit.shares.qr import qr_data_url
-from beamit.shares.share import ACTIVE, LOCKED, REVOKED, STATUSES, Share, code_path, event_data, share_path
+from beamit.shares.share import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    REVOKED,
+    STATUSES,
+    Share,
+    code_path,
+    event_data,
+    share_path,
+)
 from beamit.sms import SmsError, sms_sender
 from beamit.storage import AlreadyExists, Filter, Query, Services, Transaction, Write
 from beamit.tenancy import TenantScope
@@ -262,3 +276,76 @@ def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timede
         return {**record, "expiresAt": expires_at}
 
     return Share.from_record(svc.metadata.run_transaction(extend))
+
+
+def unlock_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
+    """Let the recipient verify again after too many wrong one-time codes: status ``active``,
+    failures back to 0, and every one-time code sent before void (whoever guessed keeps no
+    challenge to go on with). The same code keeps working. An active share with failures is
+    reset the same way; one without is left as it is; a revoked or expired share is a 409."""
+    path = share_path(scope, share_id)
+    now = utcnow()
+
+    def unlock(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        share = Share.from_record(record)
+        _require_changeable(share, now, "unlocked")
+        if share.status == ACTIVE and share.verification_failures == 0:
+            return record
+        verification = {"failures": 0, "lockedAt": None, "resetAt": now, "lastSentAt": None}
+        txn.write(Write("merge", path, {"status": ACTIVE, "verification": verification}))
+        txn.write(Write("merge", code_path(share.code_digest), {"state": ACTIVE}))
+        return {**record, "status": ACTIVE, "verification": {**(record.get("verification") or {}), **verification}}
+
+    return Share.from_record(svc.metadata.run_transaction(unlock))
+
+
+def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> dict[str, Any]:
+    """A new code for the share, texted to its recipient: the old code stops resolving at once,
+    viewer sessions opened with it end, one-time codes sent before are void, and a locked share
+    is active again. For a code that leaked or a share someone locked by guessing. Returns the
+    share's JSON with ``shareCode``, ``shareUrl``, ``qrCode`` and ``smsStatus``, as create does."""
+    path = share_path(scope, share_id)
+    now = utcnow()
+    current = get_share(svc, scope, share_id)
+    _require_changeable(current, now, "re-issued")
+    code, digest = _claim_code(svc, scope, share_id, current.expires_at)
+
+    def swap(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        share = Share.from_record(record)
+        _require_changeable(share, now, "re-issued")
+        verification = {"failures": 0, "lockedAt": None, "resetAt": now, "lastSentAt": None}
+        txn.write(Write("merge", path, {"status": ACTIVE, "codeDigest": digest, "reissuedAt": now,
+                                        "verification": verification}))
+        txn.write(Write("delete", code_path(share.code_digest)))
+        return {**record, "status": ACTIVE, "codeDigest": digest, "reissuedAt": now,
+                "verification": {**(record.get("verification") or {}), **verification}}
+
+    try:
+        share = Share.from_record(svc.metadata.run_transaction(swap))
+    except BaseException:
+        svc.metadata.delete(code_path(digest))
+        raise
+    url = share_url(svc, code)
+    sms_id = None
+    try:
+        sms_id = sms_sender(svc).send(share.recipient_phone, sms_body(url, share.message),
+                                      tenant_id=scope.tenant_id, purpose="share_link")
+    except SmsError as exc:
+        logs.warning("re-issued share link SMS not sent", tenantId=scope.tenant_id, shareId=share_id,
+                     error=str(exc)[:200])
+    return {**share.to_json(), "shareCode": code, "shareUrl": url, "qrCode": qr_data_url(url),
+            "smsStatus": "sent" if sms_id else "failed"}
+
+
+def _require_changeable(share: Share, now: datetime, action: str) -> None:
+    status = share.effective_status(now)
+    if status not in (ACTIVE, LOCKED) or share.expires_at <= now:
+        shown = EXPIRED if share.expires_at <= now else status
+        raise Conflict(f"only an active or locked share can be {action}; this one is {shown}",
+                       code="share_not_active")
