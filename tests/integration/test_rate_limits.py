@@ -5,6 +5,7 @@ back (Retry-After)."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -14,10 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from beamit import cli
 from beamit.auth.throttle import ACCOUNT_POLICY, ThrottlePolicy
 from beamit.clock import utcnow
 from beamit.shares.access import CODE_LOOKUP_POLICY
-from beamit.tenancy import ApiKeyRateLimit, set_api_key_rate_limit
 from tests.oauth_flow import REDIRECT_URI, create_client, create_user, read_form
 from tests.support import client_session
 
@@ -95,12 +96,14 @@ def test_parallel_sign_in_guesses_are_counted_before_the_password_is_checked(api
 
 
 @pytest.fixture
-def budgeted(svc, make_tenant):
-    """A tenant whose API keys may make 5 requests an hour (no window turn during the test)."""
+def budgeted(svc, make_tenant, capsys):
+    """A tenant whose API keys may make 5 requests an hour (no window turn during the test), set as
+    an operator would."""
     if 3600 - utcnow().timestamp() % 3600 < 30:
         time.sleep(31)
     tenant = make_tenant()
-    set_api_key_rate_limit(svc.metadata, tenant.id, ApiKeyRateLimit(5, 3600))
+    assert cli.main(["tenants", "rate-limit", "--id", tenant.id, "--requests", "5", "--window-seconds", "3600"]) == 0
+    assert json.loads(capsys.readouterr().out)["apiKeyRateLimit"] == {"requests": 5, "windowSeconds": 3600}
     return tenant
 
 
