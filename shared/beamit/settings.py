@@ -42,6 +42,10 @@ class Settings:
     log_level: str
     verify_push_oidc: bool
     push_audience: str | None
+    max_decode_pixels: int = 2**27
+    """Pixel samples one decode may produce (beamit.dicomweb.pixel_limits); a frame over it is refused at ingest."""
+    max_instance_pixels: int = 2**35
+    """Pixel samples an instance may declare over all its frames; more is refused at ingest."""
     api_key_requests_per_minute: int = 600
     """Default request budget of each API key (a tenant may have its own, beamit.tenancy)."""
     trusted_proxy_hops: int = 2
@@ -148,6 +152,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         push_audience=env.get("BEAMIT_PUSH_AUDIENCE") or None,
         trusted_proxy_hops=_int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2),
         api_key_requests_per_minute=_int(env, "BEAMIT_API_KEY_REQUESTS_PER_MINUTE", 600),
+        max_decode_pixels=_int(env, "BEAMIT_MAX_DECODE_PIXELS", 2**27),
+        max_instance_pixels=_int(env, "BEAMIT_MAX_INSTANCE_PIXELS", 2**35),
         share_base_url=(env.get("BEAMIT_SHARE_BASE_URL") or public).rstrip("/"),
         share_code_key=(
             share_key.encode("utf-8") if share_key else (LOCAL_SHARE_CODE_KEY if environment == "local" else None)
