@@ -554,6 +554,43 @@ def check_plain_http_only_redirects(tf: Terraform) -> list[str]:
     return problems
 
 
+# Log entries that record full request URLs (QIDO-RS filters are names and birth dates, /s/ paths
+# are share codes): the load balancer's request logs and Cloud Run's.
+REQUEST_LOG_SOURCES = ('resource.type="http_load_balancer"',
+                       '(resource.type="cloud_run_revision" AND log_id("run.googleapis.com/requests"))')
+REQUEST_LOG_FILTER = "${local.request_log_filter}"
+LOG_READER_ROLES = re.compile(r"^roles/logging\.(viewAccessor|privateLogViewer|admin)$")
+
+
+def check_request_logs(tf: Terraform) -> list[str]:
+    """Request logs stay out of ``_Default`` (which every project log viewer reads): a sink routes
+    ``local.request_log_filter`` (which covers both sources) to a CMEK-encrypted log bucket, an
+    exclusion keeps the same entries out of ``_Default``, and nothing grants project-wide roles
+    that read every log bucket."""
+    problems: list[str] = []
+    text = str(tf.locals().get("request_log_filter", "")).replace('\\"', '"')
+    for source in REQUEST_LOG_SOURCES:
+        if source not in text:
+            problems.append(f"local.request_log_filter must select {source}")
+    sinks = {n: b for n, b in tf.resources("google_logging_project_sink").items() if b.get("filter") == REQUEST_LOG_FILTER}
+    if not sinks:
+        problems.append("no google_logging_project_sink routes local.request_log_filter")
+    buckets = tf.resources("google_logging_project_bucket_config")
+    for name, sink in sinks.items():
+        bucket = buckets.get(_reference(sink.get("destination"), "google_logging_project_bucket_config") or "")
+        if bucket is None:
+            problems.append(f"google_logging_project_sink.{name} must route to a google_logging_project_bucket_config")
+        elif "local.kms_key_ids[" not in str((block(bucket, "cmek_settings") or {}).get("kms_key_name")):
+            problems.append(f"google_logging_project_sink.{name}: its log bucket must be encrypted with a CMEK key")
+    if not any(b.get("filter") == REQUEST_LOG_FILTER for b in tf.resources("google_logging_project_exclusion").values()):
+        problems.append("no google_logging_project_exclusion keeps local.request_log_filter out of _Default")
+    for name, grant in tf.resources("google_project_iam_member").items():
+        if LOG_READER_ROLES.match(str(grant.get("role"))):
+            problems.append(f"google_project_iam_member.{name} grants {grant['role']} on the project: "
+                            "it reads the request log bucket (grant its view instead)")
+    return problems
+
+
 # --- order of creation: APIs, then what calls them ------------------------------------------------
 
 SERVICES = "google_project_service.enabled"
@@ -599,7 +636,10 @@ API_OF_TYPE: dict[str, str] = {
     "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
     "google_eventarc_google_channel_config": "eventarc.googleapis.com",
     "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
-    "google_logging_project_sink": "logging.googleapis.com",
+    **dict.fromkeys((
+        "google_logging_project_sink", "google_logging_project_bucket_config", "google_logging_project_exclusion",
+        "google_logging_log_view_iam_member", "data.google_logging_project_cmek_settings",
+    ), "logging.googleapis.com"),
     **dict.fromkeys((
         "google_monitoring_notification_channel", "google_monitoring_alert_policy",
     ), "monitoring.googleapis.com"),

@@ -296,6 +296,29 @@ def test_plain_http_only_redirects_to_https(tf: tm.Terraform) -> None:
         tm.check_plain_http_only_redirects(direct))
 
 
+def test_request_logs_with_full_urls_go_only_to_the_restricted_cmek_bucket(tf: tm.Terraform) -> None:
+    """The load balancer logs every request (sample rate 1.0) and Cloud Run too, with the query
+    string: patient names and birth dates of QIDO-RS searches, share codes."""
+    assert tm.check_request_logs(tf) == []
+    backends = tf.resources("google_compute_backend_service")
+    assert any((tm.block(b, "log_config") or {}).get("enable") is True for b in backends.values())
+    no_exclusion = tf.copy()
+    for block_ in no_exclusion.files["logging.tf"]["resource"]:
+        block_.pop("google_logging_project_exclusion", None)
+    assert tm.check_request_logs(no_exclusion) == [
+        "no google_logging_project_exclusion keeps local.request_log_filter out of _Default"]
+    no_cmek = tf.copy()
+    del no_cmek.resources("google_logging_project_bucket_config")["requests"]["cmek_settings"]
+    assert tm.check_request_logs(no_cmek) == [
+        "google_logging_project_sink.requests: its log bucket must be encrypted with a CMEK key"]
+    narrow = tf.copy()
+    for doc in narrow.files.values():
+        for locals_ in doc.get("locals", []):
+            if "request_log_filter" in locals_:
+                locals_["request_log_filter"] = '${"resource.type=\\"http_load_balancer\\""}'
+    assert tm.check_request_logs(narrow) == [f"local.request_log_filter must select {tm.REQUEST_LOG_SOURCES[1]}"]
+
+
 def test_functions_take_the_client_ip_the_load_balancer_appends(tf: tm.Terraform, manifest: dict[str, Any]) -> None:
     """Only the load balancer reaches the http functions from the internet (ingress), and it appends
     two X-Forwarded-For entries, so the functions trust two hops (beamit.web.context.client_ip)."""
