@@ -572,7 +572,8 @@ def check_request_logs(tf: Terraform) -> list[str]:
     for source in REQUEST_LOG_SOURCES:
         if source not in text:
             problems.append(f"local.request_log_filter must select {source}")
-    sinks = {n: b for n, b in tf.resources("google_logging_project_sink").items() if b.get("filter") == REQUEST_LOG_FILTER}
+    sinks = {n: b for n, b in tf.resources("google_logging_project_sink").items()
+             if b.get("filter") == REQUEST_LOG_FILTER}
     if not sinks:
         problems.append("no google_logging_project_sink routes local.request_log_filter")
     buckets = tf.resources("google_logging_project_bucket_config")
@@ -582,7 +583,8 @@ def check_request_logs(tf: Terraform) -> list[str]:
             problems.append(f"google_logging_project_sink.{name} must route to a google_logging_project_bucket_config")
         elif "local.kms_key_ids[" not in str((block(bucket, "cmek_settings") or {}).get("kms_key_name")):
             problems.append(f"google_logging_project_sink.{name}: its log bucket must be encrypted with a CMEK key")
-    if not any(b.get("filter") == REQUEST_LOG_FILTER for b in tf.resources("google_logging_project_exclusion").values()):
+    exclusions = tf.resources("google_logging_project_exclusion").values()
+    if not any(b.get("filter") == REQUEST_LOG_FILTER for b in exclusions):
         problems.append("no google_logging_project_exclusion keeps local.request_log_filter out of _Default")
     for name, grant in tf.resources("google_project_iam_member").items():
         if LOG_READER_ROLES.match(str(grant.get("role"))):
