@@ -33,7 +33,7 @@ from beamit.sandbox.writer import part10_bytes
 from beamit.storage import Query
 from tests.dicom_samples import ct_instance as sample_instance
 from tests.dicom_samples import multipart, reference_level_json
-from tests.support import TenantCredentials, new_tenant
+from tests.support import TenantCredentials, new_tenant, poll_until
 
 STUDY, SERIES, INSTANCE = SearchLevel.STUDY, SearchLevel.SERIES, SearchLevel.INSTANCE
 ROOT = "/v1/dicomweb"
@@ -600,6 +600,23 @@ def test_searches_are_audited_with_parameter_names_only(api, svc, loaded):
     assert record["details"] == {"level": "series", "filters": ["Modality", "PatientName"],
                                  "results": len(response.json())}
     assert "Tanaka" not in repr(record)
+
+
+def test_the_application_logs_no_search_values(api, stack, loaded):
+    """The functions' own logs (stdout: Cloud Logging) carry the route template, never the query
+    string; the load balancer's and Cloud Run's request logs, which do, are routed apart
+    (tests/infra: check_request_logs)."""
+    marker = f"Zq{random.randrange(10**9)}"
+    response = api.get(f"{ROOT}/studies", params={"PatientName": f"{marker}*", "PatientBirthDate": "19700101"},
+                       headers=loaded.tenant.headers)
+    request_id = response.headers["X-Request-Id"]
+    gateway_log = stack.log_dir / "gateway.log"
+    line = poll_until(lambda: next((entry for entry in gateway_log.read_text(errors="replace").splitlines()
+                                    if request_id in entry and "httpRequest" in entry), None),
+                      what="the access log line of the search")
+    assert '"requestUrl":"/v1/dicomweb/studies"' in line
+    log = gateway_log.read_text(errors="replace")
+    assert marker not in log and "19700101" not in log
 
 
 def test_every_search_route_is_served(api, loaded):
