@@ -50,3 +50,27 @@ resource "google_firestore_field" "catalog" {
     }
   }
 }
+
+# Counters that expire: Firestore deletes each document some time after its `expiresAt` (TTL
+# policies, typically within a day). The throttles' per-window counters (beamit.auth.throttle)
+# and the API-key budgets' leases (beamit.auth.key_budget) are written with it; the field is
+# never queried, so it is not indexed either.
+locals {
+  firestore_ttl_fields = {
+    "login_throttle" = "expiresAt"
+    "api_key_usage"  = "expiresAt"
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = local.firestore_ttl_fields
+
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = each.key
+  field      = each.value
+
+  ttl_config {}
+
+  index_config {}
+}

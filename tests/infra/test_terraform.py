@@ -319,6 +319,15 @@ def test_request_logs_with_full_urls_go_only_to_the_restricted_cmek_bucket(tf: t
     assert tm.check_request_logs(narrow) == [f"local.request_log_filter must select {tm.REQUEST_LOG_SOURCES[1]}"]
 
 
+def test_expiring_counters_have_ttl_policies(tf: tm.Terraform) -> None:
+    """The throttle and API-key budget counters are written with expiresAt: Firestore deletes them."""
+    from beamit.auth import key_budget, throttle
+
+    assert tf.locals()["firestore_ttl_fields"] == {throttle.COLLECTION: "expiresAt", key_budget.COLLECTION: "expiresAt"}
+    ttl = tf.resources("google_firestore_field")["ttl"]
+    assert tm.expr(ttl["for_each"]) == "local.firestore_ttl_fields" and tm.block(ttl, "ttl_config") is not None
+
+
 def test_functions_take_the_client_ip_the_load_balancer_appends(tf: tm.Terraform, manifest: dict[str, Any]) -> None:
     """Only the load balancer reaches the http functions from the internet (ingress), and it appends
     two X-Forwarded-For entries, so the functions trust two hops (beamit.web.context.client_ip)."""
