@@ -1,8 +1,9 @@
 """The rate limits a request met, as the ``RateLimit-Policy`` and ``RateLimit`` fields of its answer.
 
-Syntax of draft-ietf-httpapi-ratelimit-headers-10 (§3, §4; the field shapes the later revisions
-keep), Structured Field Values (RFC 9651) Lists of Items whose value is a String naming the
-policy, with Integer parameters::
+Syntax of draft-ietf-httpapi-ratelimit-headers-10 (September 2025; §3 RateLimit-Policy, §4
+RateLimit): Structured Field Values (RFC 9651) Lists of Items whose value is a String naming
+the policy, with Integer parameters (revisions -11 and -12 followed in 2026: check them against
+this when the fields change)::
 
     RateLimit-Policy: "share-code-ip";q=30;w=3600
     RateLimit: "share-code-ip";r=27;t=1800
@@ -25,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-DRAFT = "draft-ietf-httpapi-ratelimit-headers-10"
 _POLICY_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 
 
