@@ -542,7 +542,7 @@ def test_empty_result_is_204_no_content(api, stack, loaded):
     assert response.status_code == 204 and response.content == b"" and "Content-Type" not in response.headers
     assert dicomweb(stack, loaded.tenant).search_for_studies(search_filters={"PatientID": "NOBODY"}) == []
     # An offset past the end is an empty page too (PS3.18 §8.3.4.4.1: results <= 0).
-    assert api.get(f"{ROOT}/series?offset=100000", headers=loaded.tenant.headers).status_code == 204
+    assert api.get(f"{ROOT}/series?offset=10000", headers=loaded.tenant.headers).status_code == 204
 
 
 def test_warning_when_the_limit_is_clamped_and_when_more_results_exist(api, loaded):
