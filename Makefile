@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH ?= full
 
-.PHONY: dev test test-unit lint lint-python lint-infra bench bench-quick package clean venv ohif
+.PHONY: dev test test-unit lint lint-python lint-infra bench bench-quick reliability package clean venv ohif
 
 venv: $(STAMP)
 
@@ -44,6 +44,11 @@ lint-python: venv
 lint-infra:
 	terraform fmt -check -recursive terraform
 	bash scripts/checkov.sh
+
+## Faults and load (tests/reliability, all of it: ~15 minutes on 2 cores), and docs/reliability.md from the run.
+## `make test` runs its bounded subset.
+reliability: venv
+	BEAMIT_RELIABILITY_FULL=1 BEAMIT_RELIABILITY_REPORT=docs/reliability.md $(BIN)/pytest tests/reliability $(PYTEST_ARGS)
 
 ## Side-by-side benchmark with Orthanc (installed from Debian if missing): table + docs/benchmarks.md.
 ## Full run under 15 minutes on 2 cores; BENCH=quick (or `make bench-quick`) runs a subset in about 3;

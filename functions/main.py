@@ -119,3 +119,11 @@ def share_expiry(request: Request) -> Response:
     from beamit.api import shares as shares_api
 
     return shares_api.expiry_router.dispatch(request)
+
+
+@functions_framework.http
+def consistency_sweep(request: Request) -> Response:
+    """Cloud Scheduler, hourly: remove the objects abandoned requests left behind."""
+    from beamit.api import consistency as consistency_api
+
+    return consistency_api.sweep_router.dispatch(request)

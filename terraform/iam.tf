@@ -142,6 +142,13 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/pubsub.publisher", on = "topic:events" },
     ]
+    # Scheduled hourly: lists the dicom and derived buckets, reads the catalog, deletes leftovers of
+    # abandoned requests, appends audit records.
+    "consistency-sweep" = [
+      { role = "roles/datastore.user", on = "project" },
+      { role = "roles/storage.objectUser", on = "bucket:dicom" },
+      { role = "roles/storage.objectUser", on = "bucket:derived" },
+    ]
   }
 
   # Roles that may be granted at project level (Firestore has no finer IAM resource).

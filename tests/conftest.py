@@ -19,12 +19,17 @@ from beamit.settings import reset_settings
 from beamit.storage import Services, reset_services, services
 from tests.support import TenantCredentials, new_tenant
 
+FAILPOINTS = "ingest.before-commit=30,shares.after-code=30"
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # A small STOW limit keeps the over-the-limit tests cheap; one browser origin for the CORS tests.
-    local = LocalStack(state_dir=tmp_path_factory.mktemp("stack"), extra_env={
-        "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org"})
+    # Failpoints (beamit.failpoints) pause a request only when tests/reliability arms them.
+    state_dir = tmp_path_factory.mktemp("stack")
+    local = LocalStack(state_dir=state_dir, extra_env={
+        "BEAMIT_STOW_MAX_BYTES": str(4 << 20), "BEAMIT_CORS_ORIGINS": "https://viewer.example.org",
+        "BEAMIT_FAILPOINTS": FAILPOINTS, "BEAMIT_FAILPOINT_DIR": str(state_dir / "failpoints")})
     local.start()
     saved = dict(os.environ)
     os.environ.update(local.env)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from beamit.shares.sessions import COOKIE
 from tests.conftest import Api
 from tests.dicom_samples import multipart
-from tests.support import TenantCredentials, client_session
+from tests.support import TenantCredentials, client_session, poll_until
 
 SHARE_URL = re.compile(r"https?://\S+/s/(BM-[A-Z0-9]{6})")
 OTP = re.compile(r"\b(\d{6})\b")
@@ -60,14 +59,13 @@ def create_share(api: Api, tenant: TenantCredentials, study: str, phone: str | N
 
 def outbox(db: firestore.Client, phone: str, purpose: str | None = None, wait: float = 5.0) -> list[dict[str, Any]]:
     """The outbox messages to ``phone`` (oldest first), waiting briefly for at least one."""
-    deadline = time.monotonic() + wait
-    while True:
+
+    def messages() -> list[dict[str, Any]]:
         found = [doc.to_dict() for doc in db.collection("sms_outbox").where(
             filter=firestore.FieldFilter("to", "==", phone)).stream()]
-        found = [m for m in found if purpose is None or m["purpose"] == purpose]
-        if found or time.monotonic() > deadline:
-            return sorted(found, key=lambda m: m["createdAt"])
-        time.sleep(0.1)
+        return sorted((m for m in found if purpose is None or m["purpose"] == purpose), key=lambda m: m["createdAt"])
+
+    return poll_until(messages, timeout=wait, what=f"an SMS ({purpose or 'any'}) to {phone}")
 
 
 class Viewer:
@@ -101,9 +99,7 @@ class Recipient(Viewer):
         return self.post("/s/api/verification", json={"code": self.code})
 
     def last_otp(self) -> str:
-        messages = outbox(self.db, self.phone, "verification")
-        assert messages, "no verification SMS in the outbox"
-        match = OTP.search(messages[-1]["body"])
+        match = OTP.search(outbox(self.db, self.phone, "verification")[-1]["body"])
         assert match
         return match.group(1)
 
@@ -143,6 +139,13 @@ class EventSink:
 
         found = self.receiver.wait_for(count, timeout, where=lambda r: json.loads(r.body)["type"] == event_type)
         return dict(json.loads(found[-1].body))
+
+    def wait_for_event(self, event_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The body of the event ``event_id`` once it was delivered."""
+        import json
+
+        (found,) = self.receiver.wait_for(1, timeout, where=lambda r: json.loads(r.body)["id"] == event_id)
+        return dict(json.loads(found.body))
 
     def bodies(self, event_type: str) -> list[dict[str, Any]]:
         import json

@@ -7,11 +7,14 @@ beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAM
 beamit keys revoke --tenant acme --id key_...
 beamit users create --tenant acme --email ana@acme.example --role clinician   (password: stdin or prompt)
 beamit clients create --tenant acme --name "Acme EHR" --redirect-uri https://ehr.acme.example/cb [--public]
+beamit check [--tenant acme] [--grace-seconds 7200] [--json]   (exit 1 if an invariant fails)
+beamit sweep [--tenant acme] [--grace-seconds 7200]            (remove leftovers of abandoned requests)
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from collections.abc import Sequence
@@ -194,6 +197,39 @@ def _cmd_clients_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grace(args: argparse.Namespace, svc_settings_grace: int) -> datetime.timedelta:
+    return datetime.timedelta(seconds=args.grace_seconds if args.grace_seconds is not None else svc_settings_grace)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from beamit.consistency.scan import check
+    from beamit.storage import services
+
+    svc = services()
+    report = check(svc, tenants=args.tenant or None, grace=_grace(args, svc.settings.sweep_grace_seconds))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for tenant in report.tenants:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(tenant.counts.items()))
+            print(f"{tenant.tenant}: {counts}")
+            for finding in tenant.findings:
+                print(f"  {finding.invariant}: {finding.subject} {finding.detail}".rstrip())
+        violations = ", ".join(f"{k} {v}" for k, v in sorted(report.violations.items()))
+        print("clean" if report.clean else f"violations: {violations}")
+    return 0 if report.clean else 1
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from beamit.consistency.sweep import sweep_leftovers
+    from beamit.storage import services
+
+    svc = services()
+    result = sweep_leftovers(svc, tenants=args.tenant or None, grace=_grace(args, svc.settings.sweep_grace_seconds))
+    print(json.dumps(result.to_json()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import os
 
@@ -246,6 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
     c_create.add_argument("--public", action="store_true", help="a browser or native app: no secret, PKCE required")
     c_create.add_argument("--scopes", default=None, help="scopes it may request (default: all)")
     c_create.set_defaults(func=_cmd_clients_create)
+    for name, func, text in (("check", _cmd_check, "scan the consistency invariants (exit 1 if one fails)"),
+                             ("sweep", _cmd_sweep, "remove the objects abandoned requests left behind")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--tenant", action="append", help="only this tenant (repeat for several)")
+        command.add_argument("--grace-seconds", type=int, default=None,
+                             help="objects younger than this are in flight (default BEAMIT_SWEEP_GRACE_SECONDS)")
+        if name == "check":
+            command.add_argument("--json", action="store_true")
+        command.set_defaults(func=func)
+
     sandbox = sub.add_parser("sandbox").add_subparsers(dest="action", required=True)
     seed = sandbox.add_parser("seed", help="store synthetic studies through STOW-RS")
     seed.add_argument("--url", help="BeamIt base URL (default: BEAMIT_URL or .beamit/sandbox.env)")

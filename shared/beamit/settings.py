@@ -63,6 +63,11 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    # The leftovers sweep (beamit.consistency.sweep): objects of abandoned requests older than this.
+    sweep_grace_seconds: int = 2 * 60 * 60
+    # Failpoints of the reliability suite (beamit.failpoints): local only.
+    failpoints: tuple[tuple[str, float], ...] = ()
+    failpoint_dir: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -164,7 +169,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
+        sweep_grace_seconds=_int(env, "BEAMIT_SWEEP_GRACE_SECONDS", 2 * 60 * 60),
+        failpoints=_failpoints(env.get("BEAMIT_FAILPOINTS", "")),
+        failpoint_dir=env.get("BEAMIT_FAILPOINT_DIR") or None,
     )
+
+
+def _failpoints(raw: str) -> tuple[tuple[str, float], ...]:
+    """``name=seconds,name=seconds`` (see :mod:`beamit.failpoints`)."""
+    points: dict[str, float] = {}
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        name, _, seconds = item.partition("=")
+        try:
+            points[name.strip()] = float(seconds)
+        except ValueError as exc:
+            raise SettingsError(f"BEAMIT_FAILPOINTS: {item!r} is not name=seconds") from exc
+    return tuple(sorted(points.items()))
 
 
 @functools.cache

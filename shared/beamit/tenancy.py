@@ -17,6 +17,8 @@ from typing import Any
 from beamit.clock import utcnow
 from beamit.storage import AlreadyExists, MetadataStore
 
+TENANTS = "tenants"
+"""The collection of tenant documents; each tenant's data sits under its document."""
 TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,39}$")
 
 
@@ -34,7 +36,7 @@ class TenantScope:
 
     @property
     def root(self) -> str:
-        return f"tenants/{self.tenant_id}"
+        return f"{TENANTS}/{self.tenant_id}"
 
     def collection(self, *parts: str) -> str:
         """Path of a tenant collection, e.g. ``collection("studies")``."""

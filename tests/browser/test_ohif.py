@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ from beamit.devstack.stack import LocalStack
 from beamit.sandbox import SandboxConfig, generate_studies
 from beamit.sandbox.load import seed_sandbox
 from scripts.ohif.serve import OHIF_VERSION, OhifServer, OhifUnavailable, fetch_ohif
+from tests.browser.screenshots import save_screenshot, settled_screenshot
+from tests.support import poll_until
 
 pytestmark = pytest.mark.emulators
 
@@ -42,7 +43,6 @@ SEED = 20260115
 COUNT = 2
 CONFIG = SandboxConfig(scale=0.25, ct_slices=8, mr_slices=4)
 VIEWPORT = {"width": 1280, "height": 720}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 60_000
 
 
@@ -143,17 +143,6 @@ def _open(browser: Any) -> tuple[Any, Any, PageLog]:
     return context, page, PageLog(page)
 
 
-def _save(png: bytes, name: str, tmp_path: Path) -> None:
-    """A small palette PNG in the tmp dir (and docs/screenshots/ when asked)."""
-    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=64)
-    targets = [tmp_path / name]
-    if os.environ.get("BEAMIT_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        targets.append(SCREENSHOTS / name)
-    for target in targets:
-        image.save(target, optimize=True)
-
-
 def test_study_list_shows_the_seeded_studies(viewer: Viewer, browser: Any, tmp_path: Path) -> None:
     context, page, log = _open(browser)
     try:
@@ -161,7 +150,7 @@ def test_study_list_shows_the_seeded_studies(viewer: Viewer, browser: Any, tmp_p
         for study in viewer.studies:
             page.get_by_text(study.family_name).first.wait_for(state="visible", timeout=TIMEOUT_MS)
         page.get_by_text(f"1-{COUNT} of {COUNT}").wait_for(timeout=TIMEOUT_MS)
-        _save(page.screenshot(), "ohif-study-list.png", tmp_path)
+        save_screenshot(page.screenshot(), "ohif-study-list.png", tmp_path)
         body = page.inner_text("body")
         for study in viewer.studies:
             assert study.description in body and study.modality in body, body
@@ -185,15 +174,10 @@ def test_viewer_displays_an_image(viewer: Viewer, browser: Any, tmp_path: Path) 
         page.goto(f"{viewer.url}/viewer?StudyInstanceUIDs={study.uid}", wait_until="load", timeout=TIMEOUT_MS)
         canvas = page.locator("canvas.cornerstone-canvas").first
         canvas.wait_for(state="visible", timeout=TIMEOUT_MS)
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        shot = canvas.screenshot()
-        while _distinct_colors(shot) < 16 and time.monotonic() < deadline:
-            page.wait_for_timeout(500)
-            shot = canvas.screenshot()
-        assert _distinct_colors(shot) >= 16, "the viewport canvas stayed uniform: no image rendered"
+        poll_until(lambda: _distinct_colors(canvas.screenshot()) >= 16, timeout=TIMEOUT_MS / 1000, interval=0.5,
+                   what="an image in the viewport canvas (it stayed uniform)")
         page.get_by_text("I:1 (1/").first.wait_for(timeout=TIMEOUT_MS)  # the viewport's image index overlay
-        page.wait_for_timeout(500)
-        _save(page.screenshot(), "ohif-viewer.png", tmp_path)
+        save_screenshot(settled_screenshot(page), "ohif-viewer.png", tmp_path)
         assert any(u.endswith("/metadata") for _, _, u in log.dicomweb), log.dicomweb
         assert any("/frames/" in u and s == 200 for s, _, u in log.dicomweb), log.dicomweb
         assert not log.failed_dicomweb(), log.failed_dicomweb()

@@ -4,15 +4,15 @@ A small synthetic CT is stored by STOW-RS and shared; the test reads the link an
 one-time code from the SMS outbox as the patient would read their phone, opens the link,
 checks the first image really renders (pixels of a screenshot, not the DOM), that scrolling
 and a window preset change the image, that nothing is stored on the device, and that the
-page shows "Session ended" once the session expires. It writes the screenshots of
-docs/screenshots/ (desktop and a 390x844 phone).
+page shows "Session ended" once the session expires. Screenshots (desktop and a 390x844
+phone) go to the test's tmp dir; ``BEAMIT_UPDATE_SCREENSHOTS=1`` also writes
+``docs/screenshots/viewer-*.png``.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +21,10 @@ import pytest
 from PIL import Image
 
 from beamit.shares.sessions import COOKIE, session_path
+from tests.browser.screenshots import save_screenshot
 from tests.share_flow import OTP, create_share, outbox, plain_firestore, random_phone, store_ct
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
         "--disable-component-update", "--disable-sync"]
 
@@ -59,11 +59,20 @@ def ct(api, owner):
     return store_ct(api, owner, seed=31, slices=10)
 
 
-def save_screenshot(page, name: str) -> None:
-    """A commit-ready screenshot: PNG with a 64-colour palette (small files)."""
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    image.quantize(colors=64).save(SCREENSHOTS / name, optimize=True)
+def wait_painted(page) -> None:
+    """The page as the patient sees it once loading is over: the image drawn, the progress bar
+    gone and every series thumbnail shown (each is fetched after the page is up)."""
+    page.wait_for_function(
+        "() => document.getElementById('image').dataset.ready === 'true'"
+        " && document.getElementById('progress').hidden"
+        " && [...document.querySelectorAll('#series img')].every(i => i.complete && i.naturalWidth > 0)",
+        timeout=20_000)
+
+
+def screenshot(page, name: str, tmp_path: Path) -> None:
+    """A screenshot of the painted page (see tests/browser/screenshots.py for where it goes)."""
+    wait_painted(page)
+    save_screenshot(page.screenshot(), name, tmp_path)
 
 
 def canvas_pixels(page) -> np.ndarray:
@@ -93,7 +102,7 @@ def sign_in(page, api, db, owner, ct, **fields) -> dict:
     return {"link": link, "phone": phone}
 
 
-def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner, ct):
+def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner, ct, tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -142,7 +151,7 @@ def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner,
 
     page.get_by_role("button", name="Soft tissue").click()
     wait_ready(page, 4, "40,400")
-    save_screenshot(page, "viewer-desktop.png")
+    screenshot(page, "viewer-desktop.png", tmp_path)
 
     # The session expires (its end is moved into the past): the page says so and drops the images.
     db.document(session_path(cookie["value"])).update({"absoluteExpiresAt": datetime.now(UTC) - timedelta(seconds=1)})
@@ -154,7 +163,7 @@ def test_viewer_renders_scrolls_windows_and_ends(browser, api, stack, db, owner,
     context.close()
 
 
-def test_viewer_on_a_phone(browser, api, stack, db, owner, ct):
+def test_viewer_on_a_phone(browser, api, stack, db, owner, ct, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
@@ -167,8 +176,7 @@ def test_viewer_on_a_phone(browser, api, stack, db, owner, ct):
     # The series strip sits above the image on a phone.
     strip = page.locator("#series").bounding_box()
     assert strip is not None and strip["y"] + strip["height"] <= box["y"] + 1
-    time.sleep(0.2)
-    save_screenshot(page, "viewer-phone.png")
+    screenshot(page, "viewer-phone.png", tmp_path)
     context.close()
 
 

@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import requests
 
 from beamit.devstack.processes import free_port
+from tests.support import poll_until
 
 
 def _alive(pid: int) -> bool:
@@ -33,11 +33,12 @@ def test_dev_command_serves_the_sandbox_and_stops_everything(tmp_path):
     )
     try:
         env_file = tmp_path / "sandbox.env"
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
+
+        def up() -> bool:
             assert proc.poll() is None, "beamit dev exited early"
-            assert time.monotonic() < deadline, "make dev did not come up within 90 s"
-            time.sleep(0.2)
+            return env_file.exists()
+
+        poll_until(up, timeout=90, interval=0.2, what="make dev coming up (sandbox.env written)")
         values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
         assert values["BEAMIT_URL"] == f"http://127.0.0.1:{port}"
         assert (env_file.stat().st_mode & 0o077) == 0  # the key file is private to its owner
@@ -55,10 +56,8 @@ def test_dev_command_serves_the_sandbox_and_stops_everything(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in children.values()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [name for name, pid in children.items() if _alive(pid)]
+    poll_until(lambda: not any(_alive(pid) for pid in children.values()), timeout=10, interval=0.2,
+               what=lambda: f"the end of {[name for name, pid in children.items() if _alive(pid)]}")
     try:
         requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
         raise AssertionError("the gateway still answers after Ctrl-C")

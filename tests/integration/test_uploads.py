@@ -31,6 +31,7 @@ from beamit.uploads import naming
 from beamit.uploads import upload as uploads
 from beamit.uploads.limits import MAX_UPLOAD_BYTES
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
+from tests.support import poll_until
 
 UPLOADS = "/v1/uploads"
 WAIT_SECONDS = 30
@@ -56,30 +57,24 @@ def send(upload: dict, data: bytes) -> dict:
 
 
 def wait_for_job(api, tenant, upload_id: str, timeout: float = WAIT_SECONDS) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The upload's job once it has concluded (completed or failed)."""
+    status = ["unknown"]
+
+    def concluded() -> dict | None:
         response = api.get(f"{UPLOADS}/{upload_id}", headers=tenant.headers)
         assert response.status_code == 200, response.text
         body = response.json()
-        if body["status"] in ("completed", "failed"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"upload still {body['status']} after {timeout:.0f}s")
-        time.sleep(0.2)
+        status[0] = body["status"]
+        return body if body["status"] in ("completed", "failed") else None
+
+    return poll_until(concluded, timeout=timeout, interval=0.2,
+                      what=lambda: f"the end of upload {upload_id} (still {status[0]})")
 
 
 def upload_and_wait(api, tenant, data: bytes, **kwargs) -> dict:
     upload = create_upload(api, tenant, data, **kwargs)
     send(upload, data)
     return wait_for_job(api, tenant, upload["id"])
-
-
-def wait_until(predicate, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.2)
 
 
 def inbox_objects(svc, tenant) -> list[str]:
@@ -157,7 +152,7 @@ def test_single_instance_upload_is_stored_byte_identical(api, svc, tenant):
     assert svc.metadata.get(catalog.instance_path(tenant.scope, ds.SOPInstanceUID)) is not None
     name = instance_object(tenant.id, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
     assert svc.blobs.read(svc.settings.bucket("dicom"), name) == data
-    wait_until(lambda: inbox_objects(svc, tenant) == [])  # consumed once the job is recorded
+    poll_until(lambda: inbox_objects(svc, tenant) == [], what="an empty inbox")  # consumed once the job is recorded
     [audit] = audit_records(svc, tenant, upload["id"])
     assert audit["credentialId"] == tenant.key_id and audit["principal"] == tenant.key_id
     assert audit["phi"] is True and audit["outcome"] == 200
@@ -248,7 +243,8 @@ def test_redelivered_event_changes_nothing(api, svc, tenant):
     job = wait_for_job(api, tenant, upload["id"])
     # The job is concluded after it completes: its audit record, then the inbox object's removal.
     path = uploads.upload_path(tenant.scope, upload["id"])
-    wait_until(lambda: svc.metadata.get(path).get("auditId") and inbox_objects(svc, tenant) == [])
+    poll_until(lambda: svc.metadata.get(path).get("auditId") and inbox_objects(svc, tenant) == [],
+               what="the audited job and an empty inbox")
     before = svc.metadata.get(path)
     for _ in range(2):
         response = api.post("/_triggers/ingest", json=push_payload(obj))
@@ -322,7 +318,7 @@ def test_busy_job_is_left_to_its_holder_and_a_stale_one_is_taken_over(api, svc, 
     assert final["counts"] == job["counts"]
     assert all(f["alreadyStored"] for f in final["files"] if f["status"] == "stored")
     assert svc.metadata.get(catalog.study_path(tenant.scope, study))["instanceCount"] == 3
-    wait_until(lambda: inbox_objects(svc, tenant) == [])
+    poll_until(lambda: inbox_objects(svc, tenant) == [], what="an empty inbox")
 
 
 # -- what is not ingested -----------------------------------------------------------------------------------
@@ -334,11 +330,12 @@ def test_object_without_an_upload_record_is_quarantined(svc, tenant):
     infos = [svc.blobs.put(inbox, name, data, content_type="application/dicom") for name in names]
     for name, info in zip(names, infos):
         target = naming.quarantined_unregistered(name, info.generation)
-        wait_until(lambda target=target: svc.blobs.stat(svc.settings.bucket("quarantine"), target) is not None)
+        poll_until(lambda target=target: svc.blobs.stat(svc.settings.bucket("quarantine"), target),
+                   what=f"the quarantined {target}")
         assert svc.blobs.read(svc.settings.bucket("quarantine"), target) == data
         sidecar = json.loads(svc.blobs.read(svc.settings.bucket("quarantine"), naming.sidecar(target)))
         assert sidecar["reason"]["code"] == "unregistered_object" and sidecar["inboxObject"] == name
-        wait_until(lambda name=name: svc.blobs.stat(inbox, name) is None)
+        poll_until(lambda name=name: svc.blobs.stat(inbox, name) is None, what=f"{name} gone from the inbox")
     assert svc.metadata.count(Query(collection=tenant.scope.collection("instances"))) == 0
 
 
@@ -348,7 +345,7 @@ def test_second_object_under_an_upload_prefix_is_quarantined(api, svc, tenant):
     name = f"uploads/{tenant.id}/{upload['id']}/other.dcm"
     info = svc.blobs.put(svc.settings.bucket("inbox"), name, data, content_type="application/dicom")
     target = naming.quarantined_unregistered(name, info.generation)
-    wait_until(lambda: svc.blobs.stat(svc.settings.bucket("quarantine"), target) is not None)
+    poll_until(lambda: svc.blobs.stat(svc.settings.bucket("quarantine"), target), what=f"the quarantined {target}")
     assert api.get(f"{UPLOADS}/{upload['id']}", headers=tenant.headers).json()["status"] == "pending"
 
 
@@ -362,7 +359,7 @@ def test_expired_upload_is_refused_and_quarantined(api, svc, tenant):
     assert job["status"] == "failed" and job["error"]["code"] == "upload_expired"
     assert read_gs(svc, job["error"]["quarantineObject"]) == data
     assert svc.metadata.count(Query(collection=tenant.scope.collection("instances"))) == 0
-    wait_until(lambda: inbox_objects(svc, tenant) == [])
+    poll_until(lambda: inbox_objects(svc, tenant) == [], what="an empty inbox")
 
 
 def test_event_for_an_object_no_longer_in_the_inbox_fails_the_job(api, svc, tenant):
@@ -499,13 +496,3 @@ def test_other_tenants_uploads_are_not_found(api, make_tenant):
     assert api.get(f"{UPLOADS}/{upload_id}/files", headers=b.headers).status_code == 404
     assert api.get(f"{UPLOADS}/upl_{'0' * 20}", headers=a.headers).status_code == 404
     assert api.get(f"{UPLOADS}/not-an-id", headers=a.headers).status_code == 404
-
-
-def test_every_uploads_route_is_documented(api):
-    from beamit.api.uploads import router
-
-    paths = api.get("/v1/openapi.json").json()["paths"]
-    for rule, methods, _scope in router.rules():
-        documented = rule.replace("<upload_id>", "{uploadId}")
-        assert documented in paths, rule
-        assert {m.lower() for m in methods} <= set(paths[documented]), rule

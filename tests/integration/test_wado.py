@@ -445,20 +445,36 @@ def test_monochrome1_is_rendered_inverted(api, owner):
 
 
 def test_thumbnails_are_small_and_cached(api, svc, owner, samples, study):
-    uid = study[0].StudyInstanceUID
-    series = f"{ROOT}/studies/{uid}/series/{study[0].SeriesInstanceUID}"
-    for path in (f"{ROOT}/studies/{uid}/thumbnail", f"{series}/thumbnail",
-                 f"{samples['examples_ybr_color.dcm'].path}/thumbnail",
+    uid, first_series = study[0].StudyInstanceUID, study[0].SeriesInstanceUID
+    study_thumbnail = f"{ROOT}/studies/{uid}/thumbnail"
+    series_thumbnail = f"{ROOT}/studies/{uid}/series/{first_series}/thumbnail"
+    served = {}
+    for path in (study_thumbnail, series_thumbnail, f"{samples['examples_ybr_color.dcm'].path}/thumbnail",
                  f"{samples['examples_ybr_color.dcm'].path}/frames/3/thumbnail"):
         response = get(api, owner, path)
         assert response.status_code == 200, path
         assert max(image(response.content).size) <= 128
-    cached = [b.name for b in svc.blobs.list(svc.settings.bucket("derived"), f"{owner.id}/{uid}/")
-              if "/thumbnails/" in b.name]
-    assert cached and f"/thumbnails/{study[1].SOPInstanceUID}/" in cached[0]  # the middle instance of the first series
-    again = get(api, owner, f"{ROOT}/studies/{uid}/thumbnail")
-    assert again.content == get(api, owner, f"{ROOT}/studies/{uid}/thumbnail").content
-    assert image(get(api, owner, f"{ROOT}/studies/{uid}/thumbnail?viewport=32,32").content).size == (32, 32)
+        served[path] = response.content
+    # The study's and the first series' thumbnails are one cached object: the middle instance
+    # of the first series, written before the response.
+    derived = svc.settings.bucket("derived")
+    prefix = f"{owner.id}/{uid}/{first_series}/thumbnails/"
+    (cached,) = [b.name for b in svc.blobs.list(derived, prefix)]
+    assert cached.startswith(f"{prefix}{study[1].SOPInstanceUID}/") and cached.endswith(".jpg")
+    assert svc.blobs.read(derived, cached) == served[study_thumbnail] == served[series_thumbnail]
+    # Later requests are answered from the cache, not rendered again: other bytes put in the
+    # cached object are exactly what they return.
+    stand_in = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(stand_in, "JPEG")
+    svc.blobs.put(derived, cached, stand_in.getvalue(), content_type="image/jpeg")
+    try:
+        assert get(api, owner, study_thumbnail).content == stand_in.getvalue()
+        assert get(api, owner, series_thumbnail).content == stand_in.getvalue()
+    finally:
+        svc.blobs.put(derived, cached, served[study_thumbnail], content_type="image/jpeg")
+    # Other output parameters are another cached object.
+    assert image(get(api, owner, f"{study_thumbnail}?viewport=32,32").content).size == (32, 32)
+    assert len(list(svc.blobs.list(derived, prefix))) == 2
 
 
 # -- errors, tenancy, authentication -----------------------------------------------------------------------------

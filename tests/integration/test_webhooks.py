@@ -16,6 +16,7 @@ from beamit.devstack.scheduler import tick
 from beamit.events import EVENT_TYPES, SHARE_ACCESSED, SHARE_EXPIRED, STUDY_RECEIVED, STUDY_SHARED, publish_event
 from beamit.webhooks import deliveries
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
+from tests.support import poll_until
 from tests.webhook_receiver import Answer, Receiver, python_verifier
 
 WEBHOOKS = "/v1/webhooks"
@@ -75,15 +76,28 @@ def delivery_log(api, tenant, endpoint_id, **params) -> dict:
 
 
 def wait_for_log(api, tenant, endpoint_id, done, timeout=15.0) -> list[dict]:
-    """Poll the delivery log until ``done(deliveries)`` (attempts are recorded after the answer)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        data = delivery_log(api, tenant, endpoint_id)["data"]
-        if done(data):
-            return data
-        if time.monotonic() > deadline:
-            raise AssertionError(f"delivery log never got there: {data}")
-        time.sleep(0.1)
+    """The delivery log once ``done(deliveries)`` holds (attempts are recorded after the answer)."""
+    seen: list[dict] = []
+
+    def reached() -> bool:
+        seen[:] = delivery_log(api, tenant, endpoint_id)["data"]
+        return bool(done(seen))
+
+    poll_until(reached, timeout=timeout, what=lambda: f"the delivery log {seen}")
+    return seen
+
+
+def wait_for_event(receiver, event_id: str):
+    """The request that delivered ``event_id`` to ``receiver``."""
+    (request,) = receiver.wait_for(1, where=lambda r: json.loads(r.body)["id"] == event_id)
+    return request
+
+
+def logged_events(api, tenant, endpoint_id) -> set[str]:
+    """The event ids in an endpoint's delivery log. An event's fan-out records its delivery to
+    every endpoint before it attempts any, so once one attempt of an event was received, the
+    log holds every delivery of that event: a positive barrier for "not delivered here"."""
+    return {d["eventId"] for d in delivery_log(api, tenant, endpoint_id, limit=100)["data"]}
 
 
 def make_due(svc, tenant, delivery_id):
@@ -167,10 +181,12 @@ def test_410_disables_the_endpoint(svc, api, tenant, make_receiver):
     disabled = api.get(f"{WEBHOOKS}/{endpoint['id']}", headers=tenant.headers).json()
     assert disabled["enabled"] is False and disabled["status"] == "disabled"
     assert disabled["disabledReason"] == "the endpoint answered 410 Gone" and disabled["disabledAt"]
-    # The next event goes to the healthy endpoint only (both are decided in one fan-out).
+    # The next event goes to the healthy endpoint only (both are decided in one fan-out, whose
+    # deliveries are all recorded before the healthy endpoint's attempt).
     register(api, tenant, healthy.url)
     publish_event(svc, tenant.id, STUDY_RECEIVED, {"studyInstanceUID": "1.2.4"})
     healthy.wait_for(1)
+    assert [d["id"] for d in delivery_log(api, tenant, endpoint["id"])["data"]] == [failed["id"]]
     assert len(gone.requests) == 1
     # Redelivery needs the endpoint enabled first.
     redeliver = f"{WEBHOOKS}/{endpoint['id']}/deliveries/{failed['id']}/redeliver"
@@ -252,8 +268,8 @@ def test_secret_rotation_signs_with_both_secrets(api, svc, tenant, receiver, sni
 
 def test_share_events_are_delivered_to_their_subscribers(api, svc, tenant, make_receiver):
     shares, studies = make_receiver(), make_receiver()
-    register(api, tenant, shares.url, events=(STUDY_SHARED, SHARE_ACCESSED, SHARE_EXPIRED))
-    register(api, tenant, studies.url, events=(STUDY_RECEIVED,))
+    shares_endpoint = register(api, tenant, shares.url, events=(STUDY_SHARED, SHARE_ACCESSED, SHARE_EXPIRED))
+    studies_endpoint = register(api, tenant, studies.url, events=(STUDY_RECEIVED,))
     published = {
         STUDY_SHARED: {"shareId": "share_abc", "studyInstanceUID": "1.2.9", "expiresAt": "2026-02-27T00:00:00Z"},
         SHARE_ACCESSED: {"shareId": "share_abc", "studyInstanceUID": "1.2.9"},
@@ -265,8 +281,12 @@ def test_share_events_are_delivered_to_their_subscribers(api, svc, tenant, make_
     assert set(by_type) == set(published)
     for kind, body in by_type.items():
         assert body == {"id": ids[kind], "type": kind, "createdAt": body["createdAt"], "data": published[kind]}
-    publish_event(svc, tenant.id, STUDY_RECEIVED, {"studyInstanceUID": "1.2.10"})
-    studies.wait_for(1)
+    received_id = publish_event(svc, tenant.id, STUDY_RECEIVED, {"studyInstanceUID": "1.2.10"})
+    wait_for_event(studies, received_id)
+    # Each of the four events reached an endpoint, so its fan-out (which records every delivery
+    # before it attempts any) is over: the logs hold all their deliveries.
+    assert logged_events(api, tenant, shares_endpoint["id"]) == set(ids.values())
+    assert logged_events(api, tenant, studies_endpoint["id"]) == {received_id}
     assert [r.headers["X-BeamIt-Event"] for r in studies.requests] == ["study.received"]
     assert len(shares.requests) == 3
 
@@ -274,14 +294,23 @@ def test_share_events_are_delivered_to_their_subscribers(api, svc, tenant, make_
 def test_events_of_another_tenant_are_not_delivered(api, svc, make_tenant, make_receiver):
     a, b = make_tenant(), make_tenant()
     a_receiver, b_receiver = make_receiver(), make_receiver()
-    register(api, a, a_receiver.url, events=EVENT_TYPES)
-    register(api, b, b_receiver.url, events=EVENT_TYPES)
-    publish_event(svc, b.id, STUDY_RECEIVED, {"studyInstanceUID": "1.2.11"})
-    publish_event(svc, a.id, SHARE_ACCESSED, {"shareId": "share_a"})
-    b_receiver.wait_for(1)
-    (a_request,) = a_receiver.wait_for(1)
-    assert json.loads(a_request.body)["type"] == SHARE_ACCESSED
-    time.sleep(0.5)
+    a_endpoint = register(api, a, a_receiver.url, events=EVENT_TYPES)["id"]
+    b_endpoint = register(api, b, b_receiver.url, events=EVENT_TYPES)["id"]
+    b_event = publish_event(svc, b.id, STUDY_RECEIVED, {"studyInstanceUID": "1.2.11"})
+    a_event = publish_event(svc, a.id, SHARE_ACCESSED, {"shareId": "share_a"})
+    wait_for_event(b_receiver, b_event)
+    wait_for_event(a_receiver, a_event)
+    # Each event's fan-out records a delivery per endpoint before it attempts any: both events
+    # were received, so each delivery they made exists by now, under either tenant.
+    recorded = {
+        (tenant.id, endpoint, event)
+        for tenant in (a, b)
+        for endpoint in (a_endpoint, b_endpoint)
+        for event in (a_event, b_event)
+        if svc.metadata.get(deliveries.delivery_path(tenant.scope, endpoint, deliveries.delivery_id(event, endpoint)))
+    }
+    assert recorded == {(a.id, a_endpoint, a_event), (b.id, b_endpoint, b_event)}
+    assert logged_events(api, a, a_endpoint) == {a_event} and logged_events(api, b, b_endpoint) == {b_event}
     assert len(a_receiver.requests) == 1 and len(b_receiver.requests) == 1
 
 

@@ -8,7 +8,7 @@ instance by its document path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from beamit.catalog.instances import RECORD_FIELDS, StoredInstance
 from beamit.dicomweb.qido.query import SearchQuery
 from beamit.dicomweb.uri import DicomwebRoot, ResourceRef
 from beamit.errors import BeamItError, NotFound
-from beamit.storage import Filter, MetadataStore, Query
+from beamit.storage import DOCUMENT_NAME, Document, Filter, MetadataStore, Query
 from beamit.tenancy import TenantScope
 
 
@@ -147,6 +147,22 @@ class Catalog:
         if record is None or not record.get(f.INSTANCE_COUNT):
             raise NotFound(f"no such {ref.level}")
         return int(record[f.INSTANCE_COUNT])
+
+    # -- inventory (consistency scans) -----------------------------------------------------------------
+
+    def records(self, collection: str, fields: Sequence[str] | None = None, *, page: int = 500
+                ) -> Iterator[Document]:
+        """Every document of one catalog collection (``fields.STUDIES``, ``SERIES``, ``INSTANCES``,
+        ``SERIES_MEMBERS``), page by page in document name order: for scans, not requests."""
+        after: str | None = None
+        while True:
+            docs = self.store.query(Query(self.scope.collection(collection), order_by=((DOCUMENT_NAME, "asc"),),
+                                          limit=page, start_after=None if after is None else (after,),
+                                          select=tuple(fields) if fields is not None else None))
+            yield from docs
+            if len(docs) < page:
+                return
+            after = docs[-1].path
 
     # -- search and commit ------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from beamit.dicomweb.stow import (
     StoreResult,
 )
 from beamit.events import STUDY_RECEIVED, publish_events
+from beamit.failpoints import INGEST_BEFORE_COMMIT, failpoint
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
 from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance
@@ -211,6 +212,7 @@ class IngestSession:
         derived = self._svc.settings.bucket("derived")
         try:
             self._write_metadata_chunks(force=True)
+            failpoint(INGEST_BEFORE_COMMIT)
             committed = self._catalog.commit(ready, blob_names, new_objects=set(self._created_objects))
         except Exception as exc:
             logs.error("catalog commit failed", error=type(exc).__name__, tenantId=self._tenant.tenant_id)

@@ -27,6 +27,7 @@ from beamit import events, logs
 from beamit.catalog import Catalog
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict, NotFound
+from beamit.failpoints import SHARES_AFTER_CODE, failpoint
 from beamit.ids import new_id
 from beamit.shares import codes
 from beamit.shares.fields import MAX_EXPIRY, ShareRequest, mask_phone
@@ -48,6 +49,10 @@ from beamit.tenancy import TenantScope
 
 IDEMPOTENCY = "share_requests"
 IDEMPOTENCY_TTL = timedelta(hours=24)
+IDEMPOTENCY_LEASE = timedelta(minutes=2)
+"""How long a request may hold its Idempotency-Key pending: twice the ``shares`` function's
+60-second timeout. A record pending for longer belongs to a request that died; a retry takes it
+over (before, it answered 409 "in progress" for the key's whole 24 hours)."""
 SECRETS_KEY = "secrets"
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 CODE_ATTEMPTS = 8
@@ -94,10 +99,12 @@ def create_share(
             raise Conflict("this Idempotency-Key was used with a different request body",
                            code="idempotency_key_reused") from None
         if record.get("state") != "done":
-            raise Conflict("a request with this Idempotency-Key is in progress",
-                           code="idempotency_in_progress") from None
-        body = json.loads(svc.keys.decrypt(SECRETS_KEY, record["response"], aad=aad))
-        return Created(int(record["status"]), body)
+            if not _take_over_abandoned(svc, path, now):
+                raise Conflict("a request with this Idempotency-Key is in progress",
+                               code="idempotency_in_progress") from None
+        else:
+            body = json.loads(svc.keys.decrypt(SECRETS_KEY, record["response"], aad=aad))
+            return Created(int(record["status"]), body)
     try:
         created = _create(svc, scope, request, created_by)
     except BaseException:
@@ -107,6 +114,22 @@ def create_share(
     svc.metadata.update(path, {"state": "done", "status": created.status,
                                "response": svc.keys.encrypt(SECRETS_KEY, plaintext, aad=aad)})
     return created
+
+
+def _take_over_abandoned(svc: Services, path: str, now: datetime) -> bool:
+    """Claim an idempotency record left pending for longer than :data:`IDEMPOTENCY_LEASE` (its
+    request died: a killed worker never marks it done nor deletes it); one caller wins."""
+
+    def take(txn: Transaction) -> bool:
+        record = txn.get(path)
+        created = (record or {}).get("createdAt")
+        if record is None or record.get("state") == "done" or not isinstance(created, datetime) \
+                or created > now - IDEMPOTENCY_LEASE:
+            return False
+        txn.write(Write("update", path, {"createdAt": now}))
+        return True
+
+    return svc.metadata.run_transaction(take)
 
 
 def _fingerprint(request: ShareRequest) -> str:
@@ -130,6 +153,7 @@ def _create(svc: Services, scope: TenantScope, request: ShareRequest, created_by
     share_id = new_id("share", 20)
     expires_at = now + request.expires_in
     code, digest = _claim_code(svc, scope, share_id, expires_at)
+    failpoint(SHARES_AFTER_CODE)
     record = {
         "id": share_id,
         "tenantId": scope.tenant_id,
@@ -188,6 +212,7 @@ def _claim_code(svc: Services, scope: TenantScope, share_id: str, expires_at: An
         try:
             svc.metadata.create(code_path(digest), {
                 "tenantId": scope.tenant_id, "shareId": share_id, "state": ACTIVE, "expiresAt": expires_at,
+                "createdAt": utcnow(),
             })
         except AlreadyExists:
             logs.info("share code collision; drawing again")

@@ -36,6 +36,7 @@ def _info(blob: Any) -> BlobInfo:
         crc32c=blob.crc32c,
         md5_hash=blob.md5_hash,
         metadata=dict(blob.metadata or {}),
+        created=blob.time_created,
     )
 
 

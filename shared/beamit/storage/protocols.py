@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -35,6 +36,8 @@ class BlobInfo:
     crc32c: str | None = None
     md5_hash: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
+    """When the object was created (``timeCreated``)."""
 
 
 class BlobStore(Protocol):

@@ -332,3 +332,13 @@ def test_metadata_is_valid_rfc_8414():
     assert "keys:manage" in metadata["scopes_supported"]
     with pytest.raises(ValueError):
         server_metadata("http://api.beamit.health")  # not https, not loopback
+
+
+def test_oauth_errors_are_rfc_6749_shaped():
+    from beamit.api.auth import render_oauth_error
+    from beamit.errors import BeamItError, NotFound
+
+    response = render_oauth_error(NotFound("no such resource"), "req_x")
+    assert response.status_code == 404 and response.get_json() == {"error": "not_found",
+                                                                   "error_description": "no such resource"}
+    assert render_oauth_error(BeamItError("boom"), "req_x").get_json()["error"] == "server_error"

@@ -1,0 +1,203 @@
+"""Bounded loopback load: several tenants' mixed traffic at once, then the invariants.
+
+Each client is a thread with its own HTTP session, bound to one tenant, drawing operations by
+weight until the run's time is up: STOW-RS of small CT series, QIDO-RS searches, WADO-RS
+metadata and frames, share creations and opens of the share links, webhook registrations. The
+bar: no 5xx, and a clean consistency scan of every tenant afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+import requests
+
+from beamit.bench.memory import children, read_status
+from beamit.consistency.scan import check
+from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
+from tests.dicom_samples import multipart
+from tests.reliability.faults import gateway_master
+from tests.reliability.report import LoadFigures, OperationFigures
+from tests.share_flow import client_ip_headers, random_phone
+from tests.support import TenantCredentials, new_tenant
+
+
+@dataclass
+class Tenant:
+    credentials: TenantCredentials
+    study: str
+    series: str
+    instances: list[str]
+    share_codes: list[str]
+    lock: threading.Lock
+
+
+def _store(base: str, tenant: TenantCredentials, seed: int, index: int, slices: int) -> tuple[str, str, list[str]]:
+    study = generate_study(seed, index, SandboxConfig(kinds=(Kind.CT,), scale=0.125, ct_slices=slices))
+    datasets = list(study.datasets())
+    body, content_type = multipart([part10_bytes(ds) for ds in datasets])
+    response = requests.post(f"{base}/v1/dicomweb/studies", data=body, timeout=120,
+                             headers={**tenant.headers, "Content-Type": content_type})
+    assert response.status_code == 200, response.text
+    return study.study_uid, str(datasets[0].SeriesInstanceUID), [str(ds.SOPInstanceUID) for ds in datasets]
+
+
+def _rss_mib(stack) -> float:
+    master = gateway_master(stack)
+    total = 0
+    for pid in [master, *children(master)]:
+        try:
+            total += read_status(pid).rss_kib
+        except OSError:
+            continue
+    return total / 1024
+
+
+class Client(threading.Thread):
+    def __init__(self, number: int, base: str, tenant: Tenant, until: float, max_requests: int,
+                 record: Callable[[str, str, float], None]) -> None:
+        super().__init__(daemon=True)
+        self.number, self.base, self.tenant, self.until, self.left = number, base, tenant, until, max_requests
+        self.record = record
+        self.session = requests.Session()
+        self.random = random.Random(number)
+        self.stores = 0
+        self.ip = client_ip_headers()
+
+    def call(self, name: str, method: str, path: str, **kwargs: object) -> requests.Response | None:
+        started = time.perf_counter()
+        try:
+            response = self.session.request(method, self.base + path, timeout=120, **kwargs)  # type: ignore[arg-type]
+            status = str(response.status_code)
+        except requests.RequestException as exc:
+            response, status = None, type(exc).__name__
+        self.record(name, status, (time.perf_counter() - started) * 1000)
+        self.left -= 1
+        return response
+
+    def run(self) -> None:
+        operations: list[tuple[Callable[[], None], int]] = [
+            (self.search, 25), (self.metadata, 15), (self.frame, 30), (self.store, 8), (self.share, 6),
+            (self.open_share, 10), (self.webhook, 3), (self.search_by_uid, 3)]
+        functions, weights = zip(*operations)
+        while time.monotonic() < self.until and self.left > 0:
+            self.random.choices(functions, weights)[0]()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.tenant.credentials.headers
+
+    def search(self) -> None:
+        letter = self.random.choice("ABCDEFGHIJKLMNOPRSTW")
+        self.call("QIDO-RS studies (PatientName wildcard)", "GET", "/v1/dicomweb/studies",
+                  params={"PatientName": f"{letter}*", "limit": "20"}, headers=self.headers)
+
+    def search_by_uid(self) -> None:
+        self.call("QIDO-RS instances of a series", "GET",
+                  f"/v1/dicomweb/studies/{self.tenant.study}/series/{self.tenant.series}/instances",
+                  headers=self.headers)
+
+    def metadata(self) -> None:
+        self.call("WADO-RS series metadata", "GET",
+                  f"/v1/dicomweb/studies/{self.tenant.study}/series/{self.tenant.series}/metadata",
+                  headers={**self.headers, "Accept": "application/dicom+json"})
+
+    def frame(self) -> None:
+        sop = self.random.choice(self.tenant.instances)
+        self.call("WADO-RS frame", "GET",
+                  f"/v1/dicomweb/studies/{self.tenant.study}/series/{self.tenant.series}/instances/{sop}/frames/1",
+                  headers={**self.headers, "Accept": 'multipart/related; type="application/octet-stream"'})
+
+    def store(self) -> None:
+        self.stores += 1
+        study = generate_study(9000 + self.number, self.stores, SandboxConfig(kinds=(Kind.CT,), scale=0.125,
+                                                                              ct_slices=4))
+        body, content_type = multipart([part10_bytes(ds) for ds in study.datasets()])
+        self.call("STOW-RS (4 instances)", "POST", "/v1/dicomweb/studies", data=body,
+                  headers={**self.headers, "Content-Type": content_type})
+
+    def share(self) -> None:
+        response = self.call("share creation", "POST", "/v1/shares", headers=self.headers, json={
+            "studyId": self.tenant.study, "recipientPhone": random_phone(), "message": "Your images",
+            "expiresIn": "1d"})
+        if response is not None and response.status_code == 201:
+            with self.tenant.lock:
+                self.tenant.share_codes.append(response.json()["shareCode"])
+
+    def open_share(self) -> None:
+        with self.tenant.lock:
+            codes = list(self.tenant.share_codes)
+        if codes:
+            self.call("share link opened", "GET", f"/s/{self.random.choice(codes)}", headers=self.ip)
+
+    def webhook(self) -> None:
+        self.call("webhook registration", "POST", "/v1/webhooks", headers=self.headers, json={
+            "url": f"http://127.0.0.1:9/hooks/{self.number}", "events": ["study.received"]})
+
+
+def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requests: int) -> LoadFigures:
+    base = stack.url
+    prepared = []
+    for index in range(tenants):
+        credentials = new_tenant(svc)
+        study, series, instances = _store(base, credentials, 8800 + index, 0, 8)
+        prepared.append(Tenant(credentials, study, series, instances, [], threading.Lock()))
+    samples: dict[str, list[float]] = defaultdict(list)
+    statuses: dict[str, Counter[str]] = defaultdict(Counter)
+    lock = threading.Lock()
+
+    def record(name: str, status: str, ms: float) -> None:
+        with lock:
+            samples[name].append(ms)
+            statuses[name][status] += 1
+
+    rss_start = _rss_mib(stack)
+    until = time.monotonic() + seconds
+    threads = [Client(n, base, prepared[n % tenants], until, max_requests // clients, record) for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 180)
+    elapsed = time.monotonic() - started
+    rss_end = _rss_mib(stack)
+    report = check(svc, tenants=[t.credentials.id for t in prepared], grace=timedelta(0))
+    operations = {}
+    for name, values in samples.items():
+        ordered = sorted(values)
+        errors = {s: n for s, n in statuses[name].items() if not s.startswith("2")}
+        operations[name] = OperationFigures(
+            count=len(values), errors=errors, p50_ms=statistics.median(ordered),
+            p95_ms=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+            p99_ms=ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))])
+    total: Counter[str] = Counter()
+    for counter in statuses.values():
+        total.update(counter)
+    return LoadFigures(clients, tenants, elapsed, operations, dict(total), (rss_start, rss_end),
+                       dict(report.violations))
+
+
+def test_bounded_load(stack, svc, record_load):
+    """The subset make test runs: 8 clients, 2 tenants, 15 s."""
+    figures = run_load(stack, svc, clients=8, tenants=2, seconds=15, max_requests=2000)
+    record_load(figures)
+    assert figures.requests > 50
+    assert figures.server_errors == 0, figures.statuses
+    assert figures.violations == {}, figures.violations
+
+
+@pytest.mark.reliability_full
+def test_load(stack, svc, record_load):
+    """32 clients, 4 tenants, 2 minutes (at most 20,000 requests)."""
+    figures = run_load(stack, svc, clients=32, tenants=4, seconds=120, max_requests=20_000)
+    record_load(figures)
+    assert figures.server_errors == 0, figures.statuses
+    assert figures.violations == {}, figures.violations
