@@ -56,17 +56,28 @@ resource "google_firestore_field" "catalog" {
   }
 }
 
-# Published outbox events are deleted a week after publishing (beamit.events.outbox sets
-# expireAt then; pending events have none and never expire). TTL deletion runs within about a
-# day of expireAt.
-resource "google_firestore_field" "outbox_expiry" {
+# Documents that expire: Firestore deletes each some time after its timestamp (TTL policies,
+# typically within a day). The throttles' per-window counters (beamit.auth.throttle) and the
+# API-key budgets' leases (beamit.auth.key_budget) are written with `expiresAt`; published outbox
+# events (beamit.events.outbox) get `expireAt` a week after publishing, pending ones none, so they
+# never expire. The fields are never queried, so they are not indexed either.
+locals {
+  firestore_ttl_fields = {
+    "login_throttle" = "expiresAt"
+    "api_key_usage"  = "expiresAt"
+    "outbox"         = "expireAt"
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = local.firestore_ttl_fields
+
   project    = var.project_id
   database   = google_firestore_database.main.name
-  collection = "outbox"
-  field      = "expireAt"
+  collection = each.key
+  field      = each.value
 
   ttl_config {}
 
-  # A timestamp that is never queried: no single-field indexes either.
   index_config {}
 }

@@ -18,15 +18,18 @@ locals {
 
   # Environment of every function: the variables README.md "Settings" documents.
   function_env = {
-    BEAMIT_ENV                       = var.environment
-    GOOGLE_CLOUD_PROJECT             = var.project_id
-    BEAMIT_REGION                    = var.region
-    BEAMIT_PUBLIC_URL                = "https://${var.domain}"
-    BEAMIT_RESOURCE_PREFIX           = local.resource_prefix
-    BEAMIT_KMS_LOCATION              = var.region
-    BEAMIT_KMS_KEY_RING              = google_kms_key_ring.beamit.name
-    BEAMIT_CORS_ORIGINS              = join(",", var.cors_origins)
-    BEAMIT_VERIFY_PUSH_OIDC          = "true"
+    BEAMIT_ENV              = var.environment
+    GOOGLE_CLOUD_PROJECT    = var.project_id
+    BEAMIT_REGION           = var.region
+    BEAMIT_PUBLIC_URL       = "https://${var.domain}"
+    BEAMIT_RESOURCE_PREFIX  = local.resource_prefix
+    BEAMIT_KMS_LOCATION     = var.region
+    BEAMIT_KMS_KEY_RING     = google_kms_key_ring.beamit.name
+    BEAMIT_CORS_ORIGINS     = join(",", var.cors_origins)
+    BEAMIT_VERIFY_PUSH_OIDC = "true"
+    # The load balancer appends "<client>, <load balancer>" to X-Forwarded-For and is the only way
+    # in from the internet (ingress ALLOW_INTERNAL_AND_GCLB below): the client is 2 hops from the right.
+    BEAMIT_TRUSTED_PROXY_HOPS        = "2"
     BEAMIT_LOG_LEVEL                 = var.log_level
     BEAMIT_SMS_PROVIDER              = var.sms_provider
     BEAMIT_TWILIO_ACCOUNT_SID        = var.twilio_account_sid

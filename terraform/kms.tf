@@ -86,6 +86,7 @@ locals {
   # Keys of the Firestore database and of Secret Manager replicas.
   firestore_kms_key = "firestore"
   secrets_kms_key   = "secrets"
+  logging_agent     = "serviceAccount:${data.google_logging_project_cmek_settings.this.service_account_id}"
 
   # "<agent>/<key>" => grant of roles/cloudkms.cryptoKeyEncrypterDecrypter on that key only.
   kms_agent_grants = merge(
@@ -95,6 +96,7 @@ locals {
       "eventarc/${local.pubsub_kms_key}"     = { key = local.pubsub_kms_key, member = local.eventarc_agent }
       "firestore/${local.firestore_kms_key}" = { key = local.firestore_kms_key, member = local.firestore_agent }
       "secrets/${local.secrets_kms_key}"     = { key = local.secrets_kms_key, member = local.secrets_agent }
+      "logging/${local.logs_kms_key}"        = { key = local.logs_kms_key, member = local.logging_agent }
     },
   )
 }

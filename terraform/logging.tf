@@ -83,3 +83,67 @@ resource "google_storage_bucket_iam_member" "audit_sink_writer" {
   role   = "roles/storage.objectCreator"
   member = google_logging_project_sink.audit.writer_identity
 }
+
+# --- request logs ------------------------------------------------------------------------------
+# The load balancer (log_config, sample rate 1.0: every request) and Cloud Run record each
+# request's full URL, query string included: QIDO-RS filters (patient names, birth dates) and
+# share codes (/s/BM-...). The application's own logs carry route templates only (beamit.logs).
+# These entries are routed to a log bucket of their own, encrypted with the `logs` CMEK key,
+# kept var.request_log_retention_days, and readable only through its _AllLogs view by
+# var.request_log_readers; and they are excluded from _Default, which every project log viewer
+# reads. tests/infra (check_request_logs) holds the filter, the exclusion and the key.
+
+locals {
+  request_log_filter = join(" OR ", [
+    "resource.type=\"http_load_balancer\"",
+    "(resource.type=\"cloud_run_revision\" AND log_id(\"run.googleapis.com/requests\"))",
+  ])
+  logs_kms_key = "logs"
+}
+
+data "google_logging_project_cmek_settings" "this" {
+  project = var.project_id
+
+  depends_on = [time_sleep.apis]
+}
+
+resource "google_logging_project_bucket_config" "requests" {
+  project        = var.project_id
+  location       = var.region
+  bucket_id      = "${local.resource_prefix}-requests"
+  description    = "Load balancer and Cloud Run request logs: full URLs (PHI in query strings). Restricted."
+  retention_days = var.request_log_retention_days
+
+  cmek_settings {
+    kms_key_name = local.kms_key_ids[local.logs_kms_key]
+  }
+
+  depends_on = [time_sleep.cmek_grants]
+}
+
+resource "google_logging_project_sink" "requests" {
+  name                   = "${local.resource_prefix}-requests"
+  description            = "Request logs (full URLs) to their restricted, CMEK-encrypted log bucket"
+  destination            = "logging.googleapis.com/${google_logging_project_bucket_config.requests.id}"
+  filter                 = local.request_log_filter
+  unique_writer_identity = true
+}
+
+resource "google_logging_project_exclusion" "requests" {
+  name        = "${local.resource_prefix}-requests"
+  description = "Request logs (full URLs, PHI in query strings) are kept only in the restricted request log bucket"
+  filter      = local.request_log_filter
+
+  depends_on = [google_logging_project_sink.requests]
+}
+
+resource "google_logging_log_view_iam_member" "request_log_readers" {
+  for_each = toset(var.request_log_readers)
+
+  parent   = "projects/${var.project_id}"
+  location = google_logging_project_bucket_config.requests.location
+  bucket   = google_logging_project_bucket_config.requests.bucket_id
+  name     = "_AllLogs"
+  role     = "roles/logging.viewAccessor"
+  member   = each.value
+}

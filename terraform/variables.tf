@@ -149,6 +149,23 @@ variable "audit_log_retention_days" {
   default     = 2190
 }
 
+variable "request_log_retention_days" {
+  description = "Retention of the request log bucket (load balancer and Cloud Run request logs, whose URLs may hold PHI), in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.request_log_retention_days >= 1 && var.request_log_retention_days <= 3650
+    error_message = "request_log_retention_days must be 1 to 3650 (Cloud Logging's range)."
+  }
+}
+
+variable "request_log_readers" {
+  description = "Principals who may read the request log bucket (full request URLs: PHI), e.g. [\"group:beamit-oncall@example.org\"]. Keep it to those who investigate incidents."
+  type        = list(string)
+  default     = []
+}
+
 variable "lock_audit_log_retention" {
   description = "Lock the audit log bucket's retention policy. IRREVERSIBLE: a locked bucket cannot be deleted or have its retention shortened. true in production, false in sandbox."
   type        = bool

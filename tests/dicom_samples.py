@@ -81,3 +81,21 @@ def multipart(
         body += f"\r\n--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode() + part
     body += f"\r\n--{boundary}--".encode()
     return body, f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+
+def decompression_bomb(study: str | None = None, frames: int = 1) -> Dataset:
+    """A JPEG 2000 instance of a few kilobytes whose header says each frame is 65,535 x
+    65,535 RGB (12.9 G samples): what a decoder would allocate before reading the bitstream."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000Lossless
+
+    ds = ct_instance(study)
+    del ds.PixelData
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    ds.Rows = ds.Columns = 65535
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.NumberOfFrames = frames
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(64)] * frames)
+    ds["PixelData"].VR = "OB"
+    return ds

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from beamit.storage import AlreadyExists, Document, Query, Write
+from beamit.storage import AlreadyExists, Document, Increment, Minimum, Query, Write
 
 T = TypeVar("T")
 _MISSING = object()
@@ -140,6 +140,22 @@ class MemoryStore:
         result = fn(txn)
         store.commit(txn.writes)
         return result
+
+    def commit_transforms(self, writes: Sequence[Write]) -> list[dict[str, Any]]:
+        results = []
+        for write in writes:
+            assert write.op == "merge"
+            current = self.docs.setdefault(write.path, {})
+            changed: dict[str, Any] = {}
+            for key, value in (write.data or {}).items():
+                if isinstance(value, Increment):
+                    current[key] = changed[key] = current.get(key, 0) + value.amount
+                elif isinstance(value, Minimum):
+                    current[key] = changed[key] = min(current.get(key, value.value), value.value)
+                else:
+                    current[key] = copy.deepcopy(value)
+            results.append(changed)
+        return results
 
     def ping(self) -> None:
         return None

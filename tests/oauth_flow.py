@@ -13,6 +13,8 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from tests.support import client_session
+
 REDIRECT_URI = "https://app.example.org/callback"
 PASSWORD = "correct horse battery staple"
 SIGN_IN_FAILED = "We could not sign you in with those details"
@@ -141,9 +143,14 @@ class Recorder:
         self.calls.append((response.headers["X-Request-Id"], f"{response.request.method} {path}"))
 
 
-def browser(stack, ip: str = "192.0.2.10", recorder: Recorder | None = None) -> Browser:
-    session = requests.Session()
-    session.headers["X-Forwarded-For"] = ip  # one hop: the address the throttle counts
+def browser(stack, ip: str | None = None, recorder: Recorder | None = None,
+            cookies: requests.cookies.RequestsCookieJar | None = None) -> Browser:
+    """A browser whose connections come from its own loopback address (``ip``, a ``127.a.b.c``;
+    random by default): the client IP the gateway reports and the throttles count. ``cookies``:
+    another browser's (the same person in a second tab)."""
+    session = client_session(ip)
+    if cookies is not None:
+        session.cookies.update(cookies)
     if recorder:
         session.hooks["response"].append(recorder)
     return Browser(stack.url, session)

@@ -16,7 +16,7 @@ from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from beamit.shares.sessions import COOKIE
 from tests.conftest import Api
 from tests.dicom_samples import multipart
-from tests.support import TenantCredentials, poll_until
+from tests.support import TenantCredentials, client_session, poll_until
 
 SHARE_URL = re.compile(r"https?://\S+/s/(BM-[A-Z0-9]{6})")
 OTP = re.compile(r"\b(\d{6})\b")
@@ -48,11 +48,6 @@ def random_phone() -> str:
     return f"+1415{random.randint(2, 9)}{random.randint(0, 999999):06d}"
 
 
-def client_ip_headers() -> dict[str, str]:
-    """A distinct client IP (the second to last X-Forwarded-For hop), so throttles don't mix."""
-    return {"X-Forwarded-For": f"198.51.{random.randint(0, 255)}.{random.randint(1, 254)}, 127.0.0.1"}
-
-
 def create_share(api: Api, tenant: TenantCredentials, study: str, phone: str | None = None,
                  **fields: Any) -> dict[str, Any]:
     body = {"studyId": study, "recipientPhone": phone or random_phone(), "message": "Your CT scan results are ready",
@@ -73,17 +68,35 @@ def outbox(db: firestore.Client, phone: str, purpose: str | None = None, wait: f
     return poll_until(messages, timeout=wait, what=f"an SMS ({purpose or 'any'}) to {phone}")
 
 
-class Recipient:
+class Viewer:
+    """A browser on its own client IP (:func:`~tests.support.client_session`), calling the gateway."""
+
+    def __init__(self, api: Api) -> None:
+        self.base_url = api.base_url
+        self.client = client_session()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return self.client.request(method, self.base_url + path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+
+class Recipient(Viewer):
     """The patient's browser, through the viewer API (requests does not send Secure cookies
     over http, so the session cookie is passed by hand)."""
 
     def __init__(self, api: Api, db: firestore.Client, code: str, phone: str) -> None:
+        super().__init__(api)
         self.api, self.db, self.code, self.phone = api, db, code, phone
-        self.headers = client_ip_headers()
         self.token: str | None = None
 
     def request_code(self) -> requests.Response:
-        return self.api.post("/s/api/verification", json={"code": self.code}, headers=self.headers)
+        return self.post("/s/api/verification", json={"code": self.code})
 
     def last_otp(self) -> str:
         match = OTP.search(outbox(self.db, self.phone, "verification")[-1]["body"])
@@ -91,8 +104,7 @@ class Recipient:
         return match.group(1)
 
     def answer(self, challenge: str, otp: str) -> requests.Response:
-        response = self.api.post("/s/api/session", json={"code": self.code, "challengeId": challenge, "otp": otp},
-                                 headers=self.headers)
+        response = self.post("/s/api/session", json={"code": self.code, "challengeId": challenge, "otp": otp})
         if response.status_code == 201:
             self.token = response.cookies.get(COOKIE)
         return response
@@ -105,10 +117,10 @@ class Recipient:
         return opened
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        headers = {**self.headers, **kwargs.pop("headers", {})}
+        headers = dict(kwargs.pop("headers", {}))
         if self.token:
             headers["Cookie"] = f"{COOKIE}={self.token}"
-        return self.api.get(path, headers=headers, **kwargs)
+        return super().get(path, headers=headers, **kwargs)
 
 
 class EventSink:

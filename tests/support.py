@@ -6,10 +6,14 @@ never sleep and then assert that something did not happen: a late arrival would 
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
 
 from beamit.auth.api_keys import create_key
 from beamit.auth.scopes import ALL_SCOPES
@@ -46,6 +50,28 @@ def new_tenant(svc: Services, scopes: Iterable[str] = ALL_SCOPES, tenant_id: str
     issued = create_key(svc.metadata, env_prefix=svc.settings.api_key_prefix, tenant=TenantScope(tenant_id),
                         name="test", scopes=frozenset(scopes), created_by="pytest")
     return TenantCredentials(tenant_id, issued.token, issued.key.id)
+
+
+class _FromAddress(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_session(address: str | None = None) -> requests.Session:
+    """A session whose connections come from their own loopback address (``127.a.b.c``: Linux
+    delivers all of 127.0.0.0/8 on the loopback interface), so the gateway, like the load
+    balancer, reports a client IP of its own and per-IP throttles of one test do not touch
+    another. ``session.source_address`` says which."""
+    address = address or f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    session = requests.Session()
+    session.mount("http://", _FromAddress(address))
+    session.source_address = address  # type: ignore[attr-defined]
+    return session
 
 
 def poll_until(check: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1,

@@ -2,6 +2,7 @@
 
 beamit dev [--port 8080]
 beamit tenants create --id acme --name "Acme Health"
+beamit tenants rate-limit --id acme --requests 1200 --window-seconds 60
 beamit keys create --tenant acme --scopes studies:read,studies:write [--name NAME]
 beamit keys revoke --tenant acme --id key_...
 beamit users create --tenant acme --email ana@acme.example --role clinician   (password: stdin or prompt)
@@ -46,6 +47,25 @@ def _cmd_tenants_create(args: argparse.Namespace) -> int:
         print(f"tenant {args.id!r} already exists", file=sys.stderr)
         return 1
     print(json.dumps({"id": tenant.id, "name": tenant.name}))
+    return 0
+
+
+def _cmd_tenants_rate_limit(args: argparse.Namespace) -> int:
+    from beamit.storage import services
+    from beamit.tenancy import ApiKeyRateLimit, get_tenant, set_api_key_rate_limit
+
+    store = services().metadata
+    try:
+        limit = None if args.default else ApiKeyRateLimit(args.requests, args.window_seconds)
+        set_api_key_rate_limit(store, args.id, limit)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    tenant = get_tenant(store, args.id)
+    assert tenant is not None
+    budget = tenant.api_key_rate_limit
+    print(json.dumps({"id": tenant.id, "apiKeyRateLimit": None if budget is None else {
+        "requests": budget.requests, "windowSeconds": budget.window_seconds}}))
     return 0
 
 
@@ -322,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     t_create.add_argument("--id", required=True)
     t_create.add_argument("--name", required=True)
     t_create.set_defaults(func=_cmd_tenants_create)
+    t_limit = tenants.add_parser("rate-limit", help="the request budget of each of the tenant's API keys")
+    t_limit.add_argument("--id", required=True)
+    t_limit.add_argument("--requests", type=int, default=600, help="requests per window (default 600)")
+    t_limit.add_argument("--window-seconds", type=int, default=60, help="the window (default 60)")
+    t_limit.add_argument("--default", action="store_true", help="back to the platform default")
+    t_limit.set_defaults(func=_cmd_tenants_rate_limit)
 
     keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
     k_create = keys.add_parser("create", help="issue an API key (printed once)")

@@ -42,6 +42,18 @@ class Settings:
     log_level: str
     verify_push_oidc: bool
     push_audience: str | None
+    max_decode_pixels: int = 2**27
+    """Pixel samples one decode may produce (beamit.dicomweb.pixel_limits); a frame over it is refused at ingest."""
+    max_instance_pixels: int = 2**35
+    """Pixel samples an instance may declare over all its frames; more is refused at ingest."""
+    api_key_requests_per_minute: int = 600
+    """Default request budget of each API key (a tenant may have its own, beamit.tenancy)."""
+    trusted_proxy_hops: int = 2
+    """How many ``X-Forwarded-For`` entries, counted from the right, the proxies in front of the
+    functions append: the client's address is the entry this far from the right (Google's load
+    balancer appends ``<client>, <load balancer>``; locally the gateway does the same). With
+    fewer entries the request did not come through them, and the socket's peer is the client;
+    0 ignores the header."""
     # Patient share links (beamit.shares, docs/sharing.md).
     share_base_url: str = "http://127.0.0.1:8080"
     share_code_key: bytes | None = None
@@ -154,6 +166,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     audit_failure_tenant = env.get("BEAMIT_TEST_AUDIT_FAILURE_TENANT") or None
     if audit_failure_tenant and environment != "local":
         raise SettingsError("BEAMIT_TEST_AUDIT_FAILURE_TENANT is a test hook: only with BEAMIT_ENV=local")
+    if _int(env, "BEAMIT_API_KEY_REQUESTS_PER_MINUTE", 600) < 1:
+        raise SettingsError("BEAMIT_API_KEY_REQUESTS_PER_MINUTE must be at least 1")
+    if not 0 <= _int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2) <= 8:
+        raise SettingsError("BEAMIT_TRUSTED_PROXY_HOPS must be 0 to 8")
     origins = tuple(o.strip() for o in env.get("BEAMIT_CORS_ORIGINS", "").split(",") if o.strip())
     return Settings(
         environment=environment,
@@ -172,6 +188,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=env.get("BEAMIT_LOG_LEVEL", "INFO").upper(),
         verify_push_oidc=_bool(env, "BEAMIT_VERIFY_PUSH_OIDC", environment != "local"),
         push_audience=env.get("BEAMIT_PUSH_AUDIENCE") or None,
+        trusted_proxy_hops=_int(env, "BEAMIT_TRUSTED_PROXY_HOPS", 2),
+        api_key_requests_per_minute=_int(env, "BEAMIT_API_KEY_REQUESTS_PER_MINUTE", 600),
+        max_decode_pixels=_int(env, "BEAMIT_MAX_DECODE_PIXELS", 2**27),
+        max_instance_pixels=_int(env, "BEAMIT_MAX_INSTANCE_PIXELS", 2**35),
         share_base_url=(env.get("BEAMIT_SHARE_BASE_URL") or public).rstrip("/"),
         share_code_key=(
             share_key.encode("utf-8") if share_key else (LOCAL_SHARE_CODE_KEY if environment == "local" else None)

@@ -62,10 +62,24 @@ class TenantScope:
 
 
 @dataclass(frozen=True)
+class ApiKeyRateLimit:
+    """The request budget of each of a tenant's API keys: ``requests`` per ``window_seconds``."""
+
+    requests: int
+    window_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.requests <= 10_000_000 and 1 <= self.window_seconds <= 86400):
+            raise ValueError("an API key rate limit is 1 to 10,000,000 requests per 1 to 86,400 seconds")
+
+
+@dataclass(frozen=True)
 class Tenant:
     id: str
     name: str
     dashboard_client_id: str | None = None  # the dashboard's first-party OAuth client (beamit.dashboard)
+    api_key_rate_limit: ApiKeyRateLimit | None = None
+    """``None``: the platform default (``BEAMIT_API_KEY_REQUESTS_PER_MINUTE``)."""
 
 
 class TenantExists(Exception):
@@ -85,12 +99,23 @@ def get_tenant(store: MetadataStore, tenant_id: str) -> Tenant | None:
     data: dict[str, Any] | None = store.get(TenantScope(tenant_id).root)
     if data is None:
         return None
-    return Tenant(tenant_id, str(data.get("name", "")), data.get("dashboardClientId"))
+    limit = data.get("apiKeyRateLimit") or None
+    return Tenant(tenant_id, str(data.get("name", "")), data.get("dashboardClientId"),
+                  ApiKeyRateLimit(int(limit["requests"]), int(limit["windowSeconds"])) if limit else None)
 
 
 def set_dashboard_client(store: MetadataStore, tenant_id: str, client_id: str) -> None:
     """Name the tenant's dashboard client (``beamit.dashboard.workspaces``)."""
     store.update(TenantScope(tenant_id).root, {"dashboardClientId": client_id})
+
+
+def set_api_key_rate_limit(store: MetadataStore, tenant_id: str, limit: ApiKeyRateLimit | None) -> None:
+    """Set (``None``: reset to the platform default) the budget of each of the tenant's API keys."""
+    value = {"requests": limit.requests, "windowSeconds": limit.window_seconds} if limit else None
+    try:
+        store.update(TenantScope(tenant_id).root, {"apiKeyRateLimit": value})
+    except KeyError:
+        raise ValueError(f"no tenant {tenant_id!r}") from None
 
 
 def ensure_tenant(store: MetadataStore, tenant_id: str, name: str) -> Tenant:

@@ -522,6 +522,77 @@ def check_tls(tf: Terraform) -> list[str]:
     return problems
 
 
+def _reference(value: Any, rtype: str) -> str | None:
+    """The resource name ``value`` (``${rtype.<name>.id}``) refers to, if it is one of ``rtype``."""
+    match = re.search(rf"\b{re.escape(rtype)}\.([\w-]+)\b", str(value))
+    return match.group(1) if match else None
+
+
+def check_plain_http_only_redirects(tf: Terraform) -> list[str]:
+    """No API is served over plain HTTP: a forwarding rule not on 443 targets an HTTP proxy whose
+    URL map has nothing but a redirect to HTTPS (no backend, no path rules)."""
+    problems: list[str] = []
+    proxies = tf.resources("google_compute_target_http_proxy")
+    url_maps = tf.resources("google_compute_url_map")
+    for name, rule in tf.resources("google_compute_global_forwarding_rule").items():
+        where = f"google_compute_global_forwarding_rule.{name}"
+        if str(rule.get("port_range")) == "443":
+            if _reference(rule.get("target"), "google_compute_target_https_proxy") is None:
+                problems.append(f"{where}: port 443 must target an HTTPS proxy")
+            continue
+        proxy = _reference(rule.get("target"), "google_compute_target_http_proxy")
+        if proxy is None or proxy not in proxies:
+            problems.append(f"{where}: port {rule.get('port_range')} must target an HTTP redirect proxy")
+            continue
+        url_map = url_maps.get(_reference(proxies[proxy].get("url_map"), "google_compute_url_map") or "")
+        redirect = block(url_map or {}, "default_url_redirect") or {}
+        if redirect.get("https_redirect") is not True:
+            problems.append(f"{where}: its URL map must redirect to HTTPS")
+        served = {"default_service", "path_matcher", "host_rule", "default_route_action"} & set(url_map or {})
+        if served:
+            problems.append(f"{where}: its URL map serves requests over plain HTTP ({', '.join(sorted(served))})")
+    return problems
+
+
+# Log entries that record full request URLs (QIDO-RS filters are names and birth dates, /s/ paths
+# are share codes): the load balancer's request logs and Cloud Run's.
+REQUEST_LOG_SOURCES = ('resource.type="http_load_balancer"',
+                       '(resource.type="cloud_run_revision" AND log_id("run.googleapis.com/requests"))')
+REQUEST_LOG_FILTER = "${local.request_log_filter}"
+LOG_READER_ROLES = re.compile(r"^roles/logging\.(viewAccessor|privateLogViewer|admin)$")
+
+
+def check_request_logs(tf: Terraform) -> list[str]:
+    """Request logs stay out of ``_Default`` (which every project log viewer reads): a sink routes
+    ``local.request_log_filter`` (which covers both sources) to a CMEK-encrypted log bucket, an
+    exclusion keeps the same entries out of ``_Default``, and nothing grants project-wide roles
+    that read every log bucket."""
+    problems: list[str] = []
+    text = str(tf.locals().get("request_log_filter", "")).replace('\\"', '"')
+    for source in REQUEST_LOG_SOURCES:
+        if source not in text:
+            problems.append(f"local.request_log_filter must select {source}")
+    sinks = {n: b for n, b in tf.resources("google_logging_project_sink").items()
+             if b.get("filter") == REQUEST_LOG_FILTER}
+    if not sinks:
+        problems.append("no google_logging_project_sink routes local.request_log_filter")
+    buckets = tf.resources("google_logging_project_bucket_config")
+    for name, sink in sinks.items():
+        bucket = buckets.get(_reference(sink.get("destination"), "google_logging_project_bucket_config") or "")
+        if bucket is None:
+            problems.append(f"google_logging_project_sink.{name} must route to a google_logging_project_bucket_config")
+        elif "local.kms_key_ids[" not in str((block(bucket, "cmek_settings") or {}).get("kms_key_name")):
+            problems.append(f"google_logging_project_sink.{name}: its log bucket must be encrypted with a CMEK key")
+    exclusions = tf.resources("google_logging_project_exclusion").values()
+    if not any(b.get("filter") == REQUEST_LOG_FILTER for b in exclusions):
+        problems.append("no google_logging_project_exclusion keeps local.request_log_filter out of _Default")
+    for name, grant in tf.resources("google_project_iam_member").items():
+        if LOG_READER_ROLES.match(str(grant.get("role"))):
+            problems.append(f"google_project_iam_member.{name} grants {grant['role']} on the project: "
+                            "it reads the request log bucket (grant its view instead)")
+    return problems
+
+
 # --- order of creation: APIs, then what calls them ------------------------------------------------
 
 SERVICES = "google_project_service.enabled"
@@ -567,7 +638,10 @@ API_OF_TYPE: dict[str, str] = {
     "google_cloud_run_v2_service_iam_member": "run.googleapis.com",
     "google_eventarc_google_channel_config": "eventarc.googleapis.com",
     "google_cloud_scheduler_job": "cloudscheduler.googleapis.com",
-    "google_logging_project_sink": "logging.googleapis.com",
+    **dict.fromkeys((
+        "google_logging_project_sink", "google_logging_project_bucket_config", "google_logging_project_exclusion",
+        "google_logging_log_view_iam_member", "data.google_logging_project_cmek_settings",
+    ), "logging.googleapis.com"),
     **dict.fromkeys((
         "google_monitoring_notification_channel", "google_monitoring_alert_policy",
     ), "monitoring.googleapis.com"),

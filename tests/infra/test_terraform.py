@@ -283,6 +283,62 @@ def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == ["ssl policy tls: min_tls_version must be TLS_1_2"]
 
 
+def test_plain_http_only_redirects_to_https(tf: tm.Terraform) -> None:
+    assert tm.check_plain_http_only_redirects(tf) == []
+    served = tf.copy()
+    served.resources("google_compute_url_map")["http_redirect"]["default_service"] = (
+        "${google_compute_backend_service.function[\"platform\"].id}")
+    assert tm.check_plain_http_only_redirects(served) == [
+        "google_compute_global_forwarding_rule.http: its URL map serves requests over plain HTTP (default_service)"]
+    direct = tf.copy()
+    direct.resources("google_compute_target_http_proxy")["redirect"]["url_map"] = "${google_compute_url_map.https.id}"
+    assert "google_compute_global_forwarding_rule.http: its URL map must redirect to HTTPS" in (
+        tm.check_plain_http_only_redirects(direct))
+
+
+def test_request_logs_with_full_urls_go_only_to_the_restricted_cmek_bucket(tf: tm.Terraform) -> None:
+    """The load balancer logs every request (sample rate 1.0) and Cloud Run too, with the query
+    string: patient names and birth dates of QIDO-RS searches, share codes."""
+    assert tm.check_request_logs(tf) == []
+    backends = tf.resources("google_compute_backend_service")
+    assert any((tm.block(b, "log_config") or {}).get("enable") is True for b in backends.values())
+    no_exclusion = tf.copy()
+    for block_ in no_exclusion.files["logging.tf"]["resource"]:
+        block_.pop("google_logging_project_exclusion", None)
+    assert tm.check_request_logs(no_exclusion) == [
+        "no google_logging_project_exclusion keeps local.request_log_filter out of _Default"]
+    no_cmek = tf.copy()
+    del no_cmek.resources("google_logging_project_bucket_config")["requests"]["cmek_settings"]
+    assert tm.check_request_logs(no_cmek) == [
+        "google_logging_project_sink.requests: its log bucket must be encrypted with a CMEK key"]
+    narrow = tf.copy()
+    for doc in narrow.files.values():
+        for locals_ in doc.get("locals", []):
+            if "request_log_filter" in locals_:
+                locals_["request_log_filter"] = '${"resource.type=\\"http_load_balancer\\""}'
+    assert tm.check_request_logs(narrow) == [f"local.request_log_filter must select {tm.REQUEST_LOG_SOURCES[1]}"]
+
+
+def test_expiring_documents_have_ttl_policies(tf: tm.Terraform) -> None:
+    """The throttle and API-key budget counters are written with expiresAt, published outbox
+    events with expireAt: Firestore deletes them."""
+    from beamit.auth import key_budget, throttle
+    from beamit.events.outbox import OUTBOX
+
+    assert tf.locals()["firestore_ttl_fields"] == {throttle.COLLECTION: "expiresAt", key_budget.COLLECTION: "expiresAt",
+                                                   OUTBOX: "expireAt"}
+    ttl = tf.resources("google_firestore_field")["ttl"]
+    assert tm.expr(ttl["for_each"]) == "local.firestore_ttl_fields" and tm.block(ttl, "ttl_config") is not None
+
+
+def test_functions_take_the_client_ip_the_load_balancer_appends(tf: tm.Terraform, manifest: dict[str, Any]) -> None:
+    """Only the load balancer reaches the http functions from the internet (ingress), and it appends
+    two X-Forwarded-For entries, so the functions trust two hops (beamit.web.context.client_ip)."""
+    assert tm.check_functions(manifest, tf) == []
+    hops = tf.locals()["function_env"]["BEAMIT_TRUSTED_PROXY_HOPS"]
+    assert load_settings({"BEAMIT_TRUSTED_PROXY_HOPS": hops}).trusted_proxy_hops == 2
+
+
 # --- creation order: APIs first ------------------------------------------------------------------------
 
 

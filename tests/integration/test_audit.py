@@ -11,7 +11,7 @@ import pytest
 from beamit.auth.api_keys import create_key
 from beamit.ids import new_id
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
-from tests.support import AUDIT_FAILURE_TENANT, new_tenant, poll_until
+from tests.support import AUDIT_FAILURE_TENANT, client_session, new_tenant, poll_until
 
 
 def call(api, method: str, path: str, headers: dict[str, str], **kwargs) -> str:
@@ -62,6 +62,18 @@ def test_every_call_is_recorded(api, tenant, study_calls):
     missing = records[ids["missing"]]
     assert missing["outcome"] == 404 and missing["action"] == "GET /v1/api-keys/<key_id>"
     assert all(r["chain"]["hash"] and r["chain"]["seq"] >= 1 for r in records.values())
+
+
+def test_the_source_ip_is_the_address_the_proxy_saw_not_what_the_client_wrote(api, tenant):
+    """The gateway, like the load balancer, appends the client's socket address to X-Forwarded-For;
+    entries the client wrote itself are never taken for its address."""
+    client = client_session()
+    request_id = new_id("req")
+    response = client.get(f"{api.base_url}/v1/api-keys", timeout=60, headers={
+        **tenant.headers, "X-Request-Id": request_id, "X-Forwarded-For": "203.0.113.7, 198.51.100.9"})
+    assert response.status_code == 200
+    record = next(r for r in trail(api, tenant.headers) if r["requestId"] == request_id)
+    assert record["sourceIp"] == client.source_address
 
 
 def test_filters_and_paging(api, tenant, make_tenant, study_calls):

@@ -14,7 +14,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from beamit.ids import random_token
-from beamit.storage import Filter, Query, Write, field_path
+from beamit.storage import Filter, Increment, Minimum, Query, Write, field_path
 
 
 @pytest.fixture
@@ -81,3 +81,25 @@ def test_reads_with_field_paths_return_only_those_fields(svc, root):
     found = store.query(Query(collection=root, select=fields))
     assert [d.data for d in found] == [expected]
     assert store.get(f"{root}/a") == doc
+
+
+def test_transforms_return_their_results_and_parallel_increments_are_ordered(svc, root):
+    """Counters without a transaction: each of many parallel increments gets its own value back
+    (what the throttles and the API-key budget reserve with), and a Minimum keeps the first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = svc.metadata
+    path = f"{root}/counter"
+
+    def add(at: int) -> dict:
+        return store.commit_transforms([Write("merge", path, {"n": Increment(1), "first": Minimum(at),
+                                                               "note": "x"})])[0]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(add, range(100, 124)))
+    assert sorted(r["n"] for r in results) == list(range(1, 25))
+    assert min(r["first"] for r in results) == 100
+    assert store.get(path) == {"n": 24, "first": 100, "note": "x"}
+    both = store.commit_transforms([Write("merge", path, {"n": Increment(-24)}),
+                                    Write("merge", f"{root}/other", {"m": Increment(5)})])
+    assert both == [{"n": 0}, {"m": 5}]

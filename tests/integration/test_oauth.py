@@ -35,6 +35,7 @@ from tests.oauth_flow import (
     read_form,
     sign_in_with_library,
 )
+from tests.support import client_session
 
 
 def token_request(api, body: dict[str, str], *, as_json: bool = False, auth: tuple[str, str] | None = None):
@@ -297,9 +298,12 @@ def claimed_records(api, tenant, client_id: str) -> list[dict]:
 
 def test_a_claimed_client_call_records_only_known_values(api, stack, tenant, confidential):
     request_id = new_id("req")
+    # The client writes an address of its own choosing; the record keeps the one the proxy saw.
     free_text = {"User-Agent": "u" * 5000 + " DOE^JANE", "X-Request-Id": request_id, "X-Forwarded-For": "203.0.113.5"}
-    response = api.post("/v1/auth/token", data={"grant_type": "g" * 12_000, "client_id": confidential.client_id},
-                        headers=free_text)
+    client = client_session("127.9.8.7")
+    response = client.post(f"{stack.url}/v1/auth/token", data={"grant_type": "g" * 12_000,
+                                                               "client_id": confidential.client_id},
+                           headers=free_text, timeout=60)
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
     bad_secret = api.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": "brt_x"},
                           auth=(confidential.client_id, "bcs_" + "s" * 3000), headers={"User-Agent": "DOE^JANE"})
@@ -307,7 +311,7 @@ def test_a_claimed_client_call_records_only_known_values(api, stack, tenant, con
     records = {r["requestId"]: r for r in claimed_records(api, tenant, confidential.client_id)}
     assert records[request_id]["details"] == {"event": "token", "result": "unsupported_grant_type",
                                               "grantType": "other", "claimed": True}
-    assert records[request_id]["userAgent"] == "" and records[request_id]["sourceIp"] == "203.0.113.5"
+    assert records[request_id]["userAgent"] == "" and records[request_id]["sourceIp"] == "127.9.8.7"
     assert records[bad_secret.headers["X-Request-Id"]]["details"] == {
         "event": "token", "result": "invalid_client", "grantType": "refresh_token", "claimed": True}
     stored = json.dumps(list(records.values()))
@@ -364,7 +368,7 @@ def test_form_without_the_csrf_cookie_is_refused(api, stack, admin, confidential
 
 
 def test_failed_sign_ins_are_generic_and_audited(api, stack, tenant, admin, confidential):
-    user_browser = browser(stack, ip="192.0.2.77")
+    user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, confidential.client_id))
     wrong = user_browser.submit(page, admin.email, "not the password at all")
     unknown = user_browser.submit(page, f"nobody-{tenant.id}@example.org", PASSWORD)
@@ -382,14 +386,20 @@ def test_failed_sign_ins_are_generic_and_audited(api, stack, tenant, admin, conf
 
 def test_locked_account_refuses_the_right_password(api, stack, svc, tenant, admin, confidential):
     now = utcnow()
-    _, key = account_counter(tenant.id, admin.email)
-    svc.metadata.set(f"login_throttle/{key}",
-                     {"failures": 10, "lastFailureAt": now, "lockedUntil": now + timedelta(minutes=15)})
-    user_browser = browser(stack, ip="192.0.2.78")
+    counter = account_counter(tenant.id, admin.email)
+    used_up = {"attempts": 10, "firstAt": int(now.timestamp() * 1000)}
+    windows = [counter.path(now), counter.path(now + counter.policy.window)]  # should the window turn meanwhile
+    for path in windows:
+        svc.metadata.set(path, used_up)
+    user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, confidential.client_id))
     response = user_browser.submit(page, admin.email, PASSWORD)
-    assert response.status_code == 200 and SIGN_IN_FAILED in response.text
-    svc.metadata.delete(f"login_throttle/{key}")
+    assert response.status_code == 429 and SIGN_IN_FAILED in response.text  # the same message, not checked
+    assert 1 <= int(response.headers["Retry-After"]) <= 900
+    assert '"sign-in-account";q=10;w=900' in response.headers["RateLimit-Policy"]
+    assert '"sign-in-account";r=0;t=' in response.headers["RateLimit"]
+    for path in windows:
+        svc.metadata.delete(path)
     assert user_browser.submit(page, admin.email, PASSWORD).status_code == 302
 
 

@@ -73,7 +73,7 @@ def test_a_disabled_user_cannot_sign_in(api, stack, tenant):
     user = create_user(api, tenant.headers, f"off-{tenant.id}@example.org", "clinician")
     app = create_client(api, tenant.headers, public=True)
     assert api.post(f"/v1/auth/users/{user.id}/disable", headers=tenant.headers).status_code == 200
-    user_browser = browser(stack, ip="192.0.2.31")
+    user_browser = browser(stack)
     page = user_browser.open(authorize_url(stack, app.client_id))
     refused = user_browser.submit(page, user.email, PASSWORD)
     assert refused.status_code == 200 and SIGN_IN_FAILED in refused.text and "Location" not in refused.headers

@@ -49,6 +49,22 @@ def test_unknown_path_is_a_json_404(api):
     assert response.json()["error"]["type"] == "not_found"
 
 
+def test_every_response_asks_for_https_only(api):
+    """HSTS (RFC 6797) on answers, errors, unknown paths, CORS preflights and the viewer alike."""
+    preflight = {"Origin": "https://viewer.example.org", "Access-Control-Request-Method": "GET"}
+    responses = [
+        api.get("/v1/health"),
+        api.get("/v1/api-keys"),  # 401
+        api.get("/v1/nope"),  # no route: the platform function, as the load balancer's default service
+        api.request("OPTIONS", "/v1/dicomweb/studies", headers=preflight),
+        api.get("/s/assets/nope.js"),  # the viewer
+        api.get("/.well-known/oauth-authorization-server"),
+    ]
+    for response in responses:
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", \
+            response.url
+
+
 def test_caller_request_id_is_echoed_and_in_errors(api):
     response = api.get("/v1/api-keys", headers={"X-Request-Id": "trace-12345678"})
     assert response.status_code == 401

@@ -16,11 +16,12 @@ from PIL import Image
 from beamit.devstack.scheduler import tick
 from beamit.events import SHARE_EXPIRED, publish_event
 from beamit.shares.sessions import COOKIE, session_path
+from beamit.shares.share import share_path
 from tests.share_flow import (
     SHARE_URL,
     EventSink,
     Recipient,
-    client_ip_headers,
+    Viewer,
     create_share,
     outbox,
     plain_firestore,
@@ -69,7 +70,7 @@ def image_of(response) -> Image.Image:
 
 def test_the_whole_recipient_flow(api, stack, db, owner, ct, sink):
     share, recipient = open_share(api, db, owner, ct.uid)
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "no-store" in page.headers["Cache-Control"]
     csp = page.headers["Content-Security-Policy"]
@@ -142,19 +143,21 @@ def test_the_session_reads_only_the_shared_studies(api, db, owner, ct):
 
 
 def test_guessing_codes_is_throttled(api, db, owner, ct):
-    headers = client_ip_headers()
-    page = api.get("/s/BM-ZZZZZZ", headers=headers)
+    guesser = Viewer(api)
+    page = guesser.get("/s/BM-ZZZZZZ", headers={"X-Forwarded-For": "203.0.113.1"})
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
     assert "not valid" in page.text and "Traceback" not in page.text
-    for n in range(9):
-        assert api.post("/s/api/verification", json={"code": f"BM-ZZZZ{n + 2}Z"}, headers=headers).status_code == 404
-    limited = api.post("/s/api/verification", json={"code": "BM-ZZZZZY"}, headers=headers)
+    for n in range(9):  # a new X-Forwarded-For each time: the throttle counts the address the proxy saw
+        spoofed = {"X-Forwarded-For": f"203.0.113.{n + 2}, 198.51.100.{n + 2}"}
+        miss = guesser.post("/s/api/verification", json={"code": f"BM-ZZZZ{n + 2}Z"}, headers=spoofed)
+        assert miss.status_code == 404
+    limited = guesser.post("/s/api/verification", json={"code": "BM-ZZZZZY"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     share, _ = open_share(api, db, owner, ct.uid)  # while throttled, even a valid code is refused
-    assert api.post("/s/api/verification", json={"code": share["shareCode"]}, headers=headers).status_code == 429
-    assert api.get(f"/s/{share['shareCode']}", headers=headers).status_code == 429
+    assert guesser.post("/s/api/verification", json={"code": share["shareCode"]}).status_code == 429
+    assert guesser.get(f"/s/{share['shareCode']}").status_code == 429
     # Another client is not affected.
-    assert api.get(f"/s/{share['shareCode']}", headers=client_ip_headers()).status_code == 200
+    assert Viewer(api).get(f"/s/{share['shareCode']}").status_code == 200
 
 
 def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
@@ -170,9 +173,59 @@ def test_five_wrong_codes_lock_the_share(api, db, owner, ct):
     assert recipient.answer(challenge, right).status_code == 410
     got = api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()
     assert got["status"] == "locked" and got["verification"]["failures"] == 5 and got["verification"]["lockedAt"]
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "locked" in page.text
     assert recipient.request_code().status_code == 410
+    # Whoever locked it did not lock the patient out for good: the owner unlocks it. The guessed-at
+    # challenge is void (even with the right code); a new one, sent to the phone, works.
+    unlocked = api.post(f"/v1/shares/{share['id']}/unlock", headers=owner.headers)
+    assert unlocked.status_code == 200, unlocked.text
+    assert unlocked.json()["status"] == "active" and unlocked.json()["verification"]["failures"] == 0
+    assert recipient.answer(challenge, right).json()["error"]["type"] == "code_expired"
+    recipient.sign_in()
+    assert recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 200
+
+
+def test_reissue_kills_the_old_code_and_its_sessions(api, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    recipient.sign_in()
+    reissued = api.post(f"/v1/shares/{share['id']}/reissue", headers=owner.headers)
+    assert reissued.status_code == 200, reissued.text
+    body = reissued.json()
+    assert body["id"] == share["id"] and body["status"] == "active" and body["smsStatus"] == "sent"
+    assert body["shareCode"] != share["shareCode"] and body["shareUrl"].endswith(f"/s/{body['shareCode']}")
+    assert SHARE_URL.search(outbox(db, recipient.phone, "share_link")[-1]["body"]).group(1) == body["shareCode"]
+    ended = recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")
+    assert ended.status_code == 401 and ended.json()["error"]["type"] == "session_ended"
+    old_page = recipient.get(f"/s/{share['shareCode']}")  # the old code: its page says it was replaced
+    assert old_page.status_code == 410 and "replaced" in old_page.text
+    assert recipient.request_code().json()["error"]["type"] == "share_link_replaced"
+    fresh = Recipient(api, db, body["shareCode"], recipient.phone)
+    fresh.sign_in()
+    assert fresh.get(f"/s/api/studies/0/series/{ct.series}/thumbnail").status_code == 200
+    revoked = api.post(f"/v1/shares/{share['id']}/revoke", headers=owner.headers).json()
+    for action in ("unlock", "reissue"):
+        refused = api.post(f"/v1/shares/{share['id']}/{action}", headers=owner.headers)
+        assert refused.status_code == 409 and refused.json()["error"]["type"] == "share_not_active"
+    assert api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json() == {**revoked}
+
+
+def test_verification_texts_are_capped_per_share_and_day(api, svc, db, owner, ct):
+    share, recipient = open_share(api, db, owner, ct.uid)
+    path = share_path(owner.scope, share["id"])
+    today = datetime.now(UTC).date().isoformat()
+    svc.metadata.set(path, {"verification": {"smsDay": today, "smsCount": 9}}, merge=True)
+    last = recipient.request_code()
+    assert last.status_code == 201
+    assert '"share-sms";q=10;w=86400' in last.headers["RateLimit-Policy"]  # with the code lookup's
+    assert '"share-sms";r=0;t=' in last.headers["RateLimit"]
+    sent = len(outbox(db, recipient.phone, "verification"))
+    svc.metadata.set(path, {"verification": {"lastSentAt": datetime.now(UTC) - timedelta(minutes=5)}}, merge=True)
+    capped = recipient.request_code()
+    assert capped.status_code == 429 and capped.json()["error"]["type"] == "rate_limited"
+    until_midnight = 86400 - datetime.now(UTC).timestamp() % 86400
+    assert abs(int(capped.headers["Retry-After"]) - until_midnight) <= 5
+    assert len(outbox(db, recipient.phone, "verification", wait=0)) == sent  # no text sent
 
 
 def test_revocation_ends_sessions_at_once(api, db, owner, ct):
@@ -182,7 +235,7 @@ def test_revocation_ends_sessions_at_once(api, db, owner, ct):
     api.post(f"/v1/shares/{share['id']}/revoke", headers=owner.headers)
     ended = recipient.get(f"/s/api/studies/0/series/{ct.series}/thumbnail")
     assert ended.status_code == 401 and ended.json()["error"]["type"] == "session_ended"
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "withdrawn" in page.text
     assert recipient.request_code().status_code == 410
 
@@ -195,7 +248,7 @@ def test_expired_shares_show_no_images_and_are_swept_once(api, stack, svc, db, o
     db.document(f"tenants/{owner.id}/shares/{share['id']}").update({"expiresAt": past})
     db.document(f"share_codes/{digest}").update({"expiresAt": past})
     assert recipient.get("/s/api/studies/0/metadata").status_code == 401
-    page = api.get(f"/s/{recipient.code}", headers=recipient.headers)
+    page = recipient.get(f"/s/{recipient.code}")
     assert page.status_code == 410 and "expired" in page.text
     assert api.get(f"/v1/shares/{share['id']}", headers=owner.headers).json()["status"] == "expired"
     assert tick(stack, only=("share-expiry",))["share-expiry"] == 200
@@ -266,8 +319,8 @@ def test_download_only_when_allowed(api, svc, db, owner, ct):
 def test_unknown_paths_and_other_tenants_codes(api, db, owner, ct, make_tenant):
     assert api.get("/s/assets/../../settings.py").status_code == 404
     assert api.get("/s/assets/nope.js").status_code == 404
-    assert api.post("/s/api/session", json={"code": "BM-ZZZZZZ", "challengeId": "chl_x", "otp": "123456"},
-                    headers=client_ip_headers()).status_code == 404
+    assert Viewer(api).post("/s/api/session", json={"code": "BM-ZZZZZZ", "challengeId": "chl_x",
+                                                    "otp": "123456"}).status_code == 404
     # A challenge of one share does not open another share.
     _, first = open_share(api, db, owner, ct.uid)
     challenge = first.request_code().json()["challengeId"]
@@ -275,7 +328,7 @@ def test_unknown_paths_and_other_tenants_codes(api, db, owner, ct, make_tenant):
     other_tenant = make_tenant()
     theirs = store_ct(api, other_tenant, seed=23, slices=1)
     _, second = open_share(api, db, other_tenant, theirs.uid)
-    second.headers = first.headers
+    second.client = first.client
     assert second.answer(challenge, otp).status_code == 410
     assert first.answer(challenge, otp).status_code == 201
 
@@ -313,7 +366,7 @@ def test_a_locked_share_is_reissued_with_a_new_link(api, db, owner, ct):
     assert fresh.get("/s/api/session").status_code == 200
 
     # The old link is refused with a plain reason, before any code is sent.
-    page = api.get(f"/s/{share['shareCode']}", headers=recipient.headers)
+    page = recipient.get(f"/s/{share['shareCode']}")
     assert page.status_code == 410 and "replaced" in page.text
     old = recipient.request_code()
     assert old.status_code == 410 and old.json()["error"]["type"] == "share_link_replaced"
@@ -339,7 +392,7 @@ def test_expired_and_revoked_shares_are_not_reissued(api, db, owner, ct):
     for share, status in ((revoked, "revoked"), (expired, "expired")):
         response = api.post(f"/v1/shares/{share['id']}/reissue", headers=owner.headers)
         assert response.status_code == 409, response.text
-        assert response.json()["error"]["type"] == "share_not_reissuable" and status in response.json()["error"][
+        assert response.json()["error"]["type"] == "share_not_active" and status in response.json()["error"][
             "message"]
     # Nothing changed: no new code was left behind for either.
     for share in (revoked, expired):

@@ -19,7 +19,7 @@ from beamit.catalog.commit import commit_instances
 from beamit.ingest.instance import parse_instance
 from beamit.ingest.layout import instance_object
 from beamit.storage import Query
-from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
+from tests.dicom_samples import ct_instance, decompression_bomb, multipart, part10_bytes, pixel_sample_paths
 from tests.support import sweep_until
 
 FAILED = "00081198"
@@ -206,6 +206,18 @@ def test_study_uid_not_matching_the_path_is_a900(api, svc, tenant):
     payload = response.json()
     assert reasons(payload) == [0xA900]
     assert payload[FAILED]["Value"][0]["00081155"]["Value"] == [ds.SOPInstanceUID]
+    assert_nothing_stored(svc, tenant)
+
+
+def test_a_decompression_bomb_is_refused_a700_and_stores_nothing(api, svc, tenant):
+    bomb = decompression_bomb()
+    body, content_type = multipart([part10_bytes(bomb)])
+    assert len(body) < 10_000  # a few kilobytes claiming 12.9 G samples
+    response = api.post(STOW, data=body, headers={**tenant.headers, "Content-Type": content_type})
+    assert response.status_code == 409
+    payload = response.json()
+    assert reasons(payload) == [0xA700]  # Out of Resources
+    assert payload[FAILED]["Value"][0]["00081155"]["Value"] == [bomb.SOPInstanceUID]
     assert_nothing_stored(svc, tenant)
 
 

@@ -16,12 +16,15 @@ from PIL import Image
 from pydicom.encaps import generate_frames
 from pydicom.uid import UID, generate_uid
 
+from beamit.catalog.commit import commit_instances
 from beamit.dicomweb.dicom_json import element_at
 from beamit.dicomweb.multipart import boundary_from_content_type, iter_parts
+from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.uri import ElementPath
 from beamit.ingest import layout
+from beamit.ingest.instance import parse_instance
 from beamit.storage import Query
-from tests.dicom_samples import ct_instance, multipart, part10_bytes, pixel_sample_paths
+from tests.dicom_samples import ct_instance, decompression_bomb, multipart, part10_bytes, pixel_sample_paths
 from tests.support import TenantCredentials, new_tenant
 
 EVRLE = "1.2.840.10008.1.2.1"
@@ -579,3 +582,27 @@ def test_every_retrieval_is_audited_as_phi_access(api, svc, owner, study):
         assert record["resources"]["studies"] == [uid]
     retrieve = records[next(iter(request_ids))]
     assert retrieve["resources"]["instances"] == [ds.SOPInstanceUID for ds in study]
+
+
+def test_a_stored_decompression_bomb_is_refused_before_any_decode(api, svc, tenant):
+    """An instance stored before the ingest limit existed (written straight to the bucket and the
+    catalog here): renders, thumbnails, uncompressed frames and transcoding refuse it with a 406
+    that names the limit, checked on its header before any decoder runs. As stored, it is served."""
+    bomb = decompression_bomb(frames=2)
+    raw = part10_bytes(bomb)
+    study, series, sop = str(bomb.StudyInstanceUID), str(bomb.SeriesInstanceUID), str(bomb.SOPInstanceUID)
+    parsed = parse_instance(io.BytesIO(raw), limits=PixelLimits(decode=2**40, instance=2**40))
+    blob = layout.instance_object(tenant.id, study, series, sop)
+    svc.blobs.put(svc.settings.bucket("dicom"), blob, raw, content_type="application/dicom")
+    commit_instances(svc.metadata, tenant.scope, [parsed], {sop: blob}, new_objects={sop})
+    base = f"{ROOT}/studies/{study}/series/{series}/instances/{sop}"
+    octets = 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1'
+    for path, accept in [(f"{base}/rendered", "image/jpeg"), (f"{base}/frames/2/rendered", "image/png"),
+                         (f"{ROOT}/studies/{study}/thumbnail", "image/jpeg"), (f"{base}/frames/1", octets),
+                         (base, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1')]:
+        response = get(api, tenant, path, accept)
+        assert response.status_code == 406, (path, response.text)
+        assert "over this server's limit of 134217728 pixel samples" in response.text, path
+    as_stored = get(api, tenant, f"{base}/frames/1", 'multipart/related; type="application/octet-stream"; '
+                    'transfer-syntax=*')
+    assert as_stored.status_code == 200 and parts(as_stored)[0][1].startswith(b"\xff\x4f\xff\x51")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 
+import functions_framework
 import pytest
 from google.api_core.exceptions import GoogleAPICallError
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
+from beamit.devstack.emulators import REPO_ROOT
 from beamit.errors import BadRequest
-from beamit.settings import load_settings
+from beamit.settings import load_settings, reset_settings
+from beamit.storage import reset_services
 from beamit.webhooks import endpoints
 from beamit.webhooks.destinations import DestinationPolicy
 
@@ -138,19 +141,44 @@ def test_bad_updates_change_nothing(api, tenant):
         assert response.status_code == 400, (body, response.text)
 
 
-def test_https_is_required_outside_local_and_sandbox():
+def test_https_and_public_addresses_are_required_outside_local():
     production = DestinationPolicy.for_settings(
         load_settings({"BEAMIT_ENV": "production", "GOOGLE_CLOUD_PROJECT": "acme-prod"}))
-    sandbox = DestinationPolicy.for_settings(
-        load_settings({"BEAMIT_ENV": "sandbox", "GOOGLE_CLOUD_PROJECT": "acme-sbx"}))
     body = {"url": "http://127.0.0.1:8099/hooks", "events": ["study.received"]}
     with pytest.raises(BadRequest, match="https"):
         endpoints.validate_fields(body, production, partial=False)
     with pytest.raises(BadRequest, match="loopback"):
         endpoints.validate_fields({**body, "url": "https://127.0.0.1:8099/hooks"}, production, partial=False)
-    assert endpoints.validate_fields(body, sandbox, partial=False)["url"] == body["url"]
     public = {**body, "url": "https://hooks.example.com/beamit"}
     assert endpoints.validate_fields(public, production, partial=False)["url"] == public["url"]
+
+
+@pytest.fixture
+def sandbox_webhooks(stack, monkeypatch):
+    """The webhooks function as deployed with BEAMIT_ENV=sandbox, in this process, on the emulators."""
+    monkeypatch.setenv("BEAMIT_ENV", "sandbox")
+    for hook in ("BEAMIT_TEST_AUDIT_FAILURE_TENANT", "BEAMIT_FAILPOINTS"):  # local-only test hooks
+        monkeypatch.delenv(hook, raising=False)
+    reset_settings()
+    reset_services()
+    app = functions_framework.create_app(target="webhooks", source=str(REPO_ROOT / "functions" / "main.py"))
+    try:
+        yield app.test_client()
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+        reset_services()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8099/hooks", "https://10.1.2.3/hooks", "https://localhost/hooks",
+                                 "https://[fd12::1]/hooks"])
+def test_sandbox_refuses_internal_destinations_and_stores_nothing(sandbox_webhooks, tenant, url):
+    # sandbox runs on Google Cloud like production: a private address there is the platform's own network
+    response = sandbox_webhooks.post(WEBHOOKS, json={"url": url, "events": ["study.received"]},
+                                     headers=tenant.headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["type"] == "invalid_request"
+    assert sandbox_webhooks.get(WEBHOOKS, headers=tenant.headers).get_json()["data"] == []
 
 
 def test_other_tenants_endpoints_are_not_found(api, make_tenant):

@@ -26,8 +26,8 @@ from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from tests.dicom_samples import multipart
 from tests.reliability.faults import gateway_master
 from tests.reliability.report import LoadFigures, OperationFigures
-from tests.share_flow import client_ip_headers, random_phone
-from tests.support import TenantCredentials, new_tenant
+from tests.share_flow import random_phone
+from tests.support import TenantCredentials, client_session, new_tenant
 
 
 @dataclass
@@ -67,10 +67,9 @@ class Client(threading.Thread):
         super().__init__(daemon=True)
         self.number, self.base, self.tenant, self.until, self.left = number, base, tenant, until, max_requests
         self.record = record
-        self.session = requests.Session()
+        self.session = client_session()  # its own client IP (per-IP throttles count the socket's address)
         self.random = random.Random(number)
         self.stores = 0
-        self.ip = client_ip_headers()
 
     def call(self, name: str, method: str, path: str, **kwargs: object) -> requests.Response | None:
         started = time.perf_counter()
@@ -136,7 +135,7 @@ class Client(threading.Thread):
         with self.tenant.lock:
             codes = list(self.tenant.share_codes)
         if codes:
-            self.call("share link opened", "GET", f"/s/{self.random.choice(codes)}", headers=self.ip)
+            self.call("share link opened", "GET", f"/s/{self.random.choice(codes)}")
 
     def webhook(self) -> None:
         self.call("webhook registration", "POST", "/v1/webhooks", headers=self.headers, json={

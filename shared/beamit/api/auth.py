@@ -41,6 +41,7 @@ from beamit.auth.oauth.clients import OAuthClient, find_client
 from beamit.auth.oauth.requests import BeamItOAuth2Request, bare_request, oauth_request
 from beamit.auth.oauth.server import authorization_server, server_metadata
 from beamit.auth.oauth.tokens import GrantHolder
+from beamit.auth.rate_limits import retry_after
 from beamit.auth.users import SignInFailed, sign_in
 from beamit.clock import utcnow
 from beamit.errors import BeamItError, RateLimited
@@ -197,7 +198,11 @@ def authorize_submit(ctx: RequestContext) -> Response:
     except SignInFailed as failure:
         _claim(ctx, client, outcome=401, principal=failure.user_id, event="login", result="failure",
                reason=failure.reason)
-        return _page(ctx, req, client, grant.redirect_uri, error=consent.SIGN_IN_FAILED)
+        page = _page(ctx, req, client, grant.redirect_uri, error=consent.SIGN_IN_FAILED)
+        if failure.retry_at is not None:  # throttled, nothing checked: 429 (the router adds the RateLimit fields)
+            page.status_code = 429
+            page.headers.update(retry_after(failure.retry_at, utcnow()))
+        return page
     _attribute(ctx, client, principal=user.id, event="login", result="success", role=user.role)
     holder = GrantHolder(user.id, user.tenant_id, user.scopes)
     response: Response = server.create_authorization_response(req, grant_user=holder, grant=grant)

@@ -90,6 +90,13 @@ def extend_share(ctx: RequestContext) -> Response:
     return json_response(share.to_json())
 
 
+@router.route(SHARE + "/unlock", methods=["POST"], scope=SHARES_WRITE)
+def unlock_share(ctx: RequestContext) -> Response:
+    share = service.unlock_share(ctx.services, ctx.tenant, ctx.args["share_id"])
+    _audit(ctx, share, action="unlock")
+    return json_response(share.to_json())
+
+
 @router.route(SHARE + "/reissue", methods=["POST"], scope=SHARES_WRITE)
 def reissue_share(ctx: RequestContext) -> Response:
     body = optional_json_object(ctx.request)

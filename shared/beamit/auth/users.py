@@ -65,12 +65,15 @@ class User:
 
 class SignInFailed(Exception):
     """Any failed sign-in. ``reason`` (``invalid_credentials``, ``throttled``) and
-    ``user_id`` go to the audit trail only."""
+    ``user_id`` go to the audit trail only; ``retry_at``: when a throttled caller may try again
+    (the page answers 429 with ``Retry-After``: the attempt was not checked, so it tells nothing
+    about the password)."""
 
-    def __init__(self, reason: str, user_id: str | None = None) -> None:
+    def __init__(self, reason: str, user_id: str | None = None, retry_at: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.user_id = user_id
+        self.retry_at = retry_at
 
 
 def normalize_email(email: str) -> str:
@@ -200,17 +203,17 @@ def sign_in(
         address = normalize_email(email)
     except InvalidEmail:
         address = ""
-    counters = [account_counter(tenant.tenant_id, address)] + ([ip_counter(ip)] if ip else [])
-    if throttle.blocked(counters) is not None:
-        raise SignInFailed("throttled")
+    account = account_counter(tenant.tenant_id, address)
+    attempt = throttle.reserve([account] + ([ip_counter(ip)] if ip else []))  # counted before it is checked
+    if not attempt.allowed:
+        raise SignInFailed("throttled", retry_at=attempt.refused_until)
     found = _find_by_email(store, tenant, address) if address else None
     stored_hash = found[1].get("passwordHash") if found else None
     valid = verify_password(stored_hash, password if isinstance(password, str) else "")
     if not valid or found is None or found[1].get("disabledAt") is not None:
-        throttle.record_failure(counters)
         raise SignInFailed("invalid_credentials", found[0] if found else None)
     user_id, data = found
-    throttle.clear(counters[0])
+    throttle.release(attempt, clear=[account])
     if stored_hash and needs_rehash(stored_hash):
         try:
             store.update(tenant.document(USERS, user_id), {"passwordHash": hash_password(password)})

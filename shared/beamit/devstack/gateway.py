@@ -2,7 +2,10 @@
 
 Production routes ``/v1/...`` and ``/s/...`` with the HTTPS load balancer built from the
 same table. Locally, each function is the real ``functions-framework`` app of its entry
-point, and this WSGI app dispatches to it by longest path prefix. Event-triggered
+point, and this WSGI app dispatches to it by longest path prefix; a path no route names goes
+to the ``platform`` function, as the URL map's default service does. Like the load balancer
+it appends ``<client>, <gateway>`` to ``X-Forwarded-For``, so the functions find the client's
+address where they do in production (``BEAMIT_TRUSTED_PROXY_HOPS``). Event-triggered
 functions are reachable at ``/_triggers/{function}`` for the emulators' push
 subscriptions, converted to what production delivers:
 
@@ -29,6 +32,16 @@ from beamit.ids import new_id
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 TRIGGER_PREFIX = "/_triggers/"
+DEFAULT_HTTP_FUNCTION = "platform"
+"""Where a path no route names goes (terraform/manifest.tf: local.default_http_function)."""
+
+
+def forwarded_for(environ: dict[str, Any]) -> str:
+    """``X-Forwarded-For`` as Google's load balancer passes it on: what the client sent, then the
+    client's address (the socket peer) and the address the client connected to."""
+    sent = environ.get("HTTP_X_FORWARDED_FOR", "").strip()
+    appended = f"{environ.get('REMOTE_ADDR', '')}, {environ.get('SERVER_NAME', '127.0.0.1')}"
+    return f"{sent}, {appended}" if sent else appended
 
 
 def _json_error(status: int, message: str) -> Response:
@@ -56,10 +69,10 @@ class Gateway:
         path: str = environ.get("PATH_INFO", "/")
         if path.startswith(TRIGGER_PREFIX):
             return self._trigger(path[len(TRIGGER_PREFIX) :].strip("/"), environ, start_response)
-        spec = self.manifest.resolve(path)
-        if spec is None or spec.trigger.type != "http":
+        spec = self.manifest.resolve(path) or self.manifest.function(DEFAULT_HTTP_FUNCTION)
+        if spec.trigger.type != "http":
             return _json_error(404, "no such resource")(environ, start_response)
-        return self.apps[spec.name](environ, start_response)
+        return self.apps[spec.name]({**environ, "HTTP_X_FORWARDED_FOR": forwarded_for(environ)}, start_response)
 
     def _trigger(self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:

@@ -21,6 +21,7 @@ from beamit.devstack.processes import ManagedProcess, free_port, http_ready
 from beamit.settings import Settings, load_settings
 
 PROJECT = "beamit-local"
+LOCAL_API_KEY_BUDGET = "1000000"
 
 LOCAL_EVENT_SETTINGS = {
     "BEAMIT_STUDY_SETTLE_SECONDS": "2",
@@ -92,6 +93,9 @@ class LocalStack:
             "STORAGE_EMULATOR_HOST": f"http://{gc.host_port}",
             "BEAMIT_KMS_ENDPOINT": f"http://{km.host_port}",
             **{name: base_env.get(name, value) for name, value in LOCAL_EVENT_SETTINGS.items()},
+            # One sandbox key serves OHIF (a request per frame), the benchmarks and the tests: a
+            # budget no local use reaches (the budget tests give their tenants their own).
+            "BEAMIT_API_KEY_REQUESTS_PER_MINUTE": LOCAL_API_KEY_BUDGET,
             **self.extra_env,
         }
         self._ready_urls = {e.name: e.ready_url for e in (fs, ps, km, gc)}

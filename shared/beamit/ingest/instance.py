@@ -22,7 +22,8 @@ from pydicom.errors import InvalidDicomError
 from beamit.dicomweb.dicom_json import instance_metadata
 from beamit.dicomweb.part10 import NotPart10, as_part10
 from beamit.dicomweb.pixel_index import PixelIndex, build_pixel_index
-from beamit.dicomweb.stow import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, FailedInstance
+from beamit.dicomweb.pixel_limits import PixelLimits, TooManyPixels
+from beamit.dicomweb.stow import CANNOT_UNDERSTAND, DATA_SET_MISMATCH, OUT_OF_RESOURCES, FailedInstance
 from beamit.dicomweb.uri import DicomwebRoot, InvalidUIDError, validate_uid
 from beamit.ingest.levels import level_json
 
@@ -117,13 +118,16 @@ def part10_stream(
     return converted.stream, converted.stream.close
 
 
-def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> ParsedInstance:
+def parse_instance(fp: BinaryIO, *, expected_study: str | None = None,
+                   limits: PixelLimits = PixelLimits()) -> ParsedInstance:
     """Validate a Part 10 file and extract what search and retrieval need.
 
     Raises :class:`InstanceRejected` with the DICOM failure reason: 0xC000 when it is not
     a readable Part 10 file (PS3.10 §7.1: preamble, ``DICM``, File Meta Information with a
     Transfer Syntax), 0xA900 when required UIDs are missing or invalid, or the Study
-    Instance UID differs from the one in the request path (PS3.18 §10.5.1).
+    Instance UID differs from the one in the request path (PS3.18 §10.5.1), 0xA700 (Out of
+    Resources) when its Image Pixel attributes declare more pixel samples than ``limits``
+    allow (a frame no decode may produce: :mod:`beamit.dicomweb.pixel_limits`).
     """
     size, md5_b64, crc_b64 = _digests(fp)
     if size == 0:
@@ -148,6 +152,10 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None) -> Parsed
             sop_class_uid=sop_class,
             sop_instance_uid=sop,
         )
+    try:
+        limits.check_stored(ds)
+    except TooManyPixels as exc:
+        raise InstanceRejected(OUT_OF_RESOURCES, str(exc), sop_class_uid=sop_class, sop_instance_uid=sop) from None
     try:
         try:
             pixel_index = build_pixel_index(ds, fp)

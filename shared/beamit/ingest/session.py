@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from beamit import logs
 from beamit.catalog import Catalog
+from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.stow import (
     DUPLICATE_SOP_INSTANCE,
     PROCESSING_FAILURE,
@@ -46,6 +47,7 @@ class IngestSession:
         self._expected_study = expected_study
         self._source = source
         self._bucket = svc.settings.bucket("dicom")
+        self._pixel_limits = PixelLimits(svc.settings.max_decode_pixels, svc.settings.max_instance_pixels)
         self._pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="ingest-upload")
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._lock = threading.Lock()
@@ -75,7 +77,7 @@ class IngestSession:
         """
         try:
             fp, release = part10_stream(fp, release, transfer_syntax)
-            parsed = parse_instance(fp, expected_study=self._expected_study)
+            parsed = parse_instance(fp, expected_study=self._expected_study, limits=self._pixel_limits)
         except InstanceRejected as rejected:
             release()
             self._fail(rejected.failure)

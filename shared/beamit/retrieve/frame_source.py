@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from beamit.catalog import StoredInstance
+from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.wado.frames import (
     Frame,
     check_frame_numbers,
@@ -41,10 +42,12 @@ set's attributes before it, in one range read."""
 class FrameSource:
     """Reads the frames of one stored instance from the DICOM bucket."""
 
-    def __init__(self, blobs: BlobStore, bucket: str, instance: StoredInstance) -> None:
+    def __init__(self, blobs: BlobStore, bucket: str, instance: StoredInstance,
+                 limits: PixelLimits = PixelLimits()) -> None:
         self._blobs = blobs
         self._bucket = bucket
         self.instance = instance
+        self.limits = limits
         ts = UID(instance.transfer_syntax)
         self._indexed = instance.pixel is not None and ts.is_little_endian and not ts.is_deflated
         self._frames: list[bytes] | None = None
@@ -116,17 +119,17 @@ class FrameSource:
             data = b"".join(span[offset - start:offset - start + length] for offset, length in ranges)
             return Frame(number, data, pixel.encapsulated)
         if self._frames is None:
-            self._frames = split_frames(self.whole, self.number_of_frames, self.encapsulated)
+            self._frames = split_frames(self.whole, self.number_of_frames, self.encapsulated, self.limits)
         return Frame(number, self._frames[number - 1], self.encapsulated)
 
     # -- decoding ----------------------------------------------------------------------------------
 
     def decode(self, frame: Frame) -> np.ndarray:
         """The frame's pixels as pydicom decodes them (YCbCr converted to RGB)."""
-        return decode_frame(frame, self.header, self.transfer_syntax)
+        return decode_frame(frame, self.header, self.transfer_syntax, self.limits)
 
     def octets(self, frame: Frame) -> bytes:
         """The frame uncompressed, little endian; bit-packed 1-bit frames stay packed."""
         if not frame.encapsulated:  # as stored: no need to read the attributes
             return frame.data
-        return frame_octets(frame, self.header, self.transfer_syntax)
+        return frame_octets(frame, self.header, self.transfer_syntax, self.limits)

@@ -33,6 +33,7 @@ from beamit.dicomweb.media_types import (
     instance_offers,
 )
 from beamit.dicomweb.multipart import PartOut
+from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.uri import ResourceRef
 from beamit.dicomweb.wado.etags import strong_etag
 from beamit.dicomweb.wado.transcode import (
@@ -68,13 +69,13 @@ def plan_instances(retrieval: Retrieval, ref: ResourceRef, accept: str | None) -
     def parts() -> Iterable[PartOut]:
         if not single:
             return stream_parts(retrieval.blobs, retrieval.dicom_bucket, instances,
-                                lambda i: target_syntax(representation, i))
+                                lambda i: target_syntax(representation, i), limits=retrieval.pixel_limits)
         instance = instances[0]
         wanted = target_syntax(representation, instance)
         if wanted == instance.transfer_syntax:
             return [PartOut(part_content_type(wanted), retrieval.blobs.stream(retrieval.dicom_bucket, instance.blob))]
         try:  # transcoded before answering, so that a failure is still a clean 406
-            body = read_instance(retrieval.blobs, retrieval.dicom_bucket, instance, wanted)
+            body = read_instance(retrieval.blobs, retrieval.dicom_bucket, instance, wanted, retrieval.pixel_limits)
         except TranscodeError as exc:
             raise NotAcceptable(
                 f"the instance (stored as {instance.transfer_syntax}) cannot be converted to {wanted}: "
@@ -107,19 +108,21 @@ def part_content_type(transfer_syntax: str) -> str:
     return format_media_type(DICOM, {"transfer-syntax": transfer_syntax})
 
 
-def read_instance(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str) -> bytes:
+def read_instance(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str,
+                  limits: PixelLimits) -> bytes:
     """The whole instance in ``target``; raises :class:`TranscodeError` if it cannot be."""
     data = blobs.read(bucket, instance.blob)
     if target == instance.transfer_syntax:
         return data
     if target != EXPLICIT_VR_LITTLE_ENDIAN:
         raise TranscodeError(f"transcoding to {target} is not supported")
-    return to_explicit_vr_little_endian(data)
+    return to_explicit_vr_little_endian(data, limits)
 
 
-def _prepared(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str) -> tuple[str, bytes]:
+def _prepared(blobs: BlobStore, bucket: str, instance: StoredInstance, target: str,
+              limits: PixelLimits) -> tuple[str, bytes]:
     try:
-        return part_content_type(target), read_instance(blobs, bucket, instance, target)
+        return part_content_type(target), read_instance(blobs, bucket, instance, target, limits)
     except TranscodeError as exc:
         # Headers are long gone: send this instance as stored; its part says which syntax it is in.
         logs.warning(
@@ -137,6 +140,7 @@ def stream_parts(
     instances: Sequence[StoredInstance],
     target_of: Callable[[StoredInstance], str],
     *,
+    limits: PixelLimits = PixelLimits(),
     read_ahead: int = READ_AHEAD,
     stream_threshold: int = STREAM_THRESHOLD,
 ) -> Iterator[PartOut]:
@@ -153,7 +157,8 @@ def stream_parts(
                 return
             target = target_of(instance)
             relay = target == instance.transfer_syntax and instance.size > stream_threshold
-            pending.append((instance, None if relay else pool.submit(_prepared, blobs, bucket, instance, target)))
+            prepared = None if relay else pool.submit(_prepared, blobs, bucket, instance, target, limits)
+            pending.append((instance, prepared))
 
     try:
         fill()

@@ -10,6 +10,7 @@ from typing import Any
 from beamit.catalog import Catalog, StoredInstance
 from beamit.dicomweb.media_types import NotAcceptableError, Representation, negotiate
 from beamit.dicomweb.multipart import PartOut
+from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.uri import DicomwebRoot
 from beamit.dicomweb.wado.frames import FrameError
 from beamit.errors import NotAcceptable, NotFound
@@ -28,18 +29,22 @@ class Retrieval:
     dicom_bucket: str
     derived_bucket: str
     root: DicomwebRoot
+    pixel_limits: PixelLimits = PixelLimits()
+    """What one decode may produce (checked before every decode)."""
 
     @classmethod
     def for_tenant(cls, svc: Services, scope: TenantScope) -> Retrieval:
-        return cls(Catalog(svc.metadata, scope), svc.blobs, svc.settings.bucket("dicom"),
-                   svc.settings.bucket("derived"), DicomwebRoot(f"{svc.settings.public_base_url}/v1/dicomweb"))
+        settings = svc.settings
+        return cls(Catalog(svc.metadata, scope), svc.blobs, settings.bucket("dicom"), settings.bucket("derived"),
+                   DicomwebRoot(f"{settings.public_base_url}/v1/dicomweb"),
+                   PixelLimits(settings.max_decode_pixels, settings.max_instance_pixels))
 
     @property
     def tenant_id(self) -> str:
         return self.catalog.scope.tenant_id
 
     def source(self, instance: StoredInstance) -> FrameSource:
-        return FrameSource(self.blobs, self.dicom_bucket, instance)
+        return FrameSource(self.blobs, self.dicom_bucket, instance, self.pixel_limits)
 
 
 @dataclass(frozen=True)

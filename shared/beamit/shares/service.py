@@ -15,6 +15,10 @@ from zero, and the recipient is texted the new link.
 ``tenants/{t}/share_requests/{sha256(key)}``; its response is stored there encrypted with
 Cloud KMS (it holds the code), for 24 hours. The same key with the same body replays that
 response; with another body it is a 409, as is a request while the first is in flight.
+
+The owner can revoke, extend, unlock (after five wrong one-time codes locked it) or re-issue
+a share (a new code, the old one dead at once): someone holding the link can lock it, but
+not for good.
 """
 
 from __future__ import annotations
@@ -345,6 +349,30 @@ def extend_share(svc: Services, scope: TenantScope, share_id: str, extra: timede
     return Share.from_record(svc.metadata.run_transaction(extend))
 
 
+def unlock_share(svc: Services, scope: TenantScope, share_id: str) -> Share:
+    """Let the recipient verify again after too many wrong one-time codes: status ``active``,
+    failures back to 0, and every one-time code sent before void (whoever guessed keeps no
+    challenge to go on with). The same code keeps working. An active share with failures is
+    reset the same way; one without is left as it is; a revoked or expired share is a 409."""
+    path = share_path(scope, share_id)
+    now = utcnow()
+
+    def unlock(txn: Transaction) -> dict[str, Any]:
+        record = txn.get(path)
+        if record is None:
+            raise NotFound("no such share")
+        share = Share.from_record(record)
+        _require_changeable(share, now, "unlocked")
+        if share.status == ACTIVE and share.verification_failures == 0:
+            return record
+        verification = {"failures": 0, "lockedAt": None, "resetAt": now, "lastSentAt": None}
+        txn.write(Write("merge", path, {"status": ACTIVE, "verification": verification}))
+        txn.write(Write("merge", code_path(share.code_digest), {"state": ACTIVE}))
+        return {**record, "status": ACTIVE, "verification": {**(record.get("verification") or {}), **verification}}
+
+    return Share.from_record(svc.metadata.run_transaction(unlock))
+
+
 @dataclass(frozen=True)
 class Reissued:
     """A share with its new link: the code, link and QR code are shown now, never again."""
@@ -359,21 +387,14 @@ class Reissued:
                 "smsStatus": "sent" if self.sms_sent else "failed", "qrCode": qr_data_url(self.url)}
 
 
-def _require_reissuable(share: Share, now: datetime) -> None:
-    status = share.effective_status(now)
-    if status not in (ACTIVE, LOCKED) or share.expires_at <= now:
-        shown = EXPIRED if share.expires_at <= now else status
-        raise Conflict(f"only an active or locked share can be re-issued; this one is {shown}",
-                       code="share_not_reissuable")
-
-
 def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
     """A new link for an active or locked share (the owner's answer to a lock, or to a lost
     or leaked link). The old code stops resolving at once, sessions opened with it end, the
-    verification failures are reset and the share is active again; expiry and views stay."""
+    verification failures are reset, one-time codes sent before are void and the share is active
+    again; expiry and views stay."""
     current = get_share(svc, scope, share_id)
     now = utcnow()
-    _require_reissuable(current, now)
+    _require_changeable(current, now, "re-issued")
     code, digest = _claim_code(svc, scope, share_id, current.expires_at)
     path = share_path(scope, share_id)
 
@@ -382,11 +403,11 @@ def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
         if record is None:
             raise NotFound("no such share")
         share = Share.from_record(record)
-        _require_reissuable(share, now)
+        _require_changeable(share, now, "re-issued")
         if share.code_digest != current.code_digest:
             raise Conflict("the share was re-issued meanwhile; reload it", code="share_changed")
         changes = {"codeDigest": digest, "status": ACTIVE, "reissuedAt": now,
-                   "verification": {"failures": 0, "lockedAt": None, "lastSentAt": None}}
+                   "verification": {"failures": 0, "lockedAt": None, "resetAt": now, "lastSentAt": None}}
         txn.write(Write("update", path, changes))
         txn.write(Write("merge", code_path(share.code_digest), {"state": REVOKED}))
         return {**record, **changes}
@@ -399,3 +420,11 @@ def reissue_share(svc: Services, scope: TenantScope, share_id: str) -> Reissued:
     share = Share.from_record(record)
     url = share_url(svc, code)
     return Reissued(share, code, url, text_link(svc, share, url))
+
+
+def _require_changeable(share: Share, now: datetime, action: str) -> None:
+    status = share.effective_status(now)
+    if status not in (ACTIVE, LOCKED) or share.expires_at <= now:
+        shown = EXPIRED if share.expires_at <= now else status
+        raise Conflict(f"only an active or locked share can be {action}; this one is {shown}",
+                       code="share_not_active")

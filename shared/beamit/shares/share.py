@@ -58,7 +58,10 @@ class Share:
     revoked_at: datetime | None
     locked_at: datetime | None
     code_digest: str
-    reissued_at: datetime | None = None  # sessions opened before it ended with the old link
+    reset_at: datetime | None = None
+    """When the owner last unlocked or re-issued the share: one-time codes sent before are void."""
+    reissued_at: datetime | None = None
+    """When the owner last re-issued the code: viewer sessions opened before have ended."""
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Share:
@@ -82,6 +85,7 @@ class Share:
             revoked_at=record.get("revokedAt"),
             locked_at=verification.get("lockedAt"),
             code_digest=record["codeDigest"],
+            reset_at=verification.get("resetAt"),
             reissued_at=record.get("reissuedAt"),
         )
 

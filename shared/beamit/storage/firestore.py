@@ -24,6 +24,7 @@ from beamit.storage.firestore_internals import (
     document_name,
     firestore_rpc,
     structured_query,
+    transform_results,
 )
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import (
@@ -34,6 +35,7 @@ from beamit.storage.protocols import (
     Document,
     Filter,
     Increment,
+    Minimum,
     Query,
     ServerTimestamp,
     Write,
@@ -256,6 +258,8 @@ def _transforms(data: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in (data or {}).items():
         if isinstance(value, Increment):
             out[key] = firestore.Increment(value.amount)
+        elif isinstance(value, Minimum):
+            out[key] = firestore.Minimum(value.value)
         elif isinstance(value, ArrayUnion):
             out[key] = firestore.ArrayUnion(list(value.values))
         elif isinstance(value, ServerTimestamp):
@@ -332,6 +336,15 @@ class FirestoreMetadataStore:
 
     def query(self, query: Query) -> list[Document]:
         return self._reads.query(query)
+
+    def commit_transforms(self, writes: Sequence[Write]) -> list[dict[str, Any]]:
+        if any(write.op != "merge" for write in writes):
+            raise ValueError("commit_transforms takes merge writes")
+        batch = self._client.batch()
+        for write in writes:
+            _apply(self._client, batch, write)
+        sent = list(batch_writes(batch))
+        return transform_results(sent, batch.commit(), self._client)
 
     def count(self, query: Query) -> int:
         result = to_firestore_query(self._client, query).count(alias="n").get()

@@ -131,10 +131,29 @@ def batch_writes(batch: firestore.WriteBatch) -> list[write.Write]:
     return batch._write_pbs
 
 
+def transform_results(
+    sent: Sequence[write.Write], results: Sequence[write.WriteResult], client: firestore.Client
+) -> list[dict[str, Any]]:
+    """For each write sent, ``{field path: value after the write}`` of its field transforms.
+
+    Firestore answers a commit with one ``WriteResult`` per write, whose ``transform_results``
+    are in the order of that write's ``update_transforms``; the field paths come from the write
+    messages (``sent``, read with :func:`batch_writes` before the commit, which empties them).
+    """
+    out = []
+    for pb, result in zip(sent, results, strict=True):
+        out.append({
+            transform.field_path: _helpers.decode_value(value, client)
+            for transform, value in zip(pb.update_transforms, result.transform_results, strict=True)
+        })
+    return out
+
+
 __all__ = [
     "FirestoreRpc",
     "add_writes",
     "batch_writes",
+    "transform_results",
     "decode_fields",
     "document_name",
     "encode_value_pb",

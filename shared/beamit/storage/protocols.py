@@ -169,6 +169,13 @@ class Increment:
 
 
 @dataclass(frozen=True)
+class Minimum:
+    """A field transform: keep the smaller of the stored number and ``value`` (atomically)."""
+
+    value: int
+
+
+@dataclass(frozen=True)
 class ArrayUnion:
     """A field transform: add ``values`` to an array field unless present (commutative)."""
 
@@ -235,6 +242,13 @@ class MetadataStore(Protocol):
         ...
 
     def run_transaction(self, fn: Callable[[Transaction], T]) -> T: ...
+
+    def commit_transforms(self, writes: Sequence[Write]) -> list[dict[str, Any]]:
+        """Apply ``merge`` writes whose data hold field transforms (:class:`Increment`,
+        :class:`Minimum`) as one atomic batch, and return for each write the value every
+        transformed field has after it (Firestore's ``transform_results``): an atomic
+        read-modify-write of counters without a transaction, so no contention retries."""
+        ...
 
     def ping(self) -> None:
         """Raise if the database is unreachable."""

@@ -12,27 +12,30 @@ from beamit.audit.note import AuditActor, AuditNote
 from beamit.auth.principal import Principal
 from beamit.catalog import Catalog
 from beamit.errors import Unauthenticated
-from beamit.settings import Settings
+from beamit.settings import Settings, get_settings
 from beamit.storage import Services
 from beamit.tenancy import TenantScope
 
 
-def _ip(value: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value)) if value else None
-    except ValueError:
-        return None
+def client_ip(request: Request, trusted_hops: int | None = None) -> str | None:
+    """The caller's IP address, as the proxy in front of the function saw it.
 
-
-def client_ip(request: Request) -> str | None:
-    """The caller's IP address. Google's load balancer appends ``<client>, <lb>`` to any
-    ``X-Forwarded-For`` it receives, so with two or more entries the second to last is
-    the one it saw (earlier entries are whatever the client sent); without a proxy it
-    is the socket's peer. Only a valid IP address is returned (it goes to throttle keys
-    and the audit trail): anything else in the header counts as absent."""
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    candidate = hops[-2] if len(hops) >= 2 else (hops[0] if hops else None)
-    return _ip(candidate) or _ip(request.remote_addr)
+    Google's external Application Load Balancer appends ``<client>, <load balancer>`` to any
+    ``X-Forwarded-For`` the client sent, and the functions' ingress setting
+    (``ALLOW_INTERNAL_AND_GCLB``, terraform/functions.tf) lets no one else reach them from the
+    internet; locally the gateway appends the same two entries. So the client is the entry
+    ``trusted_hops`` (``BEAMIT_TRUSTED_PROXY_HOPS``, 2) from the right: whatever the client
+    wrote is further left and never read. A request with fewer entries did not come through
+    the proxy (a caller inside the project's network): its socket peer is the client.
+    """
+    hops = trusted_hops if trusted_hops is not None else get_settings().trusted_proxy_hops
+    forwarded = [h.strip() for h in ",".join(request.headers.getlist("X-Forwarded-For")).split(",") if h.strip()]
+    if hops > 0 and len(forwarded) >= hops:
+        try:
+            return str(ipaddress.ip_address(forwarded[-hops]))
+        except ValueError:
+            pass  # not what the proxy writes: fall back to the peer
+    return request.remote_addr or None
 
 
 @dataclass
@@ -66,7 +69,7 @@ class RequestContext:
 
     @property
     def client_ip(self) -> str | None:
-        return client_ip(self.request)
+        return client_ip(self.request, self.settings.trusted_proxy_hops)
 
     @property
     def audit_actor(self) -> AuditActor | None:

@@ -34,6 +34,7 @@ class CorsPolicy:
     allow_headers: tuple[str, ...] = ("Accept", "Authorization", "Content-Type", "If-None-Match", "X-Request-Id")
     expose_headers: tuple[str, ...] = (
         "Content-Type", "Content-Length", "Content-Location", "ETag", "Warning", "X-Request-Id",
+        "RateLimit", "RateLimit-Policy", "Retry-After",  # so a browser app can pace itself
     )
     max_age: int = 600
     resource_policy: str = "cross-origin"

@@ -8,6 +8,10 @@ structured access log line (route template, never the query string: QIDO filters
 Every call whose tenant is known is audited before its response leaves, refused ones
 included (a 403 ``insufficient_scope``, a revoked credential's 401); a PHI read whose audit
 record cannot be written fails closed with 503 (:meth:`Router._audit`).
+The rate limits a request met (:mod:`beamit.auth.rate_limits`) go onto its response as the
+``RateLimit-Policy`` and ``RateLimit`` fields, whatever its status; an API key's calls spend
+its request budget (:mod:`beamit.auth.key_budget`) before anything else is done.
+Every response, errors and CORS preflights included, carries :data:`SECURITY_HEADERS`.
 A router that browsers call opts in to CORS with :meth:`Router.enable_cors`
 (see :mod:`beamit.web.cors`); the others send no CORS headers at all.
 """
@@ -28,7 +32,9 @@ from beamit import logs
 from beamit.audit.calls import Call, audit_call
 from beamit.audit.event_codes import APPLICATION_ACTIVITY
 from beamit.audit.note import AuditActor, AuditNote
+from beamit.auth import rate_limits
 from beamit.auth.credentials import authenticate
+from beamit.auth.key_budget import key_budget
 from beamit.auth.principal import Principal, RejectedCredential
 from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unavailable
 from beamit.ids import new_id
@@ -44,6 +50,13 @@ PHI_READ_METHODS = ("GET", "HEAD")
 """A call with these methods that read PHI (``ctx.audit.phi``) is answered only once its audit
 record is written (fail closed); a PHI write is answered either way: it is committed, and its
 record is in Cloud Logging when the trail refused it."""
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # RFC 6797: browsers keep to HTTPS for a year (HTTP on the load balancer only redirects).
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
 
 Handler = Callable[["RequestContext"], Response]
 Authenticator = Callable[[Services, Request], Principal]
@@ -75,11 +88,7 @@ class Router:
         self._routes: dict[str, RouteSpec] = {}
         self._render_error = error_renderer
         self._authenticate = authenticator
-        self._default_headers = {
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            **(default_headers or {}),
-        }
+        self._default_headers = {**SECURITY_HEADERS, **(default_headers or {})}
         self.cors: cors.CorsPolicy | None = None
 
     def enable_cors(self, policy: cors.CorsPolicy | None = None) -> None:
@@ -123,12 +132,14 @@ class Router:
         incoming = request.headers.get("X-Request-Id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_id("req")
         token = logs.request_id_var.set(request_id)
+        limits = rate_limits.begin_request()
         ctx: RequestContext | None = None
         route = "-"
         if self.cors is not None and cors.is_preflight(request):
             try:
                 return self._preflight(request, request_id, started)
             finally:
+                rate_limits.end_request(limits)
                 logs.request_id_var.reset(token)
         try:
             svc = services()
@@ -142,6 +153,11 @@ class Router:
             spec = self._routes[endpoint]
             route = endpoint.split(":", 2)[1]
             principal = None if spec.public else self._authenticate(svc, request)
+            if principal is not None and principal.kind == "api_key":  # its budget: 429 when spent
+                # Before the context: a refusal for a spent budget is not audited (an audit write per
+                # refused call would let a flood cost what the budget is there to bound).
+                key_budget(svc.metadata, svc.settings.api_key_requests_per_minute).spend(
+                    principal.tenant_id, principal.credential_id)
             # The context exists from here on, so a refused call is audited like any other.
             ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
                                  AuditNote(event_code=spec.audit_event))
@@ -162,8 +178,10 @@ class Router:
             response = self._render_error(BeamItError("internal error"), request_id)
         finally:
             logs.request_id_var.reset(token)
+            response_limits = rate_limits.end_request(limits)
         if ctx is not None:
             response = self._audit(ctx, response)
+        response.headers.update(rate_limits.fields(response_limits))
         for name, value in self._default_headers.items():
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = request_id

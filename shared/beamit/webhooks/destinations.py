@@ -1,11 +1,12 @@
 """Which webhook URLs may be registered and which addresses may be called (SSRF policy).
 
-Endpoint URLs are ``https``. Outside ``local`` and ``sandbox`` a URL may not name, or resolve
-to, a loopback, private (RFC 1918, ULA ``fc00::/7``, CGNAT, ...), link-local or otherwise
-non-global address. The metadata server (``169.254.169.254``, ``metadata.google.internal``),
-link-local, multicast and unspecified addresses are refused everywhere. In ``local`` and
-``sandbox`` loopback and private addresses are allowed, and plain ``http`` to a loopback
-host, so a receiver on the developer's machine can be used.
+Endpoint URLs are ``https``. Outside ``local`` a URL may not name, or resolve to, a loopback,
+private (RFC 1918, ULA ``fc00::/7``, CGNAT, ...), link-local or otherwise non-global address.
+The metadata server (``169.254.169.254``, ``metadata.google.internal``), link-local, multicast
+and unspecified addresses are refused everywhere. In ``local`` only (the developer's machine and
+the tests) loopback and private addresses are allowed, and plain ``http`` to a loopback host.
+``sandbox`` is a deployed environment on Google Cloud like production: there a private address
+would reach the project's own VPC, so it gets the production policy.
 
 The host is resolved once per attempt; every address it resolves to is checked (one bad
 answer refuses the whole destination), and the connection goes to a checked address
@@ -46,13 +47,13 @@ class RefusedDestination(ValueError):
 
 @dataclass(frozen=True)
 class DestinationPolicy:
-    """``allow_internal``: loopback and private addresses, and ``http`` to loopback (local, sandbox)."""
+    """``allow_internal``: loopback and private addresses, and ``http`` to loopback (``local`` only)."""
 
     allow_internal: bool
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DestinationPolicy:
-        return cls(allow_internal=settings.is_local or settings.environment == "sandbox")
+        return cls(allow_internal=settings.is_local)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def check_url(url: object, policy: DestinationPolicy) -> str:
         raise RefusedDestination("'url' has an invalid port") from None
     if scheme == "http" and not (policy.allow_internal and _is_loopback_host(host)):
         raise RefusedDestination(
-            "'url' must be an https URL (plain http is accepted only for loopback hosts in local and sandbox)"
+            "'url' must be an https URL (plain http is accepted only for loopback hosts in local development)"
         )
     literal = _literal_address(host)
     if literal is not None:

@@ -1,83 +1,88 @@
-"""Sign-in throttling: free attempts, exponential delay, lockout, reset."""
+"""Throttles: free attempts, exponential delay, the quota of a window; counting before evaluating."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from beamit.auth import rate_limits
 from beamit.auth.throttle import (
     ACCOUNT_POLICY,
     IP_POLICY,
     LoginThrottle,
-    ThrottleState,
     account_counter,
-    after_failure,
-    blocked_until,
     ip_counter,
+    refused_until,
 )
 from tests.memory_store import MemoryStore
 
-T0 = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
+T0 = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)  # a window start of both sign-in policies
 
 
-def fail(times: int, start: datetime = T0, gap: timedelta = timedelta(0)) -> ThrottleState:
-    state, now = ThrottleState(), start
-    for _ in range(times):
-        state = after_failure(ACCOUNT_POLICY, state, now)
-        now += gap
-    return state
+def test_first_attempts_are_free():
+    for attempt in range(1, ACCOUNT_POLICY.free_attempts + 1):
+        assert refused_until(ACCOUNT_POLICY, attempt, T0, T0) is None
 
 
-def test_first_failures_are_free():
-    for failures in range(ACCOUNT_POLICY.free_attempts):
-        assert blocked_until(ACCOUNT_POLICY, fail(failures), T0) is None
+def test_each_further_attempt_waits_twice_as_long_up_to_the_cap():
+    waits = [ACCOUNT_POLICY.delay(n) - ACCOUNT_POLICY.delay(n - 1) for n in range(4, 11)]
+    assert [w.total_seconds() for w in waits] == [1, 2, 4, 8, 16, 32, 60]
+    assert refused_until(ACCOUNT_POLICY, 4, T0, T0) == T0 + timedelta(seconds=1)
+    assert refused_until(ACCOUNT_POLICY, 4, T0, T0 + timedelta(seconds=1)) is None  # waiting is enough
 
 
-def test_delay_doubles_then_caps():
-    delays = []
-    for failures in range(3, 10):
-        state = fail(failures)
-        until = blocked_until(ACCOUNT_POLICY, state, T0)
-        assert until is not None
-        delays.append((until - T0).total_seconds())
-        assert blocked_until(ACCOUNT_POLICY, state, until) is None  # waiting is enough
-    assert delays == [1, 2, 4, 8, 16, 32, 60]
-
-
-def test_lockout_after_ten_failures_for_fifteen_minutes():
-    state = fail(10)
-    assert state.locked_until == T0 + timedelta(minutes=15)
-    assert blocked_until(ACCOUNT_POLICY, state, T0 + timedelta(minutes=14, seconds=59)) == state.locked_until
-    assert blocked_until(ACCOUNT_POLICY, state, T0 + timedelta(minutes=15)) is None
-    # After a served lockout the count starts again.
-    assert after_failure(ACCOUNT_POLICY, state, T0 + timedelta(minutes=16)).failures == 1
-
-
-def test_old_failures_are_forgotten():
-    state = fail(5)
-    later = T0 + ACCOUNT_POLICY.window + timedelta(seconds=1)
-    assert blocked_until(ACCOUNT_POLICY, state, later) is None
-    assert after_failure(ACCOUNT_POLICY, state, later).failures == 1
+def test_the_quota_of_a_window_then_nothing_until_it_ends():
+    end = T0 + ACCOUNT_POLICY.window
+    late = T0 + timedelta(minutes=14)
+    assert refused_until(ACCOUNT_POLICY, 10, T0, late) is None
+    assert refused_until(ACCOUNT_POLICY, 11, T0, late) == end
+    # A new window starts afresh.
+    assert refused_until(ACCOUNT_POLICY, 1, end, end) is None
 
 
 def test_ip_policy_is_looser_than_account_policy():
-    state = ThrottleState()
-    for _ in range(IP_POLICY.free_attempts - 1):
-        state = after_failure(IP_POLICY, state, T0)
-    assert blocked_until(IP_POLICY, state, T0) is None
+    assert refused_until(IP_POLICY, IP_POLICY.free_attempts, T0, T0) is None
+    assert IP_POLICY.lockout_after > ACCOUNT_POLICY.lockout_after
 
 
-def test_store_counts_per_account_and_ip_and_clears_the_account():
+def test_attempts_are_counted_before_they_are_checked_and_released_on_success():
     store, now = MemoryStore(), [T0]
     throttle = LoginThrottle(store, clock=lambda: now[0])
     account, ip = account_counter("acme", "ana@acme.example"), ip_counter("203.0.113.9")
     for _ in range(3):
-        assert throttle.blocked([account, ip]) is None
-        throttle.record_failure([account, ip])
-    assert throttle.blocked([account, ip]) == T0 + timedelta(seconds=1)
+        assert throttle.reserve([account, ip]).allowed
+    # The fourth is refused: a second has not passed since the first attempt.
+    refused = throttle.reserve([account, ip])
+    assert refused.refused_until == T0 + timedelta(seconds=1) and not refused.counted
+    assert store.get(account.path(T0))["attempts"] == 3  # refused from the read: not counted, no write
     now[0] += timedelta(seconds=1)
-    assert throttle.blocked([account, ip]) is None
-    throttle.clear(account)
-    assert throttle.blocked([account]) is None
-    assert store.get(f"login_throttle/{ip[1]}")["failures"] == 3  # the IP's count stays
-    # Neither the email nor the IP is stored.
-    assert "ana@acme.example" not in str(store.docs) and "203.0.113.9" not in str(store.docs)
+    success = throttle.reserve([account, ip])
+    assert success.allowed
+    throttle.release(success, clear=[account])
+    assert store.get(account.path(T0)) is None and store.get(ip.path(T0))["attempts"] == 3
+    assert throttle.reserve([account]).allowed
+
+
+def test_parallel_attempts_that_all_passed_the_read_are_sorted_by_their_count():
+    """Five requests read 2 attempts so far, then each draws its number: only the third is free."""
+    store = MemoryStore()
+    throttle = LoginThrottle(store, clock=lambda: T0)
+    account = account_counter("acme", "ana@acme.example")
+    store.set(account.path(T0), {"attempts": 2, "firstAt": int(T0.timestamp() * 1000)})
+    reads = store.get_many
+    store.get_many = lambda paths, fields=None: [{"attempts": 2, "firstAt": int(T0.timestamp() * 1000)}]
+    outcomes = [throttle.reserve([account]) for _ in range(5)]
+    store.get_many = reads
+    assert [o.allowed for o in outcomes] == [True, False, False, False, False]
+    assert all(o.counted for o in outcomes) and store.get(account.path(T0))["attempts"] == 7
+
+
+def test_each_reservation_reports_its_standing():
+    store = MemoryStore()
+    throttle = LoginThrottle(store, clock=lambda: T0 + timedelta(minutes=5))
+    token = rate_limits.begin_request()
+    throttle.reserve([account_counter("acme", "ana@acme.example")])
+    limits = rate_limits.end_request(token)
+    assert rate_limits.fields(limits) == {
+        "RateLimit-Policy": '"sign-in-account";q=10;w=900',
+        "RateLimit": '"sign-in-account";r=9;t=600',
+    }

@@ -25,7 +25,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.services.firestore import FirestoreClient
-from google.cloud.firestore_v1.types import StructuredQuery, document
+from google.cloud.firestore_v1.types import StructuredQuery, document, write
 
 from beamit.storage import DOCUMENT_NAME as NAME
 from beamit.storage.firestore import to_firestore_query
@@ -37,6 +37,7 @@ from beamit.storage.firestore_internals import (
     encode_value_pb,
     firestore_rpc,
     structured_query,
+    transform_results,
 )
 from beamit.storage.firestore_writes import create_write
 from beamit.storage.protocols import Filter, Query
@@ -73,8 +74,9 @@ DOCUMENT = "google.cloud.firestore_v1.document:DocumentReference"
 HELPERS = "google.cloud.firestore_v1._helpers"
 
 PRIVATE = [
-    Private("google.cloud.firestore_v1", "_helpers", "module", "decode_fields, encode_value_pb"),
+    Private("google.cloud.firestore_v1", "_helpers", "module", "decode_fields, encode_value_pb, transform_results"),
     Private(HELPERS, "decode_dict", "function", "decode_fields"),
+    Private(HELPERS, "decode_value", "function", "transform_results"),
     Private(HELPERS, "encode_value", "function", "encode_value_pb"),
     Private(CLIENT, "_firestore_api", "property", "firestore_rpc"),
     Private(CLIENT, "_database_string", "property", "firestore_rpc"),
@@ -157,6 +159,17 @@ def test_firestore_rpc_carries_the_emulators_authorization(monkeypatch: pytest.M
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # never called
     rpc = firestore_rpc(firestore.Client(project="p", credentials=AnonymousCredentials()))
     assert ("authorization", "Bearer owner") in rpc.metadata
+
+
+def test_transform_results_name_each_value_by_its_field(client: firestore.Client) -> None:
+    batch = client.batch()
+    batch.set(client.document("c/d"), {"n": firestore.Increment(1), "first": firestore.Minimum(5), "x": 1},
+              merge=True)
+    sent = list(batch_writes(batch))
+    order = [transform.field_path for transform in sent[0].update_transforms]  # the library's, not ours
+    assert sorted(order) == ["first", "n"]
+    result = write.WriteResult(transform_results=[document.Value(integer_value=7), document.Value(integer_value=3)])
+    assert transform_results(sent, [result], client) == [dict(zip(order, (7, 3)))]
 
 
 def test_structured_query_of_a_subcollection(client: firestore.Client) -> None:

@@ -91,6 +91,8 @@ def test_responses_expose_headers_to_allowed_origins_only():
     decorate(CorsPolicy(), request("GET", "/", {"Origin": VIEWER}), allowed, [VIEWER])
     assert allowed.headers["Access-Control-Allow-Origin"] == VIEWER
     assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    assert {"RateLimit", "RateLimit-Policy", "Retry-After"} <= set(allowed.headers["Access-Control-Expose-Headers"]
+                                                                   .split(", "))
     refused = Response("x")
     decorate(CorsPolicy(), request("GET", "/", {"Origin": "https://evil.example"}), refused, [VIEWER])
     assert "Access-Control-Allow-Origin" not in refused.headers

@@ -7,9 +7,10 @@ sign-in at the authorization endpoint are recorded in the named client's tenant 
 *claimed* events: known values only, no User-Agent (:class:`beamit.audit.note.AuditActor`).
 
 Each such record is admitted by two counters of :mod:`beamit.auth.throttle` (the same
-policy functions and store as sign-in throttling), one per client id and one per source IP:
-:data:`CLAIMED_CLIENT_POLICY` records 10 events freely, then one after 1 s, 2 s, ... up to
-60 s after the previous one, and after 30 the counter locks for 15 minutes. A call over the
+policy functions and store as sign-in throttling, counted before they are checked), one per
+client id and one per source IP: :data:`CLAIMED_CLIENT_POLICY` records 10 events freely, then
+one after 1 s, 2 s, ... up to 60 s after the previous one, and after 30 none until its
+15-minute window ends. A call over the
 budget writes nothing to the trail (the access log and Cloud Logging still have it) and the
 token endpoints answer 429 with ``Retry-After``. Calls by a client that *did* authenticate
 (or a public client's successful exchange) never touch these counters, so a flood in a
@@ -26,19 +27,19 @@ from beamit.clock import utcnow
 from beamit.storage import MetadataStore
 
 CLAIMED_CLIENT_POLICY = ThrottlePolicy(
+    name="claimed-client",
     free_attempts=10,
     base_delay=timedelta(seconds=1),
     max_delay=timedelta(seconds=60),
     lockout_after=30,
-    lockout=timedelta(minutes=15),
     window=timedelta(minutes=15),
 )
 CLAIMED_IP_POLICY = ThrottlePolicy(
+    name="claimed-client-ip",
     free_attempts=20,
     base_delay=timedelta(seconds=1),
     max_delay=timedelta(seconds=60),
     lockout_after=100,
-    lockout=timedelta(minutes=15),
     window=timedelta(minutes=15),
 )
 
@@ -61,9 +62,9 @@ def known(value: object, values: tuple[str, ...]) -> str | None:
 
 
 def claimed_counters(client_id: str, ip: str | None) -> list[Counter]:
-    counters: list[Counter] = [(CLAIMED_CLIENT_POLICY, throttle_key("claimed-client", client_id))]
+    counters = [Counter(CLAIMED_CLIENT_POLICY, throttle_key("claimed-client", client_id))]
     if ip:
-        counters.append((CLAIMED_IP_POLICY, throttle_key("claimed-ip", ip)))
+        counters.append(Counter(CLAIMED_IP_POLICY, throttle_key("claimed-ip", ip)))
     return counters
 
 
@@ -74,9 +75,6 @@ class ClaimBudget:
         self._throttle = LoginThrottle(store, clock)
 
     def admit(self, client_id: str, ip: str | None) -> datetime | None:
-        """``None`` if the event may be recorded (and it is counted); else when the next may be."""
-        counters = claimed_counters(client_id, ip)
-        until = self._throttle.blocked(counters)
-        if until is None:
-            self._throttle.record_failure(counters)
-        return until
+        """``None`` if the event may be recorded (it is counted first, then checked); else when
+        the next may be."""
+        return self._throttle.reserve(claimed_counters(client_id, ip)).refused_until

@@ -21,7 +21,8 @@ Parameters
   ``limit_clamped`` is set and a warning text is added, so the web layer can answer with a
   ``Warning: 299`` header (§8.3.4.4 lets the origin server cap results).  Negative, non-integer
   or repeated -> :class:`QueryError`.  ``limit=0`` is valid (no results).
-* ``offset`` (uint, default 0, at most :data:`MAX_OFFSET`).
+* ``offset`` (uint, default 0, at most :data:`MAX_OFFSET`): Firestore reads, and bills, every
+  document an offset skips, so a deeper page is refused with a hint to narrow the search.
 * ``fuzzymatching`` (``true``/``false``, any case - ABNF literals are case-insensitive).
 * ``includefield``: repeated and/or comma-separated keywords or tags, or ``all`` (which wins
   over any others).  Any PS3.6 attribute (or private tag) may be named, whatever the level;
@@ -130,8 +131,10 @@ DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 """The most results BeamIt returns in one response (PS3.18 §10.6.5: the conformance statement declares it)."""
 
-MAX_OFFSET: Final = 2**31 - 1
-"""The largest ``offset`` accepted."""
+MAX_OFFSET: Final = 10_000
+"""The largest ``offset`` accepted: a Firestore query reads (and bills) every document it skips,
+so ``offset=N`` costs N reads; 10,000 is 50 pages of the largest ``limit``, beyond which a
+search should be narrowed (a date range, a modality), not paged."""
 
 MAX_VALUE_LENGTH: Final = 1024
 """Longest single matching value accepted (after splitting lists)."""
@@ -280,7 +283,9 @@ def parse_search(
         elif name == "offset":
             offset = _uint(name, values)
             if offset > MAX_OFFSET:
-                raise QueryError(f"Query parameter 'offset' must be at most {MAX_OFFSET}.", parameter=name)
+                raise QueryError(
+                    f"Query parameter 'offset' must be at most {MAX_OFFSET}: narrow the search (for example "
+                    "by StudyDate or ModalitiesInStudy) rather than paging this deep.", parameter=name)
         elif name == "fuzzymatching":
             fuzzy = _boolean(name, values)
         elif name == "includefield":

@@ -7,7 +7,8 @@ A :class:`Frame` holds the frame as stored: the compressed bitstream of an encap
 frame (its fragments joined), or native pixel bytes, always little endian. :func:`frame_octets`
 gives the frame uncompressed in Explicit VR Little Endian (PS3.18 Table 8.7.3-4): native
 bytes as they are, compressed frames decoded by pydicom (YCbCr converted to RGB, as
-:mod:`~beamit.dicomweb.wado.transcode` does for whole instances).
+:mod:`~beamit.dicomweb.wado.transcode` does for whole instances). Every decode is checked
+against :class:`~beamit.dicomweb.pixel_limits.PixelLimits` first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.pixels.utils import get_expected_length, pack_bits
 from pydicom.uid import UID
 
+from beamit.dicomweb.pixel_limits import PixelLimits, TooManyPixels
 from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, swap_to_little_endian
 
 
@@ -37,6 +39,10 @@ class NoPixelData(FrameError):
 
 class FrameDecodeError(Exception):
     """A stored frame could not be decoded."""
+
+
+class FrameTooLarge(FrameDecodeError):
+    """A frame (or the frames) declared too many pixel samples to decode (:mod:`~beamit.dicomweb.pixel_limits`)."""
 
 
 @dataclass(frozen=True)
@@ -77,21 +83,33 @@ def frame_count(ds: Dataset) -> int:
         return 1
 
 
-def split_frames(ds: Dataset, count: int, encapsulated: bool) -> list[bytes]:
+def split_frames(ds: Dataset, count: int, encapsulated: bool, limits: PixelLimits) -> list[bytes]:
     """The frames of a whole data set (from :func:`read_whole`), each as stored."""
     if encapsulated:
         return list(generate_frames(ds.PixelData, number_of_frames=count))
-    if int(ds.BitsAllocated) == 1 and count > 1:  # bit-packed across frames
+    if int(ds.BitsAllocated) == 1 and count > 1:  # bit-packed across frames: decoded whole
+        _check_decode(limits, ds, count)
         pixels = ds.pixel_array
         return [pack_bits(pixels[i]) for i in range(count)]
     length = get_expected_length(ds, "bytes") // count
     value = ds.PixelData
+    if length < 1 or length * count > len(value):  # Number of Frames claims frames that are not there
+        raise FrameDecodeError(f"the Pixel Data holds fewer than the {count} frames the instance declares")
     return [value[i * length:(i + 1) * length] for i in range(count)]
 
 
-def decode_frame(frame: Frame, header: Dataset, transfer_syntax: str) -> np.ndarray:
+def _check_decode(limits: PixelLimits, header: Dataset, frames: int = 1) -> None:
+    try:
+        limits.check_decode(header, frames)
+    except TooManyPixels as exc:
+        raise FrameTooLarge(str(exc)) from None
+
+
+def decode_frame(frame: Frame, header: Dataset, transfer_syntax: str, limits: PixelLimits) -> np.ndarray:
     """The frame's pixels as pydicom decodes them (YCbCr converted to RGB); ``header``: the data
-    set's attributes without Pixel Data."""
+    set's attributes without Pixel Data. :class:`FrameTooLarge` (nothing decoded) when the
+    header declares more samples than ``limits`` allow a decode."""
+    _check_decode(limits, header)
     if not frame.encapsulated:
         pixels = native_pixels(frame.data, header)
         if pixels is not None:
@@ -114,12 +132,12 @@ def decode_frame(frame: Frame, header: Dataset, transfer_syntax: str) -> np.ndar
         raise FrameDecodeError(f"frame {frame.number} could not be decoded: {type(exc).__name__}") from None
 
 
-def frame_octets(frame: Frame, header: Dataset, transfer_syntax: str) -> bytes:
+def frame_octets(frame: Frame, header: Dataset, transfer_syntax: str, limits: PixelLimits) -> bytes:
     """The frame uncompressed, little endian (``application/octet-stream`` in Explicit VR
     Little Endian); bit-packed 1-bit frames stay packed."""
     if not frame.encapsulated:
         return frame.data
-    pixels = decode_frame(frame, header, transfer_syntax)
+    pixels = decode_frame(frame, header, transfer_syntax, limits)
     return np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
 
 

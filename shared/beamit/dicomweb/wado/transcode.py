@@ -24,6 +24,8 @@ from pydicom.filewriter import dcmwrite
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
+from beamit.dicomweb.pixel_limits import PixelGeometry, PixelLimits
+
 EXPLICIT_VR_LITTLE_ENDIAN = str(ExplicitVRLittleEndian)
 PIXEL_DATA = 0x7FE00010
 
@@ -48,10 +50,11 @@ def can_decode(transfer_syntax: str) -> bool:
         return False
 
 
-def to_explicit_vr_little_endian(data: bytes) -> bytes:
+def to_explicit_vr_little_endian(data: bytes, limits: PixelLimits = PixelLimits()) -> bytes:
     """The Part 10 file ``data`` re-encoded in Explicit VR Little Endian (unchanged if it is).
 
-    Raises :class:`TranscodeError` if it cannot be.
+    Raises :class:`TranscodeError` if it cannot be, before decoding anything when its frames
+    together declare more pixel samples than ``limits`` allow one decode.
     """
     try:
         ds = dcmread(io.BytesIO(data))
@@ -60,6 +63,8 @@ def to_explicit_vr_little_endian(data: bytes) -> bytes:
             return data
         if stored.is_compressed:
             if "PixelData" in ds:
+                geometry = PixelGeometry.declared(ds)
+                limits.check_decode(ds, geometry.frames)
                 ds.decompress(generate_instance_uid=False)
             if stored in _LOSSY_ONLY and "LossyImageCompression" not in ds:
                 ds.LossyImageCompression = "01"
