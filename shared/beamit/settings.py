@@ -51,6 +51,8 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    trace_storage_calls: bool = False
+    """Record each request's storage round trips (:mod:`beamit.storage.trace`): the benchmark only."""
 
     @property
     def is_local(self) -> bool:
@@ -144,6 +146,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_account_sid=env.get("BEAMIT_TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("BEAMIT_TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("BEAMIT_TWILIO_FROM") or None,
+        trace_storage_calls=_bool(env, "BEAMIT_TRACE_STORAGE", False),
     )
 
 

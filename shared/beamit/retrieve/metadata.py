@@ -42,6 +42,7 @@ from beamit.ingest.instance import DEFER_SIZE
 from beamit.ingest.series_metadata import read_metadata
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, negotiated
 from beamit.storage import BlobStore
+from beamit.storage.trace import carried
 
 SERIES_INSTANCE_UID = "0020000E"
 SOP_INSTANCE_UID = "00080018"
@@ -54,7 +55,7 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
     representation = negotiated(accept, metadata_offers())
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wado-metadata")
     try:  # the chunks are read while the catalog says what is committed
-        chunks = reader.submit(read_chunks, retrieval, ref)
+        chunks = reader.submit(carried(read_chunks), retrieval, ref)
         if ref.level == "instance":
             assert ref.series is not None and ref.instance is not None
             instance = retrieval.catalog.instance(ref.study, ref.series, ref.instance)

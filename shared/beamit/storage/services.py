@@ -19,6 +19,7 @@ from beamit.storage.gcs import GcsBlobStore
 from beamit.storage.kms import CloudKmsKeyService
 from beamit.storage.protocols import BlobStore, EventBus, KeyService, MetadataStore
 from beamit.storage.pubsub import PubSubEventBus
+from beamit.storage.trace import traced
 
 if TYPE_CHECKING:
     from google.auth.transport.requests import AuthorizedSession
@@ -119,12 +120,24 @@ def _kms(settings: Settings) -> CloudKmsKeyService:
 def services() -> Services:
     """The process-wide adapters (created on first call)."""
     settings = get_settings()
-    return Services(
+    made = Services(
         settings=settings,
         blobs=_gcs(settings),
         metadata=_firestore(settings),
         events=_pubsub(settings),
         keys=_kms(settings),
+    )
+    return traced_services(made) if settings.trace_storage_calls else made
+
+
+def traced_services(svc: Services) -> Services:
+    """``svc`` whose adapters record each call into the request's trace (:mod:`beamit.storage.trace`)."""
+    return Services(
+        settings=svc.settings,
+        blobs=traced("gcs", svc.blobs),
+        metadata=traced("firestore", svc.metadata),
+        events=traced("pubsub", svc.events),
+        keys=traced("kms", svc.keys),
     )
 
 
