@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from beamit.bench.budget import Deadline
+from beamit.bench.costs import OperationCost, record
+from beamit.bench.cpu import cpu_delta
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
@@ -22,6 +26,8 @@ class Findings:
     qido_rows: list[Row] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    costs: dict[str, OperationCost] = field(default_factory=dict)
+    """CPU per operation and round trips (:mod:`beamit.bench.costs`), by operation."""
 
     def note(self, text: str) -> None:
         """Record a one-line note (a multi-line error keeps its first and last lines)."""
@@ -52,3 +58,23 @@ class BenchContext:
     @property
     def peers(self) -> tuple[Peer, Peer]:
         return (self.beamit, self.orthanc)
+
+    @contextmanager
+    def charged(self, peer: Peer, operation: str, per: str) -> Iterator[Tally]:
+        """Charge the CPU ``peer``'s processes spend in the block, and the traces of its answers,
+        to ``operation``; the block counts its operations in the :class:`Tally` it is given."""
+        tally = Tally()
+        peer.take_traces()
+        before = {group.name: group.read() for group in peer.cpu_groups}
+        try:
+            yield tally
+        finally:
+            spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
+            record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
+
+
+@dataclass
+class Tally:
+    """Operations made in a :meth:`BenchContext.charged` block."""
+
+    count: int = 0

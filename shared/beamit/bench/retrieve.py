@@ -67,7 +67,9 @@ def _latencies(ctx: BenchContext, label: str, measure: Callable[[Peer], list[flo
     results: dict[str, LatencySummary | Cell] = {}
     for peer in ctx.peers:
         try:
-            samples = measure(peer)
+            with ctx.charged(peer, label, "request") as tally:
+                samples = measure(peer)
+                tally.count = len(samples)
             results[peer.name] = LatencySummary.of(samples)
         except Exception as exc:
             results[peer.name] = failure_cell(exc)
@@ -106,7 +108,9 @@ def phase_retrieve(ctx: BenchContext, seconds: float) -> None:
             return client.retrieve_study(study, media_types=STUDY_MEDIA_TYPES)
 
         try:
-            samples = timed(retrieve, mode.retrieve_calls, deadline.within(40))
+            with ctx.charged(peer, f"study retrieve ({ctx.ct_bytes / MB:.0f} MB)", "request") as tally:
+                samples = timed(retrieve, mode.retrieve_calls, deadline.within(40))
+                tally.count = len(samples)
             best = percentile(samples, 50)
             retrieve_cells[peer.name] = Measure(rate(ctx.ct_bytes / MB, best), "MB/s", f"median of {len(samples)}")
             print(f"  study retrieve: {peer.name} {format_cell(retrieve_cells[peer.name])}", flush=True)

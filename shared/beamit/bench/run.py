@@ -20,6 +20,8 @@ from typing import NoReturn
 from beamit.bench.budget import Deadline
 from beamit.bench.coldstart import phase_cold_start
 from beamit.bench.context import BenchContext, Findings
+from beamit.bench.costs import render_costs_text
+from beamit.bench.cpu import ProcessGroup
 from beamit.bench.doc import BenchRecord, render_document
 from beamit.bench.machine import machine_facts, software_versions
 from beamit.bench.memory import children
@@ -84,6 +86,19 @@ def _gateway_workers(stack: LocalStack) -> list[int]:
     return []
 
 
+EMULATORS = ("firestore", "pubsub", "gcs", "kms")
+
+
+def _stack_roots(stack: LocalStack, names: tuple[str, ...]) -> list[int]:
+    return [p.pid for p in stack.processes if p.name in names and p.pid is not None]
+
+
+def beamit_cpu_groups(stack: LocalStack) -> tuple[ProcessGroup, ...]:
+    """The gateway (gunicorn master and workers: every function) and the emulators' process trees."""
+    return (ProcessGroup("gateway", lambda: _stack_roots(stack, ("gateway",))),
+            ProcessGroup("emulators", lambda: _stack_roots(stack, EMULATORS)))
+
+
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt("SIGTERM")
 
@@ -126,7 +141,8 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     findings = Findings()
     ensure_installed(log_dir / "apt.log")
     orthanc_server = OrthancPeer(log_dir)
-    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES)})
+    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES),
+                                                       "BEAMIT_TRACE_STORAGE": "true"})
     orthanc_version = None
     try:
         print("== start", flush=True)
@@ -144,9 +160,10 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
             mode=mode,
             stack=stack,
             beamit=Peer("BeamIt", f"{stack.url}/v1/dicomweb", {"Authorization": f"Bearer {key}"},
-                        memory_pids=lambda: _gateway_workers(stack)),
+                        memory_pids=lambda: _gateway_workers(stack), cpu_groups=beamit_cpu_groups(stack)),
             orthanc=Peer("Orthanc", orthanc_server.dicomweb_url, unencoded_queries=True,
-                         memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None]),
+                         memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None],
+                         cpu_groups=(ProcessGroup("Orthanc", lambda: [p for p in [orthanc_server.pid] if p]),)),
             api_key=key,
             orthanc_server=orthanc_server,
             deadline=Deadline(mode.total_seconds - (time.monotonic() - started)),
@@ -164,6 +181,9 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     if findings.qido_rows:
         print()
         print(render_text(findings.qido_rows))
+    if findings.costs:
+        print()
+        print(render_costs_text(findings.costs.values()))
     print()
     print(RATIO_NOTE)
     for note in findings.notes:
@@ -178,6 +198,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         rows=findings.rows,
         qido_rows=findings.qido_rows,
         notes=findings.notes,
+        costs=list(findings.costs.values()),
     )
     if doc_path is not None:
         doc_path.write_text(render_document(record))
