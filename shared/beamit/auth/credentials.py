@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from werkzeug.datastructures import Headers
 
-from beamit.auth.api_keys import authenticate_key
+from beamit.auth.api_keys import authenticate_key, remembered_principal
 from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
@@ -36,3 +36,13 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> 
     if token.startswith(ACCESS_PREFIX):
         return authenticate_access_token(store, token)
     raise Unauthenticated("invalid access token")
+
+
+def likely_principal(headers: Mapping[str, str] | Headers) -> Principal | None:
+    """The principal an API key was last resolved to in this process, if any: a guess to start a
+    read with while :func:`authenticate` confirms it (never a substitute for it)."""
+    try:
+        token = bearer_token(headers)
+    except Unauthenticated:
+        return None
+    return remembered_principal(token) if token.startswith("bk_") else None
