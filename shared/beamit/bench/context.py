@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
 from beamit.bench.report import Row
 from beamit.devstack.stack import LocalStack
+from beamit.storage import Services
 
 MAX_NOTE = 400
 
@@ -28,6 +30,8 @@ class Findings:
     notes: list[str] = field(default_factory=list)
     costs: dict[str, OperationCost] = field(default_factory=dict)
     """CPU per operation and round trips (:mod:`beamit.bench.costs`), by operation."""
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    """More results for the doc: a title and its list items."""
 
     def note(self, text: str) -> None:
         """Record a one-line note (a multi-line error keeps its first and last lines)."""
@@ -58,6 +62,24 @@ class BenchContext:
     @property
     def peers(self) -> tuple[Peer, Peer]:
         return (self.beamit, self.orthanc)
+
+    @contextmanager
+    def stack_services(self) -> Iterator[Services]:
+        """The adapters, pointed at the local stack, for the bench's own reads and writes."""
+        from beamit.settings import reset_settings
+        from beamit.storage import reset_services, services
+
+        saved = dict(os.environ)
+        os.environ.update(self.stack.env)
+        reset_settings()
+        reset_services()
+        try:
+            yield services()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            reset_settings()
+            reset_services()
 
     @contextmanager
     def charged(self, peer: Peer, operation: str, per: str) -> Iterator[Tally]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from beamit.bench.costs import OperationCost, render_costs_markdown, render_latency_table
 from beamit.bench.report import RATIO_NOTE, Row, render_markdown
@@ -96,6 +96,7 @@ class BenchRecord:
     qido_rows: Sequence[Row]
     notes: Sequence[str]
     costs: Sequence[OperationCost] = ()
+    sections: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def _escape(cell: str) -> str:
@@ -136,6 +137,8 @@ def render_document(record: BenchRecord) -> str:
         lines += ["### CPU and storage round trips per operation", "", COSTS_NOTE, "",
                   render_costs_markdown(record.costs), "", "Production latencies used by the last column:", "",
                   render_latency_table(), ""]
+    for title, items in record.sections.items():
+        lines += [f"### {title}", "", *[f"- {item}" for item in items], ""]
     lines += ["## How it was measured", "", *[f"- {item}" for item in METHOD], "", PEER_REFERENCE, ""]
     lines += ["## Workarounds and limits", "", *[f"- {item}" for item in WORKAROUNDS]]
     lines += [f"- {note}" for note in record.notes]

@@ -32,6 +32,7 @@ from beamit.bench.report import RATIO_NOTE, render_text
 from beamit.bench.retrieve import phase_retrieve
 from beamit.bench.search import phase_search
 from beamit.bench.stow import phase_memory, phase_stow
+from beamit.bench.viewer import phase_viewer
 from beamit.devstack.stack import LocalStack
 
 BENCH_TENANT = "bench"
@@ -42,6 +43,7 @@ Phase = Callable[[BenchContext, float], None]
 PHASES: tuple[tuple[str, Phase], ...] = (
     ("stow", phase_stow),
     ("retrieve", phase_retrieve),
+    ("viewer", phase_viewer),
     ("search", phase_search),
     ("cold-start", phase_cold_start),
     ("memory", phase_memory),
@@ -199,6 +201,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         qido_rows=findings.qido_rows,
         notes=findings.notes,
         costs=list(findings.costs.values()),
+        sections=findings.sections,
     )
     if doc_path is not None:
         doc_path.write_text(render_document(record))
