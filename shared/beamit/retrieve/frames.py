@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from beamit import logs
 from beamit.catalog import StoredInstance
-from beamit.dicomweb.media_types import pixel_data_offers, rendered_offers
+from beamit.dicomweb.media_types import Representation, pixel_data_offers, rendered_offers
 from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.uri import ResourceRef
 from beamit.dicomweb.wado import rendering
@@ -29,6 +29,7 @@ from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, can_decode
 from beamit.errors import BadRequest, NotAcceptable, NotFound
 from beamit.retrieve.frame_source import FrameSource
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, checked_frames, negotiated
+from beamit.retrieve.rendered_cache import CachedRendering, cache_object
 
 
 def plan_frames(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...], accept: str | None
@@ -69,10 +70,14 @@ def frame_bodies(source: FrameSource, numbers: Iterable[int], *, uncompressed: b
 
 def plan_rendered(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...] | None, params: RenderParams,
                   accept: str | None) -> RetrievalPlan:
-    """A rendered study, series, instance or frames (module docstring)."""
-    instances = retrieval.catalog.instances(ref)
+    """A rendered study, series, instance or frames (module docstring). One frame of one
+    instance is read from the derived bucket while the catalog is, when it was rendered before
+    (:mod:`beamit.retrieve.rendered_cache`)."""
     single = numbers is None or len(numbers) == 1
-    representation = negotiated(accept, (rendered_offers() if single else ()) + rendered_offers(multipart=True))
+    offers = (rendered_offers() if single else ()) + rendered_offers(multipart=True)
+    cached = _cached_rendering(retrieval, ref, numbers, params, accept, offers)
+    instances = retrieval.catalog.instances(ref)
+    representation = negotiated(accept, offers)
     selected = images(instances)
     if not selected:
         raise NotFound(f"the {ref.level} has no images to render")
@@ -88,16 +93,39 @@ def plan_rendered(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ..
     strict = not representation.multipart or numbers is not None
 
     def parts() -> Iterable[PartOut]:
+        kept = cached.image(selected[0].md5) if cached is not None else None
+        if kept is not None:
+            return [PartOut(media_type, kept)]
         rendered = rendered_frames(sources, wanted, params, media_type, strict=strict)
         first = next(rendered, None)
         if first is None:
             raise NotAcceptable(f"no image of the {ref.level} could be decoded for rendering")
+        if cached is not None:
+            cached.keep(selected[0].md5, first, media_type)
         return (PartOut(media_type, image) for image in itertools.chain([first], rendered))
 
     warnings = tuple(f"the {name} parameter is not supported and was ignored" for name in params.ignored)
     return RetrievalPlan(representation, etag, Accessed.of(selected), parts,
                          {"resource": f"{ref.level}/rendered", "mediaType": media_type,
                           "frames": list(numbers[:1000]) if numbers else None}, warnings)
+
+
+def _cached_rendering(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...] | None, params: RenderParams,
+                      accept: str | None, offers: Sequence[Representation]) -> CachedRendering | None:
+    """The kept rendering of one frame of one instance in a single part, being read; else ``None``."""
+    if ref.instance is None or ref.series is None or (numbers is not None and len(numbers) != 1):
+        return None
+    try:
+        representation = negotiated(accept, offers)
+    except NotAcceptable:
+        return None  # answered after the catalog read, as before
+    if representation.multipart:
+        return None
+    media_type = representation.media_type
+    frame = numbers[0] if numbers else 1
+    name = cache_object(retrieval.tenant_id, ref, frame, params.canonical(media_type),
+                        "jpg" if media_type == rendering.JPEG else "png")
+    return CachedRendering(retrieval.blobs, retrieval.derived_bucket, name)
 
 
 def images(instances: Sequence[StoredInstance]) -> list[StoredInstance]:
