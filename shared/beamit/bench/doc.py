@@ -31,7 +31,8 @@ METHOD = (
     "of the busiest gunicorn worker of the BeamIt gateway, and of the Orthanc process "
     "(`VmHWM` after a `clear_refs` reset, and `VmRSS` sampled every 20 ms).",
     "WADO-RS: study metadata; study retrieve with `transfer-syntax=*` (MB/s of stored bytes, median run); "
-    "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances; "
+    "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances, then "
+    "the same requests again (BeamIt answers them from the renderings it kept); "
     "time to first frame: from the end of the STOW-RS response of a new 20-slice study to the arrival "
     "of its first frame (polled every 10 ms).",
     "QIDO-RS: the tenant is filled with one metadata-only instance per study (no Pixel Data) from the "
