@@ -13,6 +13,7 @@ from beamit.bench.cpu import cpu_delta
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
+from beamit.bench.profile import sampled
 from beamit.bench.report import Row
 from beamit.devstack.stack import LocalStack
 from beamit.storage import Services
@@ -31,6 +32,9 @@ class Findings:
     costs: dict[str, OperationCost] = field(default_factory=dict)
     """CPU per operation and round trips (:mod:`beamit.bench.costs`), by operation."""
     sections: dict[str, list[str]] = field(default_factory=dict)
+    """More results for the doc: a title and its list items."""
+    profiles: dict[str, list[str]] = field(default_factory=dict)
+    """Where the gateway's CPU went in profiled operations (:mod:`beamit.bench.profile`)."""
     """More results for the doc: a title and its list items."""
 
     def note(self, text: str) -> None:
@@ -82,17 +86,21 @@ class BenchContext:
             reset_services()
 
     @contextmanager
-    def charged(self, peer: Peer, operation: str, per: str) -> Iterator[Tally]:
+    def charged(self, peer: Peer, operation: str, per: str, profiled: bool = False) -> Iterator[Tally]:
         """Charge the CPU ``peer``'s processes spend in the block, and the traces of its answers,
-        to ``operation``; the block counts its operations in the :class:`Tally` it is given."""
+        to ``operation``; the block counts its operations in the :class:`Tally` it is given.
+        ``profiled``: py-spy samples the peer's server meanwhile (:mod:`beamit.bench.profile`)."""
         tally = Tally()
         peer.take_traces()
         before = {group.name: group.read() for group in peer.cpu_groups}
-        try:
-            yield tally
-        finally:
-            spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
-            record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
+        with sampled(peer.profiled_pid() if profiled else None) as profile:
+            try:
+                yield tally
+            finally:
+                spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
+                record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
+        if profile.shares:
+            self.findings.profiles[operation] = profile.lines()
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from beamit.bench.costs import OperationCost, render_costs_markdown, render_latency_table
+from beamit.bench.goals import evaluate, render_goals
 from beamit.bench.report import RATIO_NOTE, Row, render_markdown
 
 LOCAL_CAVEAT = (
@@ -78,6 +79,12 @@ COSTS_NOTE = (
     "what that chain waits at the production p50 latencies below."
 )
 
+PROFILE_NOTE = (
+    "py-spy samples (100/s) of the gateway's processes during BeamIt's loop of this operation; each function's "
+    "share of the busy samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread "
+    "pool plumbing left out)."
+)
+
 PEER_REFERENCE = (
     "DESIGN.md's reference for Orthanc on a machine of this kind: 200 synthetic 512x512 CT slices (101 MB) "
     "stored through dicomweb-client in batches of 20 at 132 instances/s (67 MB/s), study metadata in 74 ms, "
@@ -98,6 +105,7 @@ class BenchRecord:
     notes: Sequence[str]
     costs: Sequence[OperationCost] = ()
     sections: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    profiles: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def _escape(cell: str) -> str:
@@ -125,6 +133,10 @@ def render_document(record: BenchRecord) -> str:
         *_pairs("Machine", record.machine),
         *_pairs("Versions", record.versions),
         *_pairs("Data", {"mode": record.mode, **record.facts}),
+        "## Goals (issue #22), this run",
+        "",
+        *render_goals(evaluate(record.rows, {c.operation: c for c in record.costs})),
+        "",
         "## Results",
         "",
         RATIO_NOTE,
@@ -140,6 +152,9 @@ def render_document(record: BenchRecord) -> str:
                   render_latency_table(), ""]
     for title, items in record.sections.items():
         lines += [f"### {title}", "", *[f"- {item}" for item in items], ""]
+    for operation, items in record.profiles.items():
+        lines += [f"### Where the gateway's CPU goes: {operation}", "", PROFILE_NOTE, "",
+                  *[f"- {item}" for item in items], ""]
     lines += ["## How it was measured", "", *[f"- {item}" for item in METHOD], "", PEER_REFERENCE, ""]
     lines += ["## Workarounds and limits", "", *[f"- {item}" for item in WORKAROUNDS]]
     lines += [f"- {note}" for note in record.notes]

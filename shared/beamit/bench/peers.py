@@ -59,6 +59,8 @@ class Peer:
     unencoded_queries: bool = False
     memory_pids: Callable[[], list[int]] = list
     cpu_groups: tuple[ProcessGroup, ...] = ()
+    profiled_pid: Callable[[], int | None] = lambda: None
+    """The process whose tree py-spy samples in profiled loops (BeamIt: the gateway)."""
     traces: list[TraceSummary] = field(default_factory=list)
     """The :data:`~beamit.storage.trace.HEADER` of every answer (BeamIt's gateway sends it)."""
 

@@ -64,11 +64,11 @@ def latency_rows(label: str, results: dict[str, LatencySummary | Cell]) -> list[
     return rows
 
 
-def _latencies(ctx: BenchContext, label: str, measure: Callable[[Peer], list[float]]) -> None:
+def _latencies(ctx: BenchContext, label: str, measure: Callable[[Peer], list[float]], profiled: bool = False) -> None:
     results: dict[str, LatencySummary | Cell] = {}
     for peer in ctx.peers:
         try:
-            with ctx.charged(peer, label, "request") as tally:
+            with ctx.charged(peer, label, "request", profiled) as tally:
                 samples = measure(peer)
                 tally.count = len(samples)
             results[peer.name] = LatencySummary.of(samples)
@@ -144,7 +144,7 @@ def phase_retrieve(ctx: BenchContext, seconds: float) -> None:
         )
 
     _latencies(ctx, "rendered JPEG (instance)", rendered)
-    _latencies(ctx, "rendered JPEG (instance), the same again", rendered)
+    _latencies(ctx, "rendered JPEG (instance), the same again", rendered, profiled=True)
     _first_frame(ctx, deadline)
 
 

@@ -162,7 +162,8 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
             mode=mode,
             stack=stack,
             beamit=Peer("BeamIt", f"{stack.url}/v1/dicomweb", {"Authorization": f"Bearer {key}"},
-                        memory_pids=lambda: _gateway_workers(stack), cpu_groups=beamit_cpu_groups(stack)),
+                        memory_pids=lambda: _gateway_workers(stack), cpu_groups=beamit_cpu_groups(stack),
+                        profiled_pid=lambda: next(iter(_stack_roots(stack, ("gateway",))), None)),
             orthanc=Peer("Orthanc", orthanc_server.dicomweb_url, unencoded_queries=True,
                          memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None],
                          cpu_groups=(ProcessGroup("Orthanc", lambda: [p for p in [orthanc_server.pid] if p]),)),
@@ -202,6 +203,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         notes=findings.notes,
         costs=list(findings.costs.values()),
         sections=findings.sections,
+        profiles=findings.profiles,
     )
     if doc_path is not None:
         doc_path.write_text(render_document(record))

@@ -60,7 +60,8 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
             ctx.findings.note(f"{peer.name}: the STOW warm-up failed: {exc}")
         stored = stored_bytes = 0
         try:
-            with ctx.charged(peer, f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}", "instance") as tally:
+            with ctx.charged(peer, f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}", "instance",
+                             profiled=True) as tally:
                 started = time.perf_counter()
                 for first in range(0, len(datasets), mode.stow_batch):
                     if deadline.expired():

@@ -1,0 +1,149 @@
+"""The goals of the performance issue (#22), each checked against the same run's results.
+
+Each goal reads rows and costs the phases recorded; a goal not met says what the profile of
+the run shows and what the next cut is. Ratios and counts only, as the rows are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from beamit.bench.costs import OperationCost
+from beamit.bench.report import Measure, Row, format_number, ratio
+
+
+@dataclass(frozen=True)
+class GoalResult:
+    goal: str
+    target: str
+    measured: str
+    met: bool | None
+    """None: not measured in this run."""
+    next_cut: str = ""
+
+
+def _row(rows: Sequence[Row], prefix: str) -> Row | None:
+    return next((row for row in rows if row.operation.startswith(prefix)), None)
+
+
+def _cost(costs: Mapping[str, OperationCost], prefix: str) -> OperationCost | None:
+    return next((cost for name, cost in costs.items() if name.startswith(prefix)), None)
+
+
+def _stow(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
+    goal, target = "STOW-RS: gateway CPU per instance", "at or below Orthanc's CPU per instance"
+    cost = _cost(costs, "STOW ")
+    gateway = cost.cpu_ms.get("gateway") if cost else None
+    orthanc = cost.cpu_ms.get("Orthanc") if cost else None
+    if gateway is None or not orthanc:
+        return GoalResult(goal, target, "not measured", None)
+    return GoalResult(goal, target, f"{format_number(gateway)} ms vs {format_number(orthanc)} ms "
+                      f"({format_number(gateway / orthanc)}x)", gateway <= orthanc,
+                      "the catalog commit (encoding each instance's DICOM JSON and index terms as nested Firestore "
+                      "values, and the gRPC call) is the largest share of the profile below, then parsing and the "
+                      "upload: store each instance's DICOM JSON as one JSON text value instead of a nested map "
+                      "(hundreds of protobuf values per instance become one), and hand Cloud Storage the CRC32C "
+                      "already computed instead of letting the client compute it again")
+
+
+def _rendered(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
+    goal, target = "Rendered JPEG p50", "within 1.5x Orthanc"
+    first = _row(rows, "rendered JPEG (instance) p50")
+    again = _row(rows, "rendered JPEG (instance), the same again p50")
+    values: list[tuple[str, float]] = []
+    for label, row in (("first request", first), ("asked again", again)):
+        value = ratio(row) if row is not None else None
+        if value is not None:
+            values.append((label, value))
+    if not values:
+        return GoalResult(goal, target, "not measured", None)
+    measured = "; ".join(f"{label} {format_number(value)}x" for label, value in values)
+    return GoalResult(goal, target, measured, all(value <= 1.5 for _, value in values),
+                      "a cached rendering still pays the whole Python request path (Flask, router, audit record "
+                      "hashed and committed, the Firestore reads' protobuf decoding; profile below) and two "
+                      "round trips to emulators on the same cores; render the first frame and thumbnail at ingest "
+                      "(cache hits from the first request) and start the audit append beside the last read")
+
+
+def _trips(costs: Mapping[str, OperationCost]) -> list[GoalResult]:
+    results = []
+    for label, prefix in (("frame", "single frame"),
+                          ("rendered (cache hit)", "rendered JPEG (instance), the same"),
+                          ("study metadata", "study metadata"),
+                          ("QIDO-RS by StudyInstanceUID", "QIDO StudyInstanceUID")):
+        cost = _cost(costs, prefix)
+        goal, target = f"Critical-path round trips: {label}", "at most 2 sequential"
+        if cost is None or cost.trips is None:
+            results.append(GoalResult(goal, target, "not measured", None))
+            continue
+        chain = " → ".join(cost.trips.chain)
+        cut = {
+            "frame": "the frame's byte range needs the instance record's pixel index, and the audit append waits "
+                     "for the answer: start the audit append beside the range read once the plan is decided",
+            "study metadata": "the chunks are listed before they are read: keep the chunk names in the study's "
+                              "catalog record (read beside the key) so the chunks are read in the first step",
+        }.get(label, "")
+        results.append(GoalResult(goal, target, f"{cost.trips.median:g} ({chain})", cost.trips.median <= 2, cut))
+    return results
+
+
+def _measure_of(rows: Sequence[Row], prefix: str) -> Measure | None:
+    row = _row(rows, prefix)
+    return row.beamit if row is not None and isinstance(row.beamit, Measure) else None
+
+
+def _viewer(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
+    goal, target = "Share link to first image in the patient viewer (after the one-time code)", "under 1 s"
+    found = _measure_of(rows, "viewer:")
+    if found is None:
+        return GoalResult(goal, target, "not measured", None)
+    return GoalResult(goal, target, f"{format_number(found.value)} ms", found.value < 1000,
+                      "the requests listed below: session, manifest, then the first slices' renderings in a row")
+
+
+def _cold_start(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
+    goal, target = "Cold start of the dicomweb function", "under 500 ms"
+    found = _measure_of(rows, "cold start: function dicomweb")
+    if found is None:
+        return GoalResult(goal, target, "not measured", None)
+    return GoalResult(goal, target, f"{format_number(found.value)} ms", found.value < 500,
+                      "imports on the first search's path: functions-framework and Flask, pydicom (through the "
+                      "catalog's DICOM JSON helpers) and google-cloud-firestore with gRPC; `python -X importtime` "
+                      "shows pydicom next: import it only where data sets are parsed or written")
+
+
+def _memory(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
+    goal, target = "Memory of 1 GB STOW-RS requests", "flat peak RSS (kept)"
+    growth = [row.beamit for row in rows if row.operation.startswith("STOW one") and "RSS" in row.operation]
+    measured = [g for g in growth if isinstance(g, Measure)]
+    if not measured:
+        return GoalResult(goal, target, "not measured", None)
+    text = " / ".join(f"{format_number(g.value)} MiB" for g in measured)
+    flat = max(g.value for g in measured) <= 2 * min(g.value for g in measured) + 16
+    return GoalResult(goal, target, f"peak growth {text} (100 MB / 1 GB)", flat)
+
+
+CHECKS: tuple[Callable[[Sequence[Row], Mapping[str, OperationCost]], GoalResult], ...] = (
+    _stow, _rendered, _viewer, _cold_start, _memory)
+
+
+def evaluate(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> list[GoalResult]:
+    results = [check(rows, costs) for check in CHECKS[:2]]
+    results += _trips(costs)
+    results += [check(rows, costs) for check in CHECKS[2:]]
+    return results
+
+
+def _status(result: GoalResult) -> str:
+    return "not measured" if result.met is None else ("met" if result.met else "not met")
+
+
+def render_goals(results: Sequence[GoalResult]) -> list[str]:
+    lines = ["| goal | target | this run | status |", "|---|---|---|---|"]
+    lines += [f"| {r.goal} | {r.target} | {r.measured.replace('|', '/')} | {_status(r)} |" for r in results]
+    cuts = [r for r in results if r.met is False and r.next_cut]
+    if cuts:
+        lines += ["", "Not met, and the next cut:", ""]
+        lines += [f"- **{r.goal}**: {r.next_cut}." for r in cuts]
+    return lines
