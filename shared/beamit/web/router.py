@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Request, Response
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -143,7 +142,15 @@ class Router:
             route = endpoint.split(":", 2)[1]
             guess = self._likely_principal(spec, request)
             if guess is not None:
-                ctx, response = self._read_while_checking(spec, svc, request, request_id, route, args, guess)
+                checking = _CREDENTIAL_CHECKS.submit(carried(self._authenticate), svc, request)
+                ctx = RequestContext(request, request_id, route, dict(args), guess, svc,
+                                     AuditNote(event_code=spec.audit_event))
+                try:
+                    ctx, response = self._answer_when_confirmed(spec, ctx, checking)
+                except BaseException:
+                    if checking.exception() is not None:  # refused: audited as without the guess
+                        ctx = None
+                    raise
             else:
                 principal = None if spec.public else self._authenticate(svc, request)
                 if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
@@ -186,15 +193,14 @@ class Router:
             return None
         return guess
 
-    def _read_while_checking(self, spec: RouteSpec, svc: Services, request: Request, request_id: str, route: str,
-                             args: Mapping[str, Any], guess: Principal) -> tuple[RequestContext, Response]:
-        """Run a read's handler with the key's remembered principal while the key is checked
-        (one round trip instead of two in a row). Nothing the handler made is answered unless
-        the check confirms that principal: a failed check raises its own error (a revoked key:
-        401), and a different principal runs the handler again with the confirmed one."""
-        checking = _CREDENTIAL_CHECKS.submit(carried(self._authenticate), svc, request)
-        ctx = RequestContext(request, request_id, route, dict(args), guess, svc,
-                             AuditNote(event_code=spec.audit_event))
+    def _answer_when_confirmed(self, spec: RouteSpec, ctx: RequestContext, checking: Future[Principal]
+                               ) -> tuple[RequestContext, Response]:
+        """Run a read's handler with the key's remembered principal (``ctx``) while ``checking``
+        checks the key (one round trip instead of two in a row). Nothing the handler made is
+        answered unless the check confirms that principal: a failed check raises its own error
+        (a revoked key: 401), and a different principal runs the handler again with the
+        confirmed one."""
+        guess = ctx.principal
         try:
             response = spec.handler(ctx)
         except BaseException:
@@ -210,7 +216,7 @@ class Router:
             response.close()
         if spec.scope is not None and not confirmed.has_scope(spec.scope):
             raise Forbidden(f"this request needs the '{spec.scope}' scope")
-        ctx = RequestContext(request, request_id, route, dict(args), confirmed, svc,
+        ctx = RequestContext(ctx.request, ctx.request_id, ctx.route, dict(ctx.args), confirmed, ctx.services,
                              AuditNote(event_code=spec.audit_event))
         return ctx, spec.handler(ctx)
 

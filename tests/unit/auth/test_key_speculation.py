@@ -20,12 +20,16 @@ from beamit.web import router as router_module
 from tests.memory_store import MemoryStore
 
 
+AUDITED: list[tuple[object, int]] = []
+
+
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
     memory = MemoryStore()
     svc = Services(settings=get_settings(), blobs=None, metadata=memory, events=None, keys=None)  # type: ignore[arg-type]
     monkeypatch.setattr(router_module, "services", lambda: svc)
-    monkeypatch.setattr(router_module, "audit_call", lambda *args: None)
+    AUDITED.clear()
+    monkeypatch.setattr(router_module, "audit_call", lambda svc, actor, note, call: AUDITED.append((actor, call.status)))
     monkeypatch.setattr(api_keys, "_remembered", {})
     return memory
 
@@ -75,5 +79,9 @@ def test_a_handler_error_waits_for_the_check(store):
 
     assert get(router, issued.token).status_code == 404
     assert get(router, issued.token).status_code == 404  # speculative: the handler's error, once confirmed
+    assert [status for _, status in AUDITED] == [404, 404]  # both audited, as the caller's
+    assert all(actor is not None and actor.tenant_id == "tenant-one" for actor, _ in AUDITED)
     revoke_key(store, tenant, issued.key.id)
     assert get(router, issued.token).status_code == 401  # the credential's error comes first
+    actor, status = AUDITED[-1]
+    assert status == 401 and actor is not None  # audited as a rejected credential, as without the guess
