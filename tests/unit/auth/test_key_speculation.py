@@ -19,7 +19,6 @@ from beamit.web import RequestContext, Router
 from beamit.web import router as router_module
 from tests.memory_store import MemoryStore
 
-
 AUDITED: list[tuple[object, int]] = []
 
 
@@ -29,7 +28,8 @@ def store(monkeypatch: pytest.MonkeyPatch) -> MemoryStore:
     svc = Services(settings=get_settings(), blobs=None, metadata=memory, events=None, keys=None)  # type: ignore[arg-type]
     monkeypatch.setattr(router_module, "services", lambda: svc)
     AUDITED.clear()
-    monkeypatch.setattr(router_module, "audit_call", lambda svc, actor, note, call: AUDITED.append((actor, call.status)))
+    monkeypatch.setattr(router_module, "audit_call",
+                        lambda svc, actor, note, call: AUDITED.append((actor, call.status)))
     monkeypatch.setattr(api_keys, "_remembered", {})
     return memory
 
