@@ -116,3 +116,38 @@ def test_carried_work_records_into_the_request_trace():
     finally:
         stop_trace(token)
     assert len(recorded.calls) == 4
+
+
+def test_pool_work_counts_from_its_hand_over_not_from_a_free_thread():
+    import time
+
+    class Slow:
+        def get(self, path: str) -> str:
+            time.sleep(0.05)
+            return path
+
+    store = traced("gcs", Slow())
+    recorded, token = start_trace()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # one thread: the reads run one after another
+            list(pool.map(carried(store.get), ["a", "b", "c"]))
+    finally:
+        stop_trace(token)
+    assert sequential_depth(recorded.calls) == 1  # handed over together: none waited for another's answer
+
+
+def test_only_the_first_call_of_pool_work_counts_from_its_hand_over():
+    store = traced("gcs", Store())
+    recorded, token = start_trace()
+
+    def two_reads() -> None:
+        store.get("a")
+        store.get("b")
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(carried(two_reads)).result()
+    finally:
+        stop_trace(token)
+    first, second = recorded.calls
+    assert second.start >= first.end
