@@ -23,6 +23,10 @@ from beamit.storage.trace import carried
 SOP_INSTANCE_UID = "00080018"
 INSTANCE_NUMBER = "00200013"
 
+_CHUNK_READS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="metadata-chunks")
+"""Reads of a study's chunks, all at once; threads kept between requests (one started per read
+made them start, and so finish, one after another)."""
+
 
 def write_chunks(
     blobs: BlobStore, bucket: str, tenant_id: str, instances: Iterable[ParsedInstance], chunk_id: str
@@ -63,8 +67,7 @@ def read_metadata(
     def read_text(name: str) -> str:
         return blobs.read(bucket, name).decode("utf-8")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        texts = list(pool.map(carried(read_text), sorted(names)))
+    texts = list(_CHUNK_READS.map(carried(read_text), sorted(names)))
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, text in zip(sorted(names), texts):
         series_key = name.rsplit("/metadata/", 1)[0]

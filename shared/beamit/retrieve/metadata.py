@@ -44,6 +44,9 @@ from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, negotiated
 from beamit.storage import BlobStore
 from beamit.storage.trace import carried
 
+_CHUNKS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="wado-metadata")
+"""Chunk reads started beside the catalog read (threads kept between requests)."""
+
 SERIES_INSTANCE_UID = "0020000E"
 SOP_INSTANCE_UID = "00080018"
 INSTANCE_NUMBER = "00200013"
@@ -53,9 +56,8 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
     """The metadata of a study, series or instance (module docstring): its items are read
     while the catalog says which are committed, and the validator is the body's digest."""
     representation = negotiated(accept, metadata_offers())
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wado-metadata")
+    chunks = _CHUNKS.submit(carried(read_chunks), retrieval, ref)
     try:  # the chunks are read while the catalog says what is committed
-        chunks = reader.submit(carried(read_chunks), retrieval, ref)
         if ref.level == "instance":
             assert ref.series is not None and ref.instance is not None
             instance = retrieval.catalog.instance(ref.study, ref.series, ref.instance)
@@ -71,7 +73,7 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
             else:
                 items = in_order(items)
     finally:
-        reader.shutdown(wait=False, cancel_futures=True)
+        chunks.cancel()  # if the catalog read failed first
     body = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     media_type = representation.media_type
     etag = strong_etag("metadata", (), media_type, hashlib.sha256(body).hexdigest())
