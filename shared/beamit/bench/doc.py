@@ -76,7 +76,10 @@ COSTS_NOTE = (
     "object reads, the audit append) is recorded with its start and end, and the answer carries the length "
     "of the longest chain of calls that waited for each other (calls that overlapped count once) and that "
     "chain; the column shows the median request's depth and chain (and the worst depth), the last column "
-    "what that chain waits at the production p50 latencies below."
+    "what that chain waits at the production p50 latencies below. Work handed to a thread pool counts from "
+    "its hand-over (not from when a busy core ran it). A STOW-RS request's uploads count one after another "
+    "when each instance finished parsing after the previous upload's answer (parsing is the bottleneck on these "
+    "cores); at production latencies more of them overlap, so its last column is an upper bound."
 )
 
 PROFILE_NOTE = (

@@ -40,11 +40,13 @@ def _stow(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult
         return GoalResult(goal, target, "not measured", None)
     return GoalResult(goal, target, f"{format_number(gateway)} ms vs {format_number(orthanc)} ms "
                       f"({format_number(gateway / orthanc)}x)", gateway <= orthanc,
-                      "the catalog commit (encoding each instance's DICOM JSON and index terms as nested Firestore "
-                      "values, and the gRPC call) is the largest share of the profile below, then parsing and the "
-                      "upload: store each instance's DICOM JSON as one JSON text value instead of a nested map "
-                      "(hundreds of protobuf values per instance become one), and hand Cloud Storage the CRC32C "
-                      "already computed instead of letting the client compute it again")
+                      "the catalog commit is still the largest share of the profile below: every instance document "
+                      "carries the QIDO-RS terms of its study and series (about 450 values for a CT slice, n-grams "
+                      "of names and numbers) besides its own, all encoded and sent per instance; then parsing "
+                      "(pydicom's conversion of each element for the DICOM JSON), the upload's HTTP stack and the "
+                      "MD5. Next: keep the study and series terms on their own documents only and let instance "
+                      "searches match them there (about 430 fewer values per instance), and build the DICOM JSON "
+                      "of plain text elements from their raw bytes")
 
 
 def _rendered(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
@@ -62,8 +64,9 @@ def _rendered(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalRe
     return GoalResult(goal, target, measured, all(value <= 1.5 for _, value in values),
                       "a cached rendering still pays the whole Python request path (Flask, router, audit record "
                       "hashed and committed, the Firestore reads' protobuf decoding; profile below) and two "
-                      "round trips to emulators on the same cores; render the first frame and thumbnail at ingest "
-                      "(cache hits from the first request) and start the audit append beside the last read")
+                      "round trips to emulators on the same cores; render each new series' first frame and "
+                      "thumbnail from the study.received event (cache hits from the first request), and cut the "
+                      "Firestore client's per-call overhead (its retry and timeout wrappers)")
 
 
 def _trips(costs: Mapping[str, OperationCost]) -> list[GoalResult]:
@@ -79,10 +82,12 @@ def _trips(costs: Mapping[str, OperationCost]) -> list[GoalResult]:
             continue
         chain = " → ".join(cost.trips.chain)
         cut = {
-            "frame": "the frame's byte range needs the instance record's pixel index, and the audit append waits "
-                     "for the answer: start the audit append beside the range read once the plan is decided",
+            "frame": "the frame's byte range needs the instance record's pixel index, read beside the key: keep "
+                     "recently read instance records in the process (they never change; the record read still "
+                     "confirms them) so the range read starts in the first step",
             "study metadata": "the chunks are listed before they are read: keep the chunk names in the study's "
-                              "catalog record (read beside the key) so the chunks are read in the first step",
+                              "catalog record (read beside the key and the count) so the chunks are read in the "
+                              "first step, or compact a study's chunks into one object named by the study",
         }.get(label, "")
         results.append(GoalResult(goal, target, f"{cost.trips.median:g} ({chain})", cost.trips.median <= 2, cut))
     return results

@@ -23,7 +23,7 @@ from pathlib import Path
 IDLE = ("wait (threading", "select", "_wait_for_tstate_lock", "acquire", "poll (", "epoll", "recv_into", "accept",
         "sleep", "readinto (socket", "_worker (concurrent/futures/thread.py", "run (gunicorn")
 PLUMBING = ("threading.py", "concurrent/futures", "gunicorn/", "flask/", "functions_framework/", "werkzeug/",
-            "devstack/gateway.py", "main.py", "process ")
+            "devstack/gateway.py", "main.py", "process ", "storage/trace.py")
 SAMPLE_RATE = 100
 TOP = 12
 
