@@ -99,39 +99,40 @@ def carried(fn: Callable[P, T]) -> Callable[P, T]:
 # -- the sequential depth of a set of calls -----------------------------------------------------------
 
 
+def _longest_chains(calls: Sequence[StorageCall]) -> tuple[list[StorageCall], list[int], list[int | None]]:
+    """Calls by end time, the longest chain ending with each, and the call before it in that
+    chain (the latest-ending one among equally long choices). O(n log n)."""
+    ordered = sorted(calls, key=lambda c: c.end)
+    ends = [c.end for c in ordered]
+    length: list[int] = []
+    previous: list[int | None] = []
+    best_upto: list[int] = []  # best_upto[k]: index of a longest chain among ordered[:k + 1]
+    for i, call in enumerate(ordered):
+        # A chain may continue from any call that ended no later than this one started.
+        before = bisect.bisect_right(ends, call.start, 0, i)
+        link = best_upto[before - 1] if before else None
+        length.append(1 + (length[link] if link is not None else 0))
+        previous.append(link)
+        top = best_upto[-1] if best_upto else None
+        best_upto.append(i if top is None or length[i] >= length[top] else top)
+    return ordered, length, previous
+
+
 def sequential_depth(calls: Sequence[StorageCall]) -> int:
     """The number of calls in the longest chain of calls each of which started after the
     previous one ended: round trips that had to wait for each other. Calls that overlap in
-    time count once; 0 for no calls. O(n log n)."""
-    ordered = sorted(calls, key=lambda c: c.end)
-    ends = [c.end for c in ordered]
-    best: list[int] = []  # best[i]: longest chain ending with ordered[i]; prefix maxima below
-    prefix_max: list[int] = []
-    for call in ordered:
-        # Chains may continue from any call that ended no later than this one started.
-        before = bisect.bisect_right(ends, call.start, 0, len(best))
-        length = 1 + (prefix_max[before - 1] if before else 0)
-        best.append(length)
-        prefix_max.append(max(length, prefix_max[-1]) if prefix_max else length)
-    return prefix_max[-1] if prefix_max else 0
+    time count once; 0 for no calls."""
+    _, length, _ = _longest_chains(calls)
+    return max(length, default=0)
 
 
 def critical_chain(calls: Sequence[StorageCall]) -> list[StorageCall]:
     """One longest chain of :func:`sequential_depth` (earliest first), to show what it is made of;
     among equally long ones, each call is linked to the latest-ending call it waited for."""
-    ordered = sorted(calls, key=lambda c: c.end)
-    length: list[int] = []
-    previous: list[int | None] = []
-    for i, call in enumerate(ordered):
-        best, link = 1, None
-        for j in range(i):
-            if ordered[j].end <= call.start and length[j] + 1 >= max(best, 2):
-                best, link = length[j] + 1, j
-        length.append(best)
-        previous.append(link)
+    ordered, length, previous = _longest_chains(calls)
     if not ordered:
         return []
-    index: int | None = max(range(len(ordered)), key=lambda i: length[i])
+    index: int | None = max(range(len(ordered)), key=lambda i: (length[i], i))
     chain = []
     while index is not None:
         chain.append(ordered[index])
