@@ -22,6 +22,17 @@ from beamit.errors import BeamItError, NotFound
 from beamit.storage import Filter, MetadataStore, Query
 from beamit.tenancy import TenantScope
 
+REMEMBERED_INSTANCES = 20_000
+"""Instance records a process keeps after reading them (:meth:`Catalog.remembered_instance`)."""
+_remembered: dict[tuple[str, str], StoredInstance] = {}  # (tenant, SOP Instance UID) -> record
+
+
+def _remember(tenant_id: str, instances: Sequence[StoredInstance]) -> None:
+    if len(_remembered) + len(instances) > REMEMBERED_INSTANCES:
+        _remembered.clear()
+    for instance in instances:
+        _remembered[(tenant_id, instance.sop_instance)] = instance
+
 
 @dataclass(frozen=True)
 class StudySummary:
@@ -72,8 +83,20 @@ class Catalog:
         """One committed instance, checked against its study and series; :class:`NotFound` if not."""
         record = self.store.get(f.instance_path(self.scope, sop), RECORD_FIELDS)
         if record is None or record.get(f.STUDY_UID) != study or record.get(f.SERIES_UID) != series:
+            _remembered.pop((self.scope.tenant_id, sop), None)
             raise NotFound("no such instance in this series")
-        return self._checked(record)
+        found = self._checked(record)
+        _remember(self.scope.tenant_id, [found])
+        return found
+
+    def remembered_instance(self, study: str, series: str, sop: str) -> StoredInstance | None:
+        """The record of an instance as this process last read it, without reading the store.
+
+        A stored instance never changes, so the record may start a read early (its frames'
+        byte ranges); but it may have been deleted since, so :meth:`instance` must still confirm
+        it before anything read with it is answered."""
+        found = _remembered.get((self.scope.tenant_id, sop))
+        return found if found is not None and found.study == study and found.series == series else None
 
     def study_instances(self, study: str) -> list[StoredInstance]:
         """The committed instances of a study, in order; :class:`NotFound` if there are none."""
@@ -108,7 +131,9 @@ class Catalog:
             Query(collection=self.scope.collection(f.INSTANCES), filters=(Filter(field, "==", uid),),
                   select=RECORD_FIELDS)
         )
-        return [self._checked(doc.data) for doc in docs]
+        found = [self._checked(doc.data) for doc in docs]
+        _remember(self.scope.tenant_id, found)
+        return found
 
     def _checked(self, record: dict[str, Any]) -> StoredInstance:
         instance = StoredInstance.from_record(record)

@@ -34,9 +34,12 @@ from beamit.retrieve.rendered_cache import CachedRendering, cache_object
 
 def plan_frames(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...], accept: str | None
                 ) -> RetrievalPlan:
-    """Frames ``numbers`` of one instance, one part each."""
+    """Frames ``numbers`` of one instance, one part each. When this process has read the
+    instance's record before, its first frame is read while the record is read again (to
+    confirm it: the frame is used only if the record is the same)."""
+    early = _early_source(retrieval, ref, numbers[0])
     instance = _instance(retrieval, ref)
-    source = retrieval.source(instance)
+    source = early if early is not None and early.instance == instance else retrieval.source(instance)
     checked_frames(source, numbers)
     stored = instance.transfer_syntax
     representation = negotiated(
@@ -156,6 +159,23 @@ def render_frame(source: FrameSource, frame: Frame, params: RenderParams, media_
     except RenderParamError as exc:
         raise BadRequest(str(exc)) from None
     return rendering.encode(image, media_type, params.quality)
+
+
+def _early_source(retrieval: Retrieval, ref: ResourceRef, number: int) -> FrameSource | None:
+    """A source over the remembered record of ``ref``, already reading frame ``number``; else ``None``."""
+    assert ref.series is not None and ref.instance is not None
+    remembered = retrieval.catalog.remembered_instance(ref.study, ref.series, ref.instance)
+    if remembered is None:
+        return None
+    source = retrieval.source(remembered)
+    if not source.indexed:
+        return None  # frames cut from the whole object: nothing to start early
+    try:
+        source.check([number])
+    except FrameError:
+        return None  # answered by the checks after the record read, as before
+    source.read_early(number)
+    return source
 
 
 def _instance(retrieval: Retrieval, ref: ResourceRef) -> StoredInstance:
