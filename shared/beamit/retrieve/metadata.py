@@ -7,8 +7,13 @@ instance, and possibly instances whose commit failed or is still under way, whic
 appear. The catalog decides, as cheaply as it can:
 
 - a study or series: its catalog record's exact ``instanceCount`` (one document read, made
-  while the chunks are read). As the committed instances are a subset of the chunks', equal
-  counts mean equal sets, and the chunks are served as they are;
+  while the study's or series' *compacted* metadata is read: one object holding what the last
+  consistent read served). A compacted object with that many items is served as it is (it was
+  made from exactly the committed set, and instances are only ever added). Otherwise the chunks
+  are listed and read; as the committed instances are a subset of the chunks', equal counts
+  mean equal sets, and the chunks are served as they are and compacted for the next read
+  (written without making this answer wait). Deleting an instance must delete the compacted
+  objects of its study and series too;
 - otherwise (an ingest in flight, a failed commit), the catalog's instance records of the
   study or series give the committed SOP Instance UIDs to keep; a committed instance missing
   from every chunk (a lost chunk) is rebuilt from its stored object;
@@ -25,7 +30,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydicom import dcmread
@@ -38,7 +43,7 @@ from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.uri import DicomwebRoot, ResourceRef
 from beamit.dicomweb.wado.etags import strong_etag
 from beamit.ingest import layout
-from beamit.ingest.instance import DEFER_SIZE
+from beamit.ingest.instance import DEFER_SIZE, STORED_ROOT
 from beamit.ingest.series_metadata import read_metadata
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, negotiated
 from beamit.storage import BlobStore
@@ -56,25 +61,39 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
     """The metadata of a study, series or instance (module docstring): its items are read
     while the catalog says which are committed, and the validator is the body's digest."""
     representation = negotiated(accept, metadata_offers())
-    chunks = _CHUNKS.submit(carried(read_chunks), retrieval, ref)
-    try:  # the chunks are read while the catalog says what is committed
-        if ref.level == "instance":
+    chunks: Future[list[dict[str, Any]]] | None = None
+    body: bytes | None = None
+    if ref.level == "instance":
+        chunks = _CHUNKS.submit(carried(read_chunks), retrieval, ref)
+    else:
+        compacted = _CHUNKS.submit(carried(read_compacted), retrieval, ref)
+    try:  # what was precomputed is read while the catalog says what is committed
+        if chunks is not None:
             assert ref.series is not None and ref.instance is not None
             instance = retrieval.catalog.instance(ref.study, ref.series, ref.instance)
             items = committed_metadata(chunks.result(), [instance], retrieval.blobs, retrieval.dicom_bucket,
                                        retrieval.root)
         else:
             count = retrieval.catalog.committed_count(ref)
-            items = chunks.result()
-            if len(items) != count:  # an ingest in flight or a failed commit: ask the catalog which
-                instances = retrieval.catalog.instances(ref)
-                items = committed_metadata(items, instances, retrieval.blobs, retrieval.dicom_bucket,
-                                           retrieval.root)
+            text = compacted.result()
+            kept = _items_of(text)
+            if text is not None and kept is not None and len(kept) == count:
+                items, body = kept, text.encode("utf-8")
             else:
-                items = in_order(items)
+                items = read_chunks(retrieval, ref)
+                if len(items) != count:  # an ingest in flight or a failed commit: ask the catalog which
+                    instances = retrieval.catalog.instances(ref)
+                    items = committed_metadata(items, instances, retrieval.blobs, retrieval.dicom_bucket,
+                                               retrieval.root)
+                else:
+                    items = in_order(items)
+                    body = _json_body(items)
+                    _keep_compacted(retrieval, ref, body)
     finally:
-        chunks.cancel()  # if the catalog read failed first
-    body = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if chunks is not None:
+            chunks.cancel()  # if the catalog read failed first
+    if body is None:
+        body = _json_body(items)
     media_type = representation.media_type
     etag = strong_etag("metadata", (), media_type, hashlib.sha256(body).hexdigest())
     accessed = Accessed([ref.study], sorted({series_of(i) for i in items}), [sop_of(i) for i in items])
@@ -84,6 +103,43 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
 
     return RetrievalPlan(representation, etag, accessed, parts,
                          {"resource": f"{ref.level}/metadata", "instanceCount": len(items)})
+
+
+def _items_of(text: str | None) -> list[dict[str, Any]] | None:
+    try:
+        found = json.loads(text) if text is not None else None
+    except ValueError:
+        return None  # unreadable: the chunks are read instead
+    return found if isinstance(found, list) else None
+
+
+def _json_body(items: list[dict[str, Any]]) -> bytes:
+    return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def read_compacted(retrieval: Retrieval, ref: ResourceRef) -> str | None:
+    """The compacted metadata of ``ref``'s study or series as JSON text (BulkDataURIs under the
+    public root), or ``None`` when there is none (or it cannot be read: the chunks are then)."""
+    name = layout.compacted_metadata(retrieval.tenant_id, ref.study, ref.series)
+    try:
+        data = retrieval.blobs.read(retrieval.derived_bucket, name)
+    except Exception:
+        return None
+    return data.decode("utf-8").replace(STORED_ROOT, retrieval.root.base_url)
+
+
+def _keep_compacted(retrieval: Retrieval, ref: ResourceRef, body: bytes) -> None:
+    """Write what this read served as the compacted metadata, not waiting for it."""
+    name = layout.compacted_metadata(retrieval.tenant_id, ref.study, ref.series)
+    stored = body.decode("utf-8").replace(retrieval.root.base_url, STORED_ROOT).encode("utf-8")
+
+    def put() -> None:
+        try:
+            retrieval.blobs.put(retrieval.derived_bucket, name, stored, content_type="application/json")
+        except Exception as exc:
+            logs.warning("compacted metadata not written", error=type(exc).__name__)
+
+    _CHUNKS.submit(carried(put))
 
 
 def read_chunks(retrieval: Retrieval, ref: ResourceRef) -> list[dict[str, Any]]:
