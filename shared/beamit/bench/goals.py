@@ -82,12 +82,12 @@ def _trips(costs: Mapping[str, OperationCost]) -> list[GoalResult]:
             continue
         chain = " → ".join(cost.trips.chain)
         cut = {
-            "frame": "the frame's byte range needs the instance record's pixel index, read beside the key: keep "
-                     "recently read instance records in the process (they never change; the record read still "
-                     "confirms them) so the range read starts in the first step",
-            "study metadata": "the chunks are listed before they are read: keep the chunk names in the study's "
-                              "catalog record (read beside the key and the count) so the chunks are read in the "
-                              "first step, or compact a study's chunks into one object named by the study",
+            "frame": "the range read starts in the first step only when the process has read the instance's "
+                     "record before (a viewer lists a series before its frames); otherwise the record is read "
+                     "first: keep each frame's byte range in a derived object named by its UIDs, read beside the "
+                     "record",
+            "study metadata": "the first read after an ingest lists and reads the chunks, then compacts them: "
+                              "compact from the study.received event instead, so every read finds one object",
         }.get(label, "")
         results.append(GoalResult(goal, target, f"{cost.trips.median:g} ({chain})", cost.trips.median <= 2, cut))
     return results
@@ -115,9 +115,11 @@ def _cold_start(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> Goal
     detail = found.detail.rpartition("; ")[2] if "CPU" in found.detail else ""
     measured = f"{format_number(found.value)} ms" + (f" ({detail})" if detail else "")
     return GoalResult(goal, target, measured, found.value < 500,
-                      "imports on the first search's path: functions-framework and Flask, pydicom (through the "
-                      "catalog's DICOM JSON helpers) and google-cloud-firestore with gRPC; `python -X importtime` "
-                      "shows pydicom next: import it only where data sets are parsed or written")
+                      "imports on the first search's path: functions-framework and Flask (with Jinja), pydicom "
+                      "(for its data dictionary: QIDO-RS attribute names; importing it brings numpy, the pixel "
+                      "handlers and requests) and google-cloud-firestore with gRPC (the Cloud Storage, Pub/Sub "
+                      "and KMS clients are made on first use now). Next: resolve QIDO-RS attribute names from a "
+                      "table generated from pydicom's dictionary at build time, so a search imports no pydicom")
 
 
 def _memory(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
