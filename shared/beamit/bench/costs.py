@@ -38,50 +38,48 @@ PRODUCTION_P50: tuple[ServiceLatency, ...] = (
         "Firestore read (document get, batch get, query of a few documents)",
         ("firestore.get", "firestore.get_many", "firestore.query", "firestore.count"),
         10,
-        "Firestore's own guidance puts in-region reads in the low tens of milliseconds and lists what "
-        "makes them slower (https://cloud.google.com/firestore/native/docs/resolve-latency, "
-        "https://cloud.google.com/firestore/native/docs/understand-reads-writes-scale); the p50 of "
-        "`firestore.googleapis.com/api/request_latencies` in production replaces this figure",
+        "assumed: Google publishes no p50 for these calls. Replace with production's p50 of Cloud Monitoring's "
+        "`firestore.googleapis.com/api/request_latencies`; what raises it: "
+        "https://cloud.google.com/firestore/native/docs/resolve-latency",
     ),
     ServiceLatency(
         "Firestore commit (create, set, update, delete, batch commit)",
         ("firestore.commit", "firestore.create", "firestore.set", "firestore.update", "firestore.delete"),
         20,
-        "a commit is replicated synchronously across zones before it returns (Understand reads and writes "
-        "at scale, https://cloud.google.com/firestore/native/docs/understand-reads-writes-scale): about "
-        "twice a read",
+        "assumed: a write is applied to every replica and index before it returns "
+        "(https://cloud.google.com/firestore/native/docs/understand-reads-writes-scale), taken as twice a read; "
+        "replace with the same metric's p50 for Commit",
     ),
     ServiceLatency(
         "Cloud Storage read, first byte of a small object (media GET, range GET, metadata, listing)",
         ("gcs.read", "gcs.stream", "gcs.stat", "gcs.list"),
         30,
-        "published measurements of small-object GETs and metadata reads from Compute Engine "
-        "(https://gist.github.com/markvincze/6b652e5c2052a3fd9932b8df75d6cafe: metadata of 1 KB objects "
-        "40-70 ms, from outside the bucket's region); in-region first byte is lower, tens of ms",
+        "assumed in-region; a published measurement (https://gist.github.com/markvincze/6b652e5c2052a3fd9932b8df75d6cafe,"
+        " client location not stated) has metadata reads of 1 KB objects at 35-75 ms and their downloads at "
+        "110-230 ms after the first request; replace with `storage.googleapis.com/api/request_latencies`",
     ),
     ServiceLatency(
         "Cloud Storage write of a small object (single-request upload)",
         ("gcs.put", "gcs.delete", "gcs.copy", "gcs.create_upload_session"),
         50,
-        "the same measurements (uploads of 100 KB objects 190-450 ms from outside the region; "
-        "in-region about a third)",
+        "assumed in-region; the same measurement has 100 KB uploads at 190-450 ms",
     ),
     ServiceLatency(
         "Pub/Sub publish (one request, batch of messages)",
         ("pubsub.publish", "pubsub.publish_many"),
         20,
-        "`pubsub.googleapis.com/topic/send_request_latencies` "
-        "(https://cloud.google.com/pubsub/docs/monitoring); publish requests are acknowledged once the "
-        "message is written to several zones",
+        "assumed; replace with production's p50 of `pubsub.googleapis.com/topic/send_request_latencies`",
     ),
     ServiceLatency(
         "Cloud KMS encrypt or decrypt (software key)",
         ("kms.encrypt", "kms.decrypt", "kms.ping"),
         15,
-        "one regional API call (https://cloud.google.com/kms/docs/faq); used only when a secret is "
-        "created or a webhook is signed, never on a DICOMweb read",
+        "assumed (https://cloud.google.com/kms/docs/faq states quotas, no latency); never on a DICOMweb read",
     ),
 )
+"""What one call of each kind waits in production, at the median. Google documents no such
+figures for these APIs: these are assumptions, each with what its source does say, to be
+replaced by the Cloud Monitoring p50s of a production project."""
 
 _BY_CALL = {call: latency for latency in PRODUCTION_P50 for call in latency.calls}
 UNKNOWN_CALL_MS = 20.0
@@ -134,7 +132,7 @@ class OperationCost:
 
 GROUPS = ("gateway", "emulators", "Orthanc")
 HEADERS = ("operation", "BeamIt gateway CPU", "emulators CPU", "Orthanc CPU", "gateway/Orthanc",
-           "sequential round trips (median request)", "at production p50")
+           "sequential round trips (median request)", "at assumed production p50")
 
 
 def record(costs: dict[str, OperationCost], operation: str, per: str, spent: Mapping[str, float],
@@ -184,7 +182,7 @@ def render_costs_text(entries: Iterable[OperationCost]) -> str:
 
 def render_latency_table() -> str:
     """The production latencies the last column uses, with their sources (for the doc)."""
-    lines = ["| call | p50 used | calls of the trace | source |", "|---|---:|---|---|"]
+    lines = ["| call | assumed p50 | calls of the trace | source |", "|---|---:|---|---|"]
     for latency in PRODUCTION_P50:
         calls = ", ".join(f"`{call}`" for call in latency.calls)
         lines.append(f"| {latency.kind} | {format_number(latency.p50_ms)} ms | {calls} | {latency.source} |")

@@ -82,6 +82,11 @@ COSTS_NOTE = (
     "cores); at production latencies more of them overlap, so its last column is an upper bound."
 )
 
+LATENCY_NOTE = (
+    "Production latencies assumed by the last column (Google documents no p50s for these calls; each row says "
+    "what its source does say, and which Cloud Monitoring metric of a production project replaces it):"
+)
+
 PROFILE_NOTE = (
     "py-spy samples (100/s) of the gateway's processes during BeamIt's loop of this operation; each function's "
     "share of the busy samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread "
@@ -151,7 +156,7 @@ def render_document(record: BenchRecord) -> str:
         lines += ["### QIDO-RS by query kind", "", render_markdown(record.qido_rows), ""]
     if record.costs:
         lines += ["### CPU and storage round trips per operation", "", COSTS_NOTE, "",
-                  render_costs_markdown(record.costs), "", "Production latencies used by the last column:", "",
+                  render_costs_markdown(record.costs), "", LATENCY_NOTE, "",
                   render_latency_table(), ""]
     for title, items in record.sections.items():
         lines += [f"### {title}", "", *[f"- {item}" for item in items], ""]
