@@ -26,6 +26,9 @@ class MemoryBlobs:
         for start in range(0, len(data), chunk_size):
             yield data[start:start + chunk_size]
 
+    def delete(self, bucket: str, name: str) -> None:
+        self.objects.pop((bucket, name), None)
+
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
         data = self.objects.get((bucket, name))
         return None if data is None else BlobInfo(bucket, name, len(data), 1, None)

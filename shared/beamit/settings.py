@@ -83,6 +83,8 @@ class Settings:
     # Tests only (``local``): audit appends of this tenant fail, to prove the fail-closed path
     # of PHI reads (beamit.audit.trail.write_entry) through HTTP.
     test_audit_failure_tenant: str | None = None
+    trace_storage_calls: bool = False
+    """Record each request's storage round trips (:mod:`beamit.storage.trace`): the benchmark only."""
 
     @property
     def is_local(self) -> bool:
@@ -210,6 +212,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         failpoint_dir=env.get("BEAMIT_FAILPOINT_DIR") or None,
         oauth_grant_lifetime_days=grant_days,
         test_audit_failure_tenant=audit_failure_tenant,
+        trace_storage_calls=_bool(env, "BEAMIT_TRACE_STORAGE", False),
     )
 
 

@@ -174,3 +174,25 @@ def test_refused_deletes_change_nothing(api, svc, make_tenant, tenant, two_serie
 
 def test_only_the_admin_role_may_hold_the_delete_scope():
     assert [role for role, scopes in ROLE_SCOPES.items() if STUDIES_DELETE in scopes] == ["admin"]
+
+
+def test_metadata_kept_before_a_deletion_is_never_served_after_it(stack, svc, tenant):
+    """Study and series metadata are kept compacted after a consistent read. Deleting one
+    instance and storing another gives the same count: what was kept (with the deleted
+    instance) must not be served, nor kept, and the deleted instance's renderings are gone."""
+    web = client(stack, tenant)
+    study, series = generate_uid(), generate_uid()
+    first, second, third = (ct_instance(study, series, number=n) for n in (1, 2, 3))
+    web.store_instances([first, second])
+    for _ in range(2):  # the second read is served from what the first kept
+        assert {m["00080018"]["Value"][0] for m in web.retrieve_study_metadata(study)} == \
+            {first.SOPInstanceUID, second.SOPInstanceUID}
+        assert len(web.retrieve_series_metadata(study, series)) == 2
+    web.retrieve_instance_rendered(study, series, first.SOPInstanceUID, media_types=("image/jpeg",))
+    web.delete_instance(study, series, first.SOPInstanceUID)
+    web.store_instances([third])
+    expected = {second.SOPInstanceUID, third.SOPInstanceUID}
+    for _ in range(2):
+        assert {m["00080018"]["Value"][0] for m in web.retrieve_study_metadata(study)} == expected
+        assert {m["00080018"]["Value"][0] for m in web.retrieve_series_metadata(study, series)} == expected
+    assert not [name for name in objects(svc, tenant, "derived") if first.SOPInstanceUID in name.split("/")]

@@ -28,6 +28,9 @@ from beamit.tenancy import TenantScope
 
 KEY_PATTERN = re.compile(r"^bk_(local|sandbox|live)_([a-z0-9]{16})_([a-z2-7]{52})$")
 COLLECTION = "api_keys"
+REMEMBERED_KEYS = 10_000
+"""Keys whose last principal a process remembers (:func:`remembered_principal`)."""
+_remembered: dict[str, tuple[str, Principal]] = {}  # key id -> (secret digest, principal)
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,29 @@ def authenticate_key(store: MetadataStore, token: str) -> Principal:
         credential_id=f"key_{key_id}",
     )
     if data.get("revokedAt") is not None:
+        _remembered.pop(key_id, None)
         raise RejectedCredential("invalid or revoked API key", principal)
+    if len(_remembered) >= REMEMBERED_KEYS:
+        _remembered.clear()
+    _remembered[key_id] = (_digest(secret), principal)
     return principal
+
+
+def remembered_principal(token: str) -> Principal | None:
+    """The principal this process last resolved ``token`` to, without reading the store; ``None``
+    if it has not (or the token is not an API key).
+
+    Only a guess that lets a read start early: a key's tenant never changes, but it may have been
+    revoked since, so :func:`authenticate_key` must still confirm it before anything is answered
+    (:meth:`beamit.web.router.Router.dispatch` runs both at once for reads)."""
+    match = KEY_PATTERN.match(token)
+    if not match:
+        return None
+    _, key_id, secret = match.groups()
+    found = _remembered.get(key_id)
+    if found is None or not hmac.compare_digest(found[0], _digest(secret)):
+        return None
+    return found[1]
 
 
 def list_keys(store: MetadataStore, tenant: TenantScope) -> list[ApiKey]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from werkzeug.datastructures import Headers
 
-from beamit.auth.api_keys import authenticate_key
+from beamit.auth.api_keys import authenticate_key, remembered_principal
 from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
@@ -39,3 +39,13 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> 
         lifetime = timedelta(days=get_settings().oauth_grant_lifetime_days)
         return authenticate_access_token(store, token, lifetime=lifetime)
     raise Unauthenticated("invalid access token")
+
+
+def likely_principal(headers: Mapping[str, str] | Headers) -> Principal | None:
+    """The principal an API key was last resolved to in this process, if any: a guess to start a
+    read with while :func:`authenticate` confirms it (never a substitute for it)."""
+    try:
+        token = bearer_token(headers)
+    except Unauthenticated:
+        return None
+    return remembered_principal(token) if token.startswith("bk_") else None

@@ -5,7 +5,9 @@ For each HTTP function of ``platform.json`` (:func:`beamit.deployment.load_manif
 loopback port, with the stack's environment; the time from starting it to the first
 successful answer to a representative request of that function. Orthanc has no function
 to start: its row shows the time from starting the Orthanc process (with the data already
-loaded) to its first QIDO-RS answer.
+loaded) to its first QIDO-RS answer. Beside each time, the CPU time the new process (and its
+children) had used by then: on a busy machine the wall-clock time also holds other processes'
+turns on the cores, the CPU time does not.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 
 from beamit.bench import workload
 from beamit.bench.context import BenchContext
+from beamit.bench.cpu import cpu_seconds, process_trees
 from beamit.bench.report import Better, Cell, Measure, Row, format_cell
 from beamit.deployment import FunctionSpec, load_manifest
 from beamit.devstack.emulators import REPO_ROOT
@@ -100,7 +103,8 @@ def _time_to_answer(probe: Probe, base: str, process: ManagedProcess, started: f
     raise TimeoutError(f"{process.name} did not answer within {READY_TIMEOUT:.0f} s")
 
 
-def cold_start(spec: FunctionSpec, ctx: BenchContext, probe: Probe) -> float:
+def cold_start(spec: FunctionSpec, ctx: BenchContext, probe: Probe) -> tuple[float, float]:
+    """Seconds from process start to the first answer, and the CPU seconds the process used by then."""
     port = free_port()
     argv = [_functions_framework(), "--target", spec.entry_point, "--source", str(REPO_ROOT / "functions" / "main.py"),
             "--host", "127.0.0.1", "--port", str(port), "--signature-type", "http"]
@@ -109,23 +113,26 @@ def cold_start(spec: FunctionSpec, ctx: BenchContext, probe: Probe) -> float:
     started = time.perf_counter()
     process.start()
     try:
-        return _time_to_answer(probe, f"http://127.0.0.1:{port}", process, started)
+        seconds = _time_to_answer(probe, f"http://127.0.0.1:{port}", process, started)
+        return seconds, cpu_seconds(process_trees([process.pid] if process.pid else []))
     finally:
         process.stop(grace=1.0)
 
 
-def orthanc_restart(ctx: BenchContext) -> float:
-    """Stop Orthanc, start it again on its data, time to the first QIDO-RS answer."""
+def orthanc_restart(ctx: BenchContext) -> tuple[float, float]:
+    """Stop Orthanc, start it again on its data: time to the first QIDO-RS answer, and its CPU time by then."""
     server = ctx.orthanc_server
     server.stop()
-    return server.start(ready_path="/dicom-web/studies?limit=1")
+    seconds = server.start(ready_path="/dicom-web/studies?limit=1")
+    return seconds, cpu_seconds([server.pid] if server.pid else [])
 
 
 def phase_cold_start(ctx: BenchContext, seconds: float) -> None:
     deadline = ctx.deadline.within(seconds)
     orthanc: Cell
     try:
-        orthanc = Measure(orthanc_restart(ctx) * 1000, "ms", "process start -> first QIDO answer")
+        seconds_taken, cpu = orthanc_restart(ctx)
+        orthanc = Measure(seconds_taken * 1000, "ms", f"process start -> first QIDO answer; {cpu * 1000:.0f} ms CPU")
         print(f"  Orthanc restart: {format_cell(orthanc)}", flush=True)
     except Exception as exc:
         orthanc = f"failed ({type(exc).__name__})"
@@ -139,8 +146,8 @@ def phase_cold_start(ctx: BenchContext, seconds: float) -> None:
         probe = probe_for(spec, ctx)
         beamit: Cell
         try:
-            seconds_taken = cold_start(spec, ctx, probe)
-            beamit = Measure(seconds_taken * 1000, "ms", probe.description)
+            seconds_taken, cpu = cold_start(spec, ctx, probe)
+            beamit = Measure(seconds_taken * 1000, "ms", f"{probe.description}; {cpu * 1000:.0f} ms CPU")
         except Exception as exc:
             beamit = f"failed ({type(exc).__name__})"
             ctx.findings.note(f"cold start of {spec.name} failed: {exc}")

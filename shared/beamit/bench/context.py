@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from beamit.bench.budget import Deadline
+from beamit.bench.costs import OperationCost, record
+from beamit.bench.cpu import cpu_delta
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
+from beamit.bench.profile import sampled
 from beamit.bench.receiver import EventReceiver
 from beamit.bench.report import Row
 from beamit.devstack.stack import LocalStack
+from beamit.storage import Services
 
 MAX_NOTE = 400
 
@@ -23,6 +30,13 @@ class Findings:
     qido_rows: list[Row] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    costs: dict[str, OperationCost] = field(default_factory=dict)
+    """CPU per operation and round trips (:mod:`beamit.bench.costs`), by operation."""
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    """More results for the doc: a title and its list items."""
+    profiles: dict[str, list[str]] = field(default_factory=dict)
+    """Where the gateway's CPU went in profiled operations (:mod:`beamit.bench.profile`)."""
+    """More results for the doc: a title and its list items."""
 
     def note(self, text: str) -> None:
         """Record a one-line note (a multi-line error keeps its first and last lines)."""
@@ -54,3 +68,45 @@ class BenchContext:
     @property
     def peers(self) -> tuple[Peer, Peer]:
         return (self.beamit, self.orthanc)
+
+    @contextmanager
+    def stack_services(self) -> Iterator[Services]:
+        """The adapters, pointed at the local stack, for the bench's own reads and writes."""
+        from beamit.settings import reset_settings
+        from beamit.storage import reset_services, services
+
+        saved = dict(os.environ)
+        os.environ.update(self.stack.env)
+        reset_settings()
+        reset_services()
+        try:
+            yield services()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            reset_settings()
+            reset_services()
+
+    @contextmanager
+    def charged(self, peer: Peer, operation: str, per: str, profiled: bool = False) -> Iterator[Tally]:
+        """Charge the CPU ``peer``'s processes spend in the block, and the traces of its answers,
+        to ``operation``; the block counts its operations in the :class:`Tally` it is given.
+        ``profiled``: py-spy samples the peer's server meanwhile (:mod:`beamit.bench.profile`)."""
+        tally = Tally()
+        peer.take_traces()
+        before = {group.name: group.read() for group in peer.cpu_groups}
+        with sampled(peer.profiled_pid() if profiled else None) as profile:
+            try:
+                yield tally
+            finally:
+                spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
+                record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
+        if profile.shares:
+            self.findings.profiles[operation] = profile.lines()
+
+
+@dataclass
+class Tally:
+    """Operations made in a :meth:`BenchContext.charged` block."""
+
+    count: int = 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from beamit.bench.costs import OperationCost, render_costs_markdown, render_latency_table
+from beamit.bench.goals import evaluate, render_goals
 from beamit.bench.report import RATIO_NOTE, Row, render_markdown
 
 LOCAL_CAVEAT = (
@@ -35,7 +37,8 @@ METHOD = (
     "as Cloud Scheduler runs it) and Orthanc's Lua `OnStableStudy` HttpPost; both with a 2 s quiet window "
     "(Orthanc's `StableAge`; BeamIt's production window is 30 s, so add 28 s there).",
     "WADO-RS: study metadata; study retrieve with `transfer-syntax=*` (MB/s of stored bytes, median run); "
-    "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances; "
+    "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances, then "
+    "the same requests again (BeamIt answers them from the renderings it kept); "
     "time to first frame: from the end of the STOW-RS response of a new 20-slice study to the arrival "
     "of its first frame (polled every 10 ms).",
     "QIDO-RS: the tenant is filled with one metadata-only instance per study (no Pixel Data) from the "
@@ -67,6 +70,34 @@ WORKAROUNDS = (
     "(production keeps the 32 MB HTTP limit and sends large studies through resumable uploads).",
 )
 
+COSTS_NOTE = (
+    "CPU: utime + stime from `/proc/<pid>/stat` of each process tree, read before and after the operation's "
+    "measured loop on each server in the same run, divided by the operations in it: the BeamIt gateway "
+    "(gunicorn master and workers, every function; what a tenant pays for in Cloud Functions), the emulators "
+    "(Firestore and Pub/Sub JVMs, fake-gcs-server, the KMS emulator; Google's in production) and Orthanc's "
+    "process. Per process, so other work on the machine is charged to neither. Round trips: the bench's "
+    "gateway runs with `BEAMIT_TRACE_STORAGE` (`beamit.storage.trace`): every call of the Firestore, Cloud "
+    "Storage, Pub/Sub and KMS adapters made before the response starts (credential check, catalog reads, "
+    "object reads, the audit append) is recorded with its start and end, and the answer carries the length "
+    "of the longest chain of calls that waited for each other (calls that overlapped count once) and that "
+    "chain; the column shows the median request's depth and chain (and the worst depth), the last column "
+    "what that chain waits at the production p50 latencies below. Work handed to a thread pool counts from "
+    "its hand-over (not from when a busy core ran it). A STOW-RS request's uploads count one after another "
+    "when each instance finished parsing after the previous upload's answer (parsing is the bottleneck on these "
+    "cores); at production latencies more of them overlap, so its last column is an upper bound."
+)
+
+LATENCY_NOTE = (
+    "Production latencies assumed by the last column (Google documents no p50s for these calls; each row says "
+    "what its source does say, and which Cloud Monitoring metric of a production project replaces it):"
+)
+
+PROFILE_NOTE = (
+    "py-spy samples (100/s) of the gateway's processes during BeamIt's loop of this operation; each function's "
+    "share of the busy samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread "
+    "pool plumbing left out)."
+)
+
 PEER_REFERENCE = (
     "DESIGN.md's reference for Orthanc on a machine of this kind: 200 synthetic 512x512 CT slices (101 MB) "
     "stored through dicomweb-client in batches of 20 at 132 instances/s (67 MB/s), study metadata in 74 ms, "
@@ -85,6 +116,9 @@ class BenchRecord:
     rows: Sequence[Row]
     qido_rows: Sequence[Row]
     notes: Sequence[str]
+    costs: Sequence[OperationCost] = ()
+    sections: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    profiles: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def _escape(cell: str) -> str:
@@ -112,6 +146,10 @@ def render_document(record: BenchRecord) -> str:
         *_pairs("Machine", record.machine),
         *_pairs("Versions", record.versions),
         *_pairs("Data", {"mode": record.mode, **record.facts}),
+        "## Goals (issue #22), this run",
+        "",
+        *render_goals(evaluate(record.rows, {c.operation: c for c in record.costs})),
+        "",
         "## Results",
         "",
         RATIO_NOTE,
@@ -121,6 +159,15 @@ def render_document(record: BenchRecord) -> str:
     ]
     if record.qido_rows:
         lines += ["### QIDO-RS by query kind", "", render_markdown(record.qido_rows), ""]
+    if record.costs:
+        lines += ["### CPU and storage round trips per operation", "", COSTS_NOTE, "",
+                  render_costs_markdown(record.costs), "", LATENCY_NOTE, "",
+                  render_latency_table(), ""]
+    for title, items in record.sections.items():
+        lines += [f"### {title}", "", *[f"- {item}" for item in items], ""]
+    for operation, items in record.profiles.items():
+        lines += [f"### Where the gateway's CPU goes: {operation}", "", PROFILE_NOTE, "",
+                  *[f"- {item}" for item in items], ""]
     lines += ["## How it was measured", "", *[f"- {item}" for item in METHOD], "", PEER_REFERENCE, ""]
     lines += ["## Workarounds and limits", "", *[f"- {item}" for item in WORKAROUNDS]]
     lines += [f"- {note}" for note in record.notes]

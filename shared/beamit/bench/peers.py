@@ -17,7 +17,9 @@ from urllib.parse import quote
 import requests
 from dicomweb_client import DICOMwebClient
 
+from beamit.bench.cpu import ProcessGroup
 from beamit.bench.report import NOT_IMPLEMENTED, Cell
+from beamit.storage.trace import HEADER, TraceSummary, parse_header
 
 CLIENT_TIMEOUT = 600.0
 UNENCODED = "*?-,."
@@ -48,19 +50,35 @@ class UnencodedQueryClient(DICOMwebClient):
 
 @dataclass
 class Peer:
-    """One server: its DICOMweb root, credentials, and the processes whose memory is read."""
+    """One server: its DICOMweb root, credentials, the processes whose memory is read, the
+    process groups whose CPU time is charged to it, and the storage traces its answers carry."""
 
     name: str
     dicomweb_url: str
     headers: dict[str, str] = field(default_factory=dict)
     unencoded_queries: bool = False
     memory_pids: Callable[[], list[int]] = list
+    cpu_groups: tuple[ProcessGroup, ...] = ()
+    profiled_pid: Callable[[], int | None] = lambda: None
+    """The process whose tree py-spy samples in profiled loops (BeamIt: the gateway)."""
+    traces: list[TraceSummary] = field(default_factory=list)
+    """The :data:`~beamit.storage.trace.HEADER` of every answer (BeamIt's gateway sends it)."""
 
     def client(self, timeout: float = CLIENT_TIMEOUT) -> DICOMwebClient:
         cls = UnencodedQueryClient if self.unencoded_queries else DICOMwebClient
-        client = cls(self.dicomweb_url, headers=dict(self.headers), timeout=timeout)
+        client = cls(self.dicomweb_url, headers=dict(self.headers), timeout=timeout, callback=self._keep_trace)
         client.set_http_retry_params(retry=False)
         return client
+
+    def _keep_trace(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        value = response.headers.get(HEADER)
+        if value:
+            self.traces.append(parse_header(value))
+
+    def take_traces(self) -> list[TraceSummary]:
+        """The traces kept since the last call (and forget them)."""
+        taken, self.traces[:] = list(self.traces), []
+        return taken
 
 
 def unrouted(response: requests.Response) -> bool:

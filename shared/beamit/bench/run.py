@@ -20,6 +20,8 @@ from typing import NoReturn
 from beamit.bench.budget import Deadline
 from beamit.bench.coldstart import phase_cold_start
 from beamit.bench.context import BenchContext, Findings
+from beamit.bench.costs import render_costs_text
+from beamit.bench.cpu import ProcessGroup
 from beamit.bench.doc import BenchRecord, render_document
 from beamit.bench.events import SETTLE_SECONDS, STACK_ENV, orthanc_lua, phase_events
 from beamit.bench.machine import machine_facts, software_versions
@@ -32,6 +34,7 @@ from beamit.bench.report import RATIO_NOTE, render_text
 from beamit.bench.retrieve import phase_retrieve
 from beamit.bench.search import phase_search
 from beamit.bench.stow import phase_memory, phase_stow
+from beamit.bench.viewer import phase_viewer
 from beamit.devstack.stack import LocalStack
 
 BENCH_TENANT = "bench"
@@ -43,6 +46,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("stow", phase_stow),
     ("events", phase_events),
     ("retrieve", phase_retrieve),
+    ("viewer", phase_viewer),
     ("search", phase_search),
     ("cold-start", phase_cold_start),
     ("memory", phase_memory),
@@ -85,6 +89,19 @@ def _gateway_workers(stack: LocalStack) -> list[int]:
         if process.name == "gateway" and process.pid is not None:
             return children(process.pid)
     return []
+
+
+EMULATORS = ("firestore", "pubsub", "gcs", "kms")
+
+
+def _stack_roots(stack: LocalStack, names: tuple[str, ...]) -> list[int]:
+    return [p.pid for p in stack.processes if p.name in names and p.pid is not None]
+
+
+def beamit_cpu_groups(stack: LocalStack) -> tuple[ProcessGroup, ...]:
+    """The gateway (gunicorn master and workers: every function) and the emulators' process trees."""
+    return (ProcessGroup("gateway", lambda: _stack_roots(stack, ("gateway",))),
+            ProcessGroup("emulators", lambda: _stack_roots(stack, EMULATORS)))
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
@@ -130,7 +147,8 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     ensure_installed(log_dir / "apt.log")
     receiver = EventReceiver()
     orthanc_server = OrthancPeer(log_dir, lua=orthanc_lua(receiver), stable_age=SETTLE_SECONDS)
-    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES), **STACK_ENV})
+    stack = LocalStack(state_dir=state_dir, extra_env={"BEAMIT_STOW_MAX_BYTES": str(STOW_MAX_BYTES), **STACK_ENV,
+                                                       "BEAMIT_TRACE_STORAGE": "true"})
     orthanc_version = None
     try:
         print("== start", flush=True)
@@ -148,9 +166,11 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
             mode=mode,
             stack=stack,
             beamit=Peer("BeamIt", f"{stack.url}/v1/dicomweb", {"Authorization": f"Bearer {key}"},
-                        memory_pids=lambda: _gateway_workers(stack)),
+                        memory_pids=lambda: _gateway_workers(stack), cpu_groups=beamit_cpu_groups(stack),
+                        profiled_pid=lambda: next(iter(_stack_roots(stack, ("gateway",))), None)),
             orthanc=Peer("Orthanc", orthanc_server.dicomweb_url, unencoded_queries=True,
-                         memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None]),
+                         memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None],
+                         cpu_groups=(ProcessGroup("Orthanc", lambda: [p for p in [orthanc_server.pid] if p]),)),
             api_key=key,
             orthanc_server=orthanc_server,
             deadline=Deadline(mode.total_seconds - (time.monotonic() - started)),
@@ -170,6 +190,9 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
     if findings.qido_rows:
         print()
         print(render_text(findings.qido_rows))
+    if findings.costs:
+        print()
+        print(render_costs_text(findings.costs.values()))
     print()
     print(RATIO_NOTE)
     for note in findings.notes:
@@ -184,6 +207,9 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         rows=findings.rows,
         qido_rows=findings.qido_rows,
         notes=findings.notes,
+        costs=list(findings.costs.values()),
+        sections=findings.sections,
+        profiles=findings.profiles,
     )
     if doc_path is not None:
         doc_path.write_text(render_document(record))

@@ -32,10 +32,12 @@ from pydicom.dataset import Dataset
 from beamit.bench import workload
 from beamit.bench.budget import Deadline
 from beamit.bench.context import BenchContext
+from beamit.bench.costs import record
 from beamit.bench.peers import EndpointMissing, Peer, call, failure_cell
 from beamit.bench.report import Better, Cell, Measure, Row
 from beamit.bench.stats import LatencySummary, rate
 from beamit.bench.workload import TinyStudy
+from beamit.storage.trace import TraceSummary
 
 STUDY_LIMIT = 100
 QUERY_KINDS = (
@@ -97,6 +99,8 @@ def query_mix(studies: Sequence[TinyStudy], per_kind: int, seed: int = 11) -> li
 class MixResult:
     seconds: float = 0.0
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    traces: dict[str, list[TraceSummary]] = field(default_factory=dict)
+    """The storage traces of the answers, by query kind (BeamIt)."""
     matches: list[int] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     error: str = ""
@@ -107,13 +111,14 @@ def run_mix(peer: Peer, queries: Sequence[Query], deadline: Deadline) -> MixResu
     result = MixResult()
     started = time.perf_counter()
     try:
-        _run_queries(client, queries, deadline, result)
+        _run_queries(peer, client, queries, deadline, result)
     finally:
         result.seconds = time.perf_counter() - started
     return result
 
 
-def _run_queries(client: DICOMwebClient, queries: Sequence[Query], deadline: Deadline, result: MixResult) -> None:
+def _run_queries(peer: Peer, client: DICOMwebClient, queries: Sequence[Query], deadline: Deadline,
+                 result: MixResult) -> None:
     for query in queries:
         if deadline.expired():
             break
@@ -131,6 +136,7 @@ def _run_queries(client: DICOMwebClient, queries: Sequence[Query], deadline: Dea
             result.error = f"{query.kind}: {exc}"
             break
         result.latencies.setdefault(query.kind, []).append(time.perf_counter() - started)
+        result.traces.setdefault(query.kind, []).extend(peer.take_traces())
         result.matches.append(matches)
 
 
@@ -213,7 +219,11 @@ def _measure(ctx: BenchContext, loader: TenantLoader, per_kind: int, deadline: D
     for index, peer in enumerate(ctx.peers):
         # Each server's mix gets its bound, and never more than its share of what is left.
         share = deadline.remaining() / (len(ctx.peers) - index)
-        results[peer.name] = run_mix(peer, queries, deadline.within(min(ctx.mode.qido_seconds, share)))
+        with ctx.charged(peer, f"QIDO mix, {size:,} studies", "query") as tally:
+            results[peer.name] = run_mix(peer, queries, deadline.within(min(ctx.mode.qido_seconds, share)))
+            tally.count = sum(len(v) for v in results[peer.name].latencies.values())
+    for kind, traces in results["BeamIt"].traces.items():
+        record(ctx.findings.costs, f"QIDO {kind}, {size:,} studies", "query", {}, 0, traces)
     beamit, orthanc = results["BeamIt"], results["Orthanc"]
     if beamit.latencies:
         ctx.beamit_qido = True

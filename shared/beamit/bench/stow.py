@@ -59,21 +59,24 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
         except Exception as exc:
             ctx.findings.note(f"{peer.name}: the STOW warm-up failed: {exc}")
         stored = stored_bytes = 0
-        started = time.perf_counter()
         try:
-            for first in range(0, len(datasets), mode.stow_batch):
-                if deadline.expired():
-                    ctx.findings.note(f"{peer.name}: STOW of the CT series stopped by its time budget")
-                    break
-                batch = datasets[first : first + mode.stow_batch]
-                call(partial(client.store_instances, batch))
-                stored += len(batch)
-                stored_bytes += sum(sizes[first : first + mode.stow_batch])
+            with ctx.charged(peer, f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}", "instance",
+                             profiled=True) as tally:
+                started = time.perf_counter()
+                for first in range(0, len(datasets), mode.stow_batch):
+                    if deadline.expired():
+                        ctx.findings.note(f"{peer.name}: STOW of the CT series stopped by its time budget")
+                        break
+                    batch = datasets[first : first + mode.stow_batch]
+                    call(partial(client.store_instances, batch))
+                    stored += len(batch)
+                    tally.count = stored
+                    stored_bytes += sum(sizes[first : first + mode.stow_batch])
+                elapsed = time.perf_counter() - started
         except Exception as exc:
             per_second[peer.name] = mb_per_second[peer.name] = failure_cell(exc)
             ctx.findings.note(f"{peer.name}: STOW of the CT series failed: {exc}")
             continue
-        elapsed = time.perf_counter() - started
         per_second[peer.name] = Measure(rate(stored, elapsed), "inst/s", f"{stored} in {elapsed:.1f} s")
         mb_per_second[peer.name] = Measure(rate(stored_bytes / MB, elapsed), "MB/s")
         print(f"  {peer.name}: {stored} instances in {elapsed:.1f} s", flush=True)

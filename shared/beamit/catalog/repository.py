@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from beamit.catalog import commit, removal, search
@@ -21,6 +22,17 @@ from beamit.dicomweb.uri import DicomwebRoot, ResourceRef
 from beamit.errors import BeamItError, NotFound
 from beamit.storage import DOCUMENT_NAME, Document, Filter, MetadataStore, Query, Write
 from beamit.tenancy import TenantScope
+
+REMEMBERED_INSTANCES = 20_000
+"""Instance records a process keeps after reading them (:meth:`Catalog.remembered_instance`)."""
+_remembered: dict[tuple[str, str], StoredInstance] = {}  # (tenant, SOP Instance UID) -> record
+
+
+def _remember(tenant_id: str, instances: Sequence[StoredInstance]) -> None:
+    if len(_remembered) + len(instances) > REMEMBERED_INSTANCES:
+        _remembered.clear()
+    for instance in instances:
+        _remembered[(tenant_id, instance.sop_instance)] = instance
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,20 @@ class Catalog:
         """One committed instance, checked against its study and series; :class:`NotFound` if not."""
         record = self.store.get(f.instance_path(self.scope, sop), RECORD_FIELDS)
         if record is None or record.get(f.STUDY_UID) != study or record.get(f.SERIES_UID) != series:
+            _remembered.pop((self.scope.tenant_id, sop), None)
             raise NotFound("no such instance in this series")
-        return self._checked(record)
+        found = self._checked(record)
+        _remember(self.scope.tenant_id, [found])
+        return found
+
+    def remembered_instance(self, study: str, series: str, sop: str) -> StoredInstance | None:
+        """The record of an instance as this process last read it, without reading the store.
+
+        A stored instance never changes, so the record may start a read early (its frames'
+        byte ranges); but it may have been deleted since, so :meth:`instance` must still confirm
+        it before anything read with it is answered."""
+        found = _remembered.get((self.scope.tenant_id, sop))
+        return found if found is not None and found.study == study and found.series == series else None
 
     def study_instances(self, study: str) -> list[StoredInstance]:
         """The committed instances of a study, in order; :class:`NotFound` if there are none."""
@@ -108,7 +132,9 @@ class Catalog:
             Query(collection=self.scope.collection(f.INSTANCES), filters=(Filter(field, "==", uid),),
                   select=RECORD_FIELDS)
         )
-        return [self._checked(doc.data) for doc in docs]
+        found = [self._checked(doc.data) for doc in docs]
+        _remember(self.scope.tenant_id, found)
+        return found
 
     def _checked(self, record: dict[str, Any]) -> StoredInstance:
         instance = StoredInstance.from_record(record)
@@ -146,17 +172,21 @@ class Catalog:
                                       select=SeriesSummary.FIELDS))
         return [SeriesSummary.from_record(doc.id, doc.data) for doc in docs]
 
-    def committed_count(self, ref: ResourceRef) -> int:
-        """The exact instance count of a study or series; :class:`NotFound` if it has none."""
+    def committed_state(self, ref: ResourceRef) -> tuple[int, str]:
+        """The exact instance count of a study or series, and its version: the time of the record's
+        last change (every commit and removal of its instances changes it). :class:`NotFound` if
+        it has no instances."""
         if ref.series is None:
-            record = self.store.get(f.study_path(self.scope, ref.study), (f.INSTANCE_COUNT,))
+            record = self.store.get(f.study_path(self.scope, ref.study), (f.INSTANCE_COUNT, f.UPDATED_AT))
         else:
-            record = self.store.get(f.series_path(self.scope, ref.series), (f.STUDY_UID, f.INSTANCE_COUNT))
+            record = self.store.get(f.series_path(self.scope, ref.series),
+                                    (f.STUDY_UID, f.INSTANCE_COUNT, f.UPDATED_AT))
             if record is not None and record.get(f.STUDY_UID) != ref.study:
                 record = None
         if record is None or not record.get(f.INSTANCE_COUNT):
             raise NotFound(f"no such {ref.level}")
-        return int(record[f.INSTANCE_COUNT])
+        updated = record.get(f.UPDATED_AT)
+        return int(record[f.INSTANCE_COUNT]), updated.isoformat() if isinstance(updated, datetime) else ""
 
     # -- inventory (consistency scans) -----------------------------------------------------------------
 

@@ -8,8 +8,8 @@ every injected fault):
 - ``object-without-record``: an object in the DICOM bucket that no instance record names, older
   than the grace period (a leftover of an abandoned request: :mod:`~beamit.consistency.sweep`
   removes it); younger ones are *in flight* (a request may still commit them);
-- ``chunk-without-record``: precomputed metadata (or a thumbnail) in the derived bucket none of
-  whose instances is committed, older than the grace period (removed by the sweep too);
+- ``chunk-without-record``: precomputed metadata (or a thumbnail, a kept rendering) in the
+  derived bucket none of whose instances is committed, older than the grace period (removed by the sweep too);
 - ``count-mismatch``: a study's or series' ``instanceCount``, a study's ``seriesCount``, not the
   number of its children;
 - ``child-list-mismatch``: a study's series list or a series' member list (when complete) not
@@ -249,8 +249,8 @@ def _derived_instances(svc: Services, bucket: str, info: BlobInfo) -> list[str] 
         except ValueError:
             return []
         return [str(first_value(item, SOP_INSTANCE_UID)) for item in items if isinstance(item, dict)]
-    if "/thumbnails/" in info.name and len(parts) >= 6:
-        return [parts[-2]]
+    if ("/thumbnails/" in info.name or "/rendered/" in info.name) and len(parts) >= 6:
+        return [parts[-2]]  # {tenant}/{study}/{series}/thumbnails|rendered/{sop}/{file}
     return None
 
 

@@ -1,7 +1,7 @@
 """Deleting a study, a series or an instance: bytes, derived data, records, shares.
 
-Page by page (:data:`beamit.catalog.removal.PAGE` instances): the page's DICOM objects and
-cached thumbnails are deleted first, then their records in one transaction that keeps the
+Page by page (:data:`beamit.catalog.removal.PAGE` instances): the page's DICOM objects,
+cached thumbnails and kept renderings are deleted first, then their records in one transaction that keeps the
 parents' counts and child lists exact. A request that stops half way (a timeout, a crash)
 leaves records only of instances whose bytes may be gone, still found by the next page query:
 another ``DELETE`` finishes the work, and one of something already gone changes nothing. The
@@ -24,6 +24,7 @@ from beamit.catalog import Catalog, StoredInstance
 from beamit.catalog.removal import Removal
 from beamit.dicomweb.uri import ResourceRef
 from beamit.ingest import layout, series_metadata
+from beamit.retrieve.rendered_cache import rendered_prefix
 from beamit.retrieve.thumbnails import thumbnail_prefix
 from beamit.shares.service import revoke_study_shares
 from beamit.storage import Services
@@ -61,6 +62,10 @@ def delete_resource(svc: Services, tenant: TenantScope, ref: ResourceRef) -> Del
         result.objects += _delete_prefix(svc, derived, prefix) + _delete_prefix(svc, dicom, prefix)
     elif ref.series is not None:
         series_metadata.remove_instances(svc.blobs, derived, tenant.tenant_id, ref.study, ref.series, {ref.instance})
+    if ref.series is not None:  # what was kept of the study (and series) holds the deleted instances
+        for compacted in {layout.compacted_metadata(tenant.tenant_id, ref.study),
+                          layout.compacted_metadata(tenant.tenant_id, ref.study, ref.series)}:
+            svc.blobs.delete(derived, compacted)
     result.study_deleted = ref.series is None or ref.study in result.removal.studies
     if result.study_deleted and catalog.studies([ref.study])[0] is None:
         result.shares_revoked += [s for s in revoke_study_shares(svc, tenant, ref.study)
@@ -73,7 +78,9 @@ def _delete_objects(svc: Services, dicom: str, derived: str, tenant: TenantScope
     """The page's DICOM objects and cached thumbnails (several deletes in flight)."""
     def delete(instance: StoredInstance) -> int:
         svc.blobs.delete(dicom, instance.blob)
-        return 1 + _delete_prefix(svc, derived, thumbnail_prefix(tenant.tenant_id, instance))
+        rendered = rendered_prefix(tenant.tenant_id, instance.study, instance.series, instance.sop_instance)
+        return (1 + _delete_prefix(svc, derived, thumbnail_prefix(tenant.tenant_id, instance))
+                + _delete_prefix(svc, derived, rendered))
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="delete") as pool:
         return sum(pool.map(delete, page))

@@ -28,6 +28,8 @@ from werkzeug.wrappers import Request, Response
 from beamit.deployment import FunctionSpec, Manifest, load_manifest
 from beamit.devstack.emulators import REPO_ROOT
 from beamit.ids import new_id
+from beamit.settings import get_settings
+from beamit.storage import trace
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -54,10 +56,27 @@ def _json_error(status: int, message: str) -> Response:
     )
 
 
+def _traced_call(app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The benchmark's gateway (``BEAMIT_TRACE_STORAGE``): the storage calls made until the
+    response starts (the handler, the audit append; not the reads of a streamed body) go to
+    the client in the :data:`~beamit.storage.trace.HEADER` header."""
+    recorded, token = trace.start_trace()
+
+    def start_with_trace(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [*headers, (trace.HEADER, trace.header_value(recorded.snapshot()))]
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    try:
+        return app(environ, start_with_trace)
+    finally:
+        trace.stop_trace(token)
+
+
 class Gateway:
     def __init__(self, manifest: Manifest | None = None, source: str | None = None) -> None:
         self.manifest = manifest or load_manifest()
         source = source or str(REPO_ROOT / "functions" / "main.py")
+        self.trace_storage = get_settings().trace_storage_calls
         self.apps: dict[str, WsgiApp] = {}
         for spec in self.manifest.functions:
             signature = "cloudevent" if spec.trigger.type == "gcs-finalize" else "http"
@@ -72,7 +91,10 @@ class Gateway:
         spec = self.manifest.resolve(path) or self.manifest.function(DEFAULT_HTTP_FUNCTION)
         if spec.trigger.type != "http":
             return _json_error(404, "no such resource")(environ, start_response)
-        return self.apps[spec.name]({**environ, "HTTP_X_FORWARDED_FOR": forwarded_for(environ)}, start_response)
+        environ = {**environ, "HTTP_X_FORWARDED_FOR": forwarded_for(environ)}
+        if self.trace_storage:
+            return _traced_call(self.apps[spec.name], environ, start_response)
+        return self.apps[spec.name](environ, start_response)
 
     def _trigger(self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:

@@ -22,3 +22,12 @@ def series_metadata_prefix(tenant_id: str, study: str, series: str | None = None
 
 def series_metadata_chunk(tenant_id: str, study: str, series: str, chunk_id: str) -> str:
     return f"{series_metadata_prefix(tenant_id, study, series)}{chunk_id}.json"
+
+
+def compacted_metadata(tenant_id: str, study: str, series: str | None = None) -> str:
+    """A study's (or one series') metadata in one object, made by the first read after an ingest:
+    ``{tenant}/{study}[/{series}]/compacted-metadata.json`` (not under ``metadata/``, so chunk
+    listings never see it)."""
+    if series is None:
+        return f"{tenant_id}/{study}/compacted-metadata.json"
+    return f"{tenant_id}/{study}/{series}/compacted-metadata.json"

@@ -18,9 +18,14 @@ from typing import Any
 from beamit.ingest import layout
 from beamit.ingest.instance import STORED_ROOT, ParsedInstance
 from beamit.storage import BlobStore
+from beamit.storage.trace import carried
 
 SOP_INSTANCE_UID = "00080018"
 INSTANCE_NUMBER = "00200013"
+
+_CHUNK_READS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="metadata-chunks")
+"""Reads of a study's chunks, all at once; threads kept between requests (one started per read
+made them start, and so finish, one after another)."""
 
 
 def write_chunks(
@@ -59,8 +64,10 @@ def read_metadata(
     ``committed``, when given, keeps only those SOP Instance UIDs.
     """
     names = [info.name for info in blobs.list(bucket, prefix) if "/metadata/" in info.name]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        texts = list(pool.map(lambda n: blobs.read(bucket, n).decode("utf-8"), sorted(names)))
+    def read_text(name: str) -> str:
+        return blobs.read(bucket, name).decode("utf-8")
+
+    texts = list(_CHUNK_READS.map(carried(read_text), sorted(names)))
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, text in zip(sorted(names), texts):
         series_key = name.rsplit("/metadata/", 1)[0]

@@ -31,6 +31,7 @@ from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
 from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance, part10_stream
 from beamit.storage import AlreadyExists, Services
+from beamit.storage.trace import carried
 from beamit.tenancy import TenantScope
 
 MAX_IN_FLIGHT = 8
@@ -97,7 +98,7 @@ class IngestSession:
         self._share_level_json(parsed)
         self._seen[parsed.sop_instance_uid] = parsed
         self._slots.acquire()
-        self._futures.append(self._pool.submit(self._store_bytes, parsed, fp, release))
+        self._futures.append(self._pool.submit(carried(self._store_bytes), parsed, fp, release))
         self._write_metadata_chunks(force=False)
         return parsed
 

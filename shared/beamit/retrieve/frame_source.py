@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -33,10 +34,14 @@ from beamit.dicomweb.wado.frames import (
     split_frames,
 )
 from beamit.storage import BlobStore
+from beamit.storage.trace import carried
 
 HEADER_SPAN = 64 << 10
 """A frame starting at most this far into the Pixel Data value is read together with the data
 set's attributes before it, in one range read."""
+
+_EARLY_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="frame-early")
+"""Frame reads started before the instance's record is confirmed (:meth:`FrameSource.read_early`)."""
 
 
 class FrameSource:
@@ -52,6 +57,7 @@ class FrameSource:
         self._indexed = instance.pixel is not None and ts.is_little_endian and not ts.is_deflated
         self._frames: list[bytes] | None = None
         self._head: bytes | None = None  # the object up to Pixel Data's value, once read
+        self._early: dict[int, Future[Frame]] = {}
 
     @property
     def indexed(self) -> bool:
@@ -101,7 +107,22 @@ class FrameSource:
         for number in numbers:
             yield self.frame(number)
 
+    def read_early(self, number: int) -> None:
+        """Start reading frame ``number`` now, in the background; :meth:`frame` takes it (or,
+        if that read failed, reads it again)."""
+        if self._indexed and number not in self._early:
+            self._early[number] = _EARLY_READS.submit(carried(self._read_frame), number)
+
     def frame(self, number: int) -> Frame:
+        early = self._early.pop(number, None)
+        if early is not None:
+            try:
+                return early.result()
+            except Exception:  # read again below: an error then is the answer's
+                pass
+        return self._read_frame(number)
+
+    def _read_frame(self, number: int) -> Frame:
         self.check([number])
         if self._indexed:
             assert self.instance.pixel is not None

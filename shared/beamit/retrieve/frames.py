@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from beamit import logs
 from beamit.catalog import StoredInstance
-from beamit.dicomweb.media_types import pixel_data_offers, rendered_offers
+from beamit.dicomweb.media_types import Representation, pixel_data_offers, rendered_offers
 from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.uri import ResourceRef
 from beamit.dicomweb.wado import rendering
@@ -29,13 +29,17 @@ from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, can_decode
 from beamit.errors import BadRequest, NotAcceptable, NotFound
 from beamit.retrieve.frame_source import FrameSource
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, checked_frames, negotiated
+from beamit.retrieve.rendered_cache import CachedRendering, cache_object
 
 
 def plan_frames(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...], accept: str | None
                 ) -> RetrievalPlan:
-    """Frames ``numbers`` of one instance, one part each."""
+    """Frames ``numbers`` of one instance, one part each. When this process has read the
+    instance's record before, its first frame is read while the record is read again (to
+    confirm it: the frame is used only if the record is the same)."""
+    early = _early_source(retrieval, ref, numbers[0])
     instance = _instance(retrieval, ref)
-    source = retrieval.source(instance)
+    source = early if early is not None and early.instance == instance else retrieval.source(instance)
     checked_frames(source, numbers)
     stored = instance.transfer_syntax
     representation = negotiated(
@@ -69,10 +73,14 @@ def frame_bodies(source: FrameSource, numbers: Iterable[int], *, uncompressed: b
 
 def plan_rendered(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...] | None, params: RenderParams,
                   accept: str | None) -> RetrievalPlan:
-    """A rendered study, series, instance or frames (module docstring)."""
-    instances = retrieval.catalog.instances(ref)
+    """A rendered study, series, instance or frames (module docstring). One frame of one
+    instance is read from the derived bucket while the catalog is, when it was rendered before
+    (:mod:`beamit.retrieve.rendered_cache`)."""
     single = numbers is None or len(numbers) == 1
-    representation = negotiated(accept, (rendered_offers() if single else ()) + rendered_offers(multipart=True))
+    offers = (rendered_offers() if single else ()) + rendered_offers(multipart=True)
+    cached = _cached_rendering(retrieval, ref, numbers, params, accept, offers)
+    instances = retrieval.catalog.instances(ref)
+    representation = negotiated(accept, offers)
     selected = images(instances)
     if not selected:
         raise NotFound(f"the {ref.level} has no images to render")
@@ -88,16 +96,39 @@ def plan_rendered(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ..
     strict = not representation.multipart or numbers is not None
 
     def parts() -> Iterable[PartOut]:
+        kept = cached.image(selected[0].md5) if cached is not None else None
+        if kept is not None:
+            return [PartOut(media_type, kept)]
         rendered = rendered_frames(sources, wanted, params, media_type, strict=strict)
         first = next(rendered, None)
         if first is None:
             raise NotAcceptable(f"no image of the {ref.level} could be decoded for rendering")
+        if cached is not None:
+            cached.keep(selected[0].md5, first, media_type)
         return (PartOut(media_type, image) for image in itertools.chain([first], rendered))
 
     warnings = tuple(f"the {name} parameter is not supported and was ignored" for name in params.ignored)
     return RetrievalPlan(representation, etag, Accessed.of(selected), parts,
                          {"resource": f"{ref.level}/rendered", "mediaType": media_type,
                           "frames": list(numbers[:1000]) if numbers else None}, warnings)
+
+
+def _cached_rendering(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...] | None, params: RenderParams,
+                      accept: str | None, offers: Sequence[Representation]) -> CachedRendering | None:
+    """The kept rendering of one frame of one instance in a single part, being read; else ``None``."""
+    if ref.instance is None or ref.series is None or (numbers is not None and len(numbers) != 1):
+        return None
+    try:
+        representation = negotiated(accept, offers)
+    except NotAcceptable:
+        return None  # answered after the catalog read, as before
+    if representation.multipart:
+        return None
+    media_type = representation.media_type
+    frame = numbers[0] if numbers else 1
+    name = cache_object(retrieval.tenant_id, ref, frame, params.canonical(media_type),
+                        "jpg" if media_type == rendering.JPEG else "png")
+    return CachedRendering(retrieval.blobs, retrieval.derived_bucket, name)
 
 
 def images(instances: Sequence[StoredInstance]) -> list[StoredInstance]:
@@ -128,6 +159,23 @@ def render_frame(source: FrameSource, frame: Frame, params: RenderParams, media_
     except RenderParamError as exc:
         raise BadRequest(str(exc)) from None
     return rendering.encode(image, media_type, params.quality)
+
+
+def _early_source(retrieval: Retrieval, ref: ResourceRef, number: int) -> FrameSource | None:
+    """A source over the remembered record of ``ref``, already reading frame ``number``; else ``None``."""
+    assert ref.series is not None and ref.instance is not None
+    remembered = retrieval.catalog.remembered_instance(ref.study, ref.series, ref.instance)
+    if remembered is None:
+        return None
+    source = retrieval.source(remembered)
+    if not source.indexed:
+        return None  # frames cut from the whole object: nothing to start early
+    try:
+        source.check([number])
+    except FrameError:
+        return None  # answered by the checks after the record read, as before
+    source.read_early(number)
+    return source
 
 
 def _instance(retrieval: Retrieval, ref: ResourceRef) -> StoredInstance:

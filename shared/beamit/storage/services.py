@@ -2,26 +2,51 @@
 
 Clients are created lazily on first use, from :func:`beamit.settings.get_settings`, so
 tests and the dev stack point them at the emulators by setting the environment first.
+Each adapter, and its client library, is made when it is first used (:class:`Deferred`): a
+function's cold start imports only the libraries its first request needs (a QIDO-RS search
+never loads Cloud Storage, Pub/Sub or Cloud KMS).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import google.auth
-from google.auth.credentials import AnonymousCredentials, Credentials
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from beamit.settings import Settings, get_settings
-from beamit.storage.firestore import FirestoreMetadataStore
-from beamit.storage.gcs import GcsBlobStore
-from beamit.storage.kms import CloudKmsKeyService
 from beamit.storage.protocols import BlobStore, EventBus, KeyService, MetadataStore
-from beamit.storage.pubsub import PubSubEventBus
+from beamit.storage.trace import traced
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
     from google.auth.transport.requests import AuthorizedSession
+
+    from beamit.storage.firestore import FirestoreMetadataStore
+    from beamit.storage.gcs import GcsBlobStore
+    from beamit.storage.kms import CloudKmsKeyService
+    from beamit.storage.pubsub import PubSubEventBus
+
+A = TypeVar("A")
+
+
+class Deferred(Generic[A]):
+    """An adapter made by ``make`` on its first use (an attribute read), once, thread-safely."""
+
+    def __init__(self, make: Callable[[], A]) -> None:
+        self._make = make
+        self._made: A | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._make()
+                made = self._made
+        return getattr(made, name)
 
 
 @dataclass(frozen=True)
@@ -34,7 +59,10 @@ class Services:
 
 
 def _firestore(settings: Settings) -> FirestoreMetadataStore:
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
+
+    from beamit.storage.firestore import FirestoreMetadataStore
 
     # The client library switches to the emulator itself when FIRESTORE_EMULATOR_HOST is set.
     if settings.firestore_emulator_host:
@@ -66,7 +94,11 @@ def _gcs_http(credentials: Credentials) -> AuthorizedSession:
 
 
 def _gcs(settings: Settings) -> GcsBlobStore:
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage  # type: ignore[attr-defined]
+
+    from beamit.storage.gcs import GcsBlobStore
 
     if settings.storage_emulator_host:
         host = settings.storage_emulator_host
@@ -88,7 +120,10 @@ def _gcs(settings: Settings) -> GcsBlobStore:
 
 
 def _pubsub(settings: Settings) -> PubSubEventBus:
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    from beamit.storage.pubsub import PubSubEventBus
 
     # The client sends a batch when it is full or ``max_latency`` after its first message
     # (10 ms by default): every request that announces events would wait that long. A call's
@@ -102,7 +137,10 @@ def _pubsub(settings: Settings) -> PubSubEventBus:
 
 
 def _kms(settings: Settings) -> CloudKmsKeyService:
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import kms_v1
+
+    from beamit.storage.kms import CloudKmsKeyService
 
     if settings.kms_endpoint:
         client = kms_v1.KeyManagementServiceClient(
@@ -119,12 +157,24 @@ def _kms(settings: Settings) -> CloudKmsKeyService:
 def services() -> Services:
     """The process-wide adapters (created on first call)."""
     settings = get_settings()
-    return Services(
+    made = Services(
         settings=settings,
-        blobs=_gcs(settings),
-        metadata=_firestore(settings),
-        events=_pubsub(settings),
-        keys=_kms(settings),
+        blobs=cast(BlobStore, Deferred(lambda: _gcs(settings))),
+        metadata=cast(MetadataStore, Deferred(lambda: _firestore(settings))),
+        events=cast(EventBus, Deferred(lambda: _pubsub(settings))),
+        keys=cast(KeyService, Deferred(lambda: _kms(settings))),
+    )
+    return traced_services(made) if settings.trace_storage_calls else made
+
+
+def traced_services(svc: Services) -> Services:
+    """``svc`` whose adapters record each call into the request's trace (:mod:`beamit.storage.trace`)."""
+    return Services(
+        settings=svc.settings,
+        blobs=traced("gcs", svc.blobs),
+        metadata=traced("firestore", svc.metadata),
+        events=traced("pubsub", svc.events),
+        keys=traced("kms", svc.keys),
     )
 
 

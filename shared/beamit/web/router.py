@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import Request, Response
@@ -33,13 +34,14 @@ from beamit.audit.calls import Call, audit_call
 from beamit.audit.event_codes import APPLICATION_ACTIVITY
 from beamit.audit.note import AuditActor, AuditNote
 from beamit.auth import rate_limits
-from beamit.auth.credentials import authenticate
+from beamit.auth.credentials import authenticate, likely_principal
 from beamit.auth.key_budget import key_budget
 from beamit.auth.principal import Principal, RejectedCredential
 from beamit.errors import BeamItError, Forbidden, MethodNotAllowed, NotFound, Unavailable
 from beamit.ids import new_id
 from beamit.settings import get_settings
 from beamit.storage import Services, services
+from beamit.storage.trace import carried
 from beamit.web import cors
 from beamit.web.context import RequestContext
 from beamit.web.responses import ErrorRenderer, render_json_error
@@ -64,6 +66,11 @@ Authenticator = Callable[[Services, Request], Principal]
 
 def default_authenticator(svc: Services, request: Request) -> Principal:
     return authenticate(svc.metadata, request.headers)
+
+
+_CREDENTIAL_CHECKS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="credential-check")
+"""Credential checks of reads that run beside their handler (:meth:`Router._read_while_checking`)."""
+_READS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -152,19 +159,29 @@ class Router:
                 raise MethodNotAllowed(f"{request.method} is not allowed here", headers={"Allow": allowed}) from None
             spec = self._routes[endpoint]
             route = endpoint.split(":", 2)[1]
-            principal = None if spec.public else self._authenticate(svc, request)
-            if principal is not None and principal.kind == "api_key":  # its budget: 429 when spent
-                # Before the context: a refusal for a spent budget is not audited (an audit write per
-                # refused call would let a flood cost what the budget is there to bound).
-                key_budget(svc.metadata, svc.settings.api_key_requests_per_minute).spend(
-                    principal.tenant_id, principal.credential_id)
-            # The context exists from here on, so a refused call is audited like any other.
-            ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
-                                 AuditNote(event_code=spec.audit_event))
-            if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
-                ctx.audit.detail(refused="insufficient_scope", requiredScope=spec.scope)
-                raise Forbidden(f"this request needs the '{spec.scope}' scope")
-            response = spec.handler(ctx)
+            guess = self._likely_principal(spec, request)
+            if guess is not None:  # a read by an API key this process resolved before
+                self._spend_budget(svc, guess)  # the same key's budget: 429 when spent
+                checking = _CREDENTIAL_CHECKS.submit(carried(self._authenticate), svc, request)
+                ctx = RequestContext(request, request_id, route, dict(args), guess, svc,
+                                     AuditNote(event_code=spec.audit_event))
+                try:
+                    ctx, response = self._answer_when_confirmed(spec, ctx, checking)
+                except BaseException:
+                    if checking.exception() is not None:  # refused: audited as without the guess
+                        ctx = None
+                    raise
+            else:
+                principal = None if spec.public else self._authenticate(svc, request)
+                if principal is not None:
+                    self._spend_budget(svc, principal)
+                # The context exists from here on, so a refused call is audited like any other.
+                ctx = RequestContext(request, request_id, route, dict(args), principal, svc,
+                                     AuditNote(event_code=spec.audit_event))
+                if spec.scope is not None and principal is not None and not principal.has_scope(spec.scope):
+                    ctx.audit.detail(refused="insufficient_scope", requiredScope=spec.scope)
+                    raise Forbidden(f"this request needs the '{spec.scope}' scope")
+                response = spec.handler(ctx)
         except BeamItError as error:
             response = self._render_error(error, request_id)
             if isinstance(error, RejectedCredential) and ctx is None:  # a revoked/expired credential: audited
@@ -210,6 +227,53 @@ class Router:
                                       ctx.request_id)
         finally:
             logs.request_id_var.reset(token)
+
+    @staticmethod
+    def _spend_budget(svc: Services, principal: Principal) -> None:
+        """An API key's calls spend its request budget (429 when spent) before anything else is
+        done; a refusal is not audited: a write per refused call would let a flood cost what the
+        budget is there to bound."""
+        if principal.kind == "api_key":
+            key_budget(svc.metadata, svc.settings.api_key_requests_per_minute).spend(
+                principal.tenant_id, principal.credential_id)
+
+    def _likely_principal(self, spec: RouteSpec, request: Request) -> Principal | None:
+        """For a read with an API key this process has resolved before, that key's principal (if
+        it has the route's scope): the read then starts while the key is checked."""
+        if spec.public or request.method not in _READS or self._authenticate is not default_authenticator:
+            return None
+        guess = likely_principal(request.headers)
+        if guess is None or (spec.scope is not None and not guess.has_scope(spec.scope)):
+            return None
+        return guess
+
+    def _answer_when_confirmed(self, spec: RouteSpec, ctx: RequestContext, checking: Future[Principal]
+                               ) -> tuple[RequestContext, Response]:
+        """Run a read's handler with the key's remembered principal (``ctx``) while ``checking``
+        checks the key (one round trip instead of two in a row). Nothing the handler made is
+        answered unless the check confirms that principal: a failed check raises its own error
+        (a revoked key: 401), and a different principal runs the handler again with the
+        confirmed one."""
+        guess = ctx.principal
+        try:
+            response = spec.handler(ctx)
+        except BaseException:
+            confirmed = checking.result()  # the credential's error comes first
+            if confirmed == guess:
+                raise
+            response = None
+        else:
+            confirmed = checking.result()
+        if confirmed == guess and response is not None:
+            return ctx, response
+        if response is not None:
+            response.close()
+        # Another principal than remembered (the key changed): the call is its, from the start.
+        ctx.principal, ctx.audit = confirmed, AuditNote(event_code=spec.audit_event)
+        if spec.scope is not None and not confirmed.has_scope(spec.scope):
+            ctx.audit.detail(refused="insufficient_scope", requiredScope=spec.scope)
+            raise Forbidden(f"this request needs the '{spec.scope}' scope")
+        return ctx, spec.handler(ctx)
 
     def _preflight(self, request: Request, request_id: str, started: float) -> Response:
         """A CORS preflight: no credential needed; 204 for an allowed origin and an existing

@@ -175,3 +175,25 @@ def test_native_frames_decode_as_pydicom_does(allocated: int, stored: int, signe
     assert native_pixels(raw[:-1], ds) is None  # short data: left to pydicom
     ds.SamplesPerPixel = 3
     assert native_pixels(raw, ds) is None
+
+
+def test_a_frame_read_early_is_the_frame_read_later():
+    blobs = MemoryBlobs()
+    instance = store(blobs, part10_bytes(ct_instance()))
+    early = FrameSource(blobs, "dicom", instance)
+    early.read_early(1)
+    assert early.frame(1) == FrameSource(blobs, "dicom", instance).frame(1)
+
+
+def test_an_early_read_that_failed_is_read_again():
+    import dataclasses
+
+    blobs = MemoryBlobs()
+    stored = store(blobs, part10_bytes(ct_instance()))
+    instance = dataclasses.replace(stored, blob=stored.blob + ".later")
+    source = FrameSource(blobs, "dicom", instance)
+    source.read_early(1)
+    with pytest.raises(KeyError):
+        source._early[1].result()  # the object was not there yet
+    blobs.put("dicom", instance.blob, blobs.read("dicom", stored.blob))
+    assert source.frame(1) == FrameSource(blobs, "dicom", stored).frame(1)  # read again, now found

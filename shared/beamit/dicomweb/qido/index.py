@@ -57,6 +57,7 @@ covered without coarsening).  ``None``: the condition cannot drive a search.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -135,10 +136,14 @@ class IndexClause:
     exact: bool
 
 
+_TERM_MARK = re.compile(r"[=:~]")
+
+
 def _field_of(term: str) -> str:
     """``q.words`` for a word token (``<Keyword>:...``), else ``q.keys``."""
-    cut = next(i for i, ch in enumerate(term) if ch in "=:~")
-    return WORDS_FIELD if term[cut] == ":" else KEYS_FIELD
+    mark = _TERM_MARK.search(term)
+    assert mark is not None, term
+    return WORDS_FIELD if mark.group() == ":" else KEYS_FIELD
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -174,11 +179,11 @@ def index_fields(
 
 def term_maps(terms: Iterable[str]) -> dict[str, Any]:
     """The ``q`` map of a set of terms: each term a key of ``keys`` or ``words``, set to true."""
-    ordered = sorted(terms)
-    return {
-        "keys": {term: True for term in ordered if _field_of(term) == KEYS_FIELD},
-        "words": {term: True for term in ordered if _field_of(term) == WORDS_FIELD},
-    }
+    maps: dict[str, dict[str, bool]] = {"keys": {}, "words": {}}
+    fields = {KEYS_FIELD: maps["keys"], WORDS_FIELD: maps["words"]}
+    for term in sorted(terms):  # each term classified once: ingest makes hundreds per instance
+        fields[_field_of(term)][term] = True
+    return maps
 
 
 def document_terms(level: SearchLevel, record: Record, *, only: SearchLevel | None = None) -> set[str]:

@@ -1,0 +1,96 @@
+"""Where the gateway's CPU goes during one phase: py-spy samples of its workers, summarised.
+
+``py-spy record --subprocesses --format raw`` samples the gateway's gunicorn master and
+workers while the phase's BeamIt loop runs; idle threads (waiting on locks, sockets,
+queues) are left out, and each function is charged every sample it is on the stack of
+(inclusive share of the busy samples). The doc shows the heaviest BeamIt and library
+functions under the request handler: what the next cut has to shrink.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IDLE = ("wait (threading", "select", "_wait_for_tstate_lock", "acquire", "poll (", "epoll", "recv_into", "accept",
+        "sleep", "readinto (socket", "_worker (concurrent/futures/thread.py", "run (gunicorn")
+PLUMBING = ("threading.py", "concurrent/futures", "gunicorn/", "flask/", "functions_framework/", "werkzeug/",
+            "devstack/gateway.py", "main.py", "process ", "storage/trace.py")
+SAMPLE_RATE = 100
+TOP = 12
+
+
+def py_spy() -> str | None:
+    found = Path(sys.executable).with_name("py-spy")
+    return str(found) if found.exists() else shutil.which("py-spy")
+
+
+@dataclass
+class Profile:
+    """Inclusive shares of busy samples, by function (``name (file)``)."""
+
+    busy: int = 0
+    shares: list[tuple[str, float]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"{share:.0f}% `{name}`" for name, share in self.shares]
+
+
+def _frame_name(frame: str) -> str:
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.split(':')[0].rstrip(')')})" if where else name
+
+
+def summarise(raw: str, top: int = TOP) -> Profile:
+    """The heaviest functions of py-spy's raw output (``frame;frame;... count`` lines)."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    busy = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if any(marker in frames[-1] for marker in IDLE):
+            continue
+        busy += int(count)
+        for name in {_frame_name(frame) for frame in frames}:
+            inclusive[name] += int(count)
+    heaviest = [(name, 100 * n / busy) for name, n in inclusive.most_common()
+                if not any(marker in name for marker in PLUMBING)] if busy else []
+    return Profile(busy, heaviest[:top])
+
+
+@contextmanager
+def sampled(pid: int | None) -> Iterator[Profile]:
+    """Sample ``pid`` and its children during the block; the summary fills the yielded profile
+    (left empty where py-spy is missing or may not attach)."""
+    profile = Profile()
+    tool = py_spy()
+    if tool is None or pid is None:
+        yield profile
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "samples.txt"
+        process = subprocess.Popen([tool, "record", "--pid", str(pid), "--subprocesses", "--rate", str(SAMPLE_RATE),
+                                    "--format", "raw", "--nonblocking", "-o", str(out)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield profile
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if out.exists():
+                found = summarise(out.read_text())
+                profile.busy, profile.shares = found.busy, found.shares

@@ -1,0 +1,77 @@
+"""Rendered images of single frames kept in the derived bucket, read beside the catalog.
+
+A rendered frame (one instance, one frame, one set of presentation parameters) is rendered
+once and kept under ``{tenant}/{study}/{series}/rendered/{sop}/{frame}-{key}.{ext}`` (``key``:
+a digest of the output parameters), beside the series' metadata and thumbnails. Its name
+needs nothing from the catalog, so the object is read while the instance's record is: a
+cached answer waits for one round trip, not two in a row. The object starts with the
+instance's MD5 (the record's), so bytes of another instance stored under the same SOP
+Instance UID are never served: a mismatch is a miss. A failed read is a miss too, and the
+copy of a new rendering is written without making the answer wait for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from beamit import logs
+from beamit.dicomweb.uri import ResourceRef
+from beamit.storage import BlobStore
+from beamit.storage.trace import carried
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rendered-cache")
+
+
+def cache_object(tenant_id: str, ref: ResourceRef, frame: int, canonical: str, extension: str) -> str:
+    """Where the rendering of ``frame`` of the instance ``ref`` with output parameters
+    ``canonical`` (:meth:`~beamit.dicomweb.wado.rendering.RenderParams.canonical`) is kept."""
+    assert ref.series is not None and ref.instance is not None
+    key = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+    return f"{rendered_prefix(tenant_id, ref.study, ref.series, ref.instance)}{frame}-{key}.{extension}"
+
+
+def rendered_prefix(tenant_id: str, study: str, series: str, sop: str) -> str:
+    """Where an instance's kept renderings are (removed with the instance)."""
+    return f"{tenant_id}/{study}/{series}/rendered/{sop}/"
+
+
+def _tag(md5: str) -> bytes:
+    return md5.encode("ascii") + b"\n"
+
+
+class CachedRendering:
+    """The kept rendering of one frame, being read from the moment this is made."""
+
+    def __init__(self, blobs: BlobStore, bucket: str, name: str) -> None:
+        self._blobs = blobs
+        self._bucket = bucket
+        self._name = name
+        self._read: Future[bytes | None] = _POOL.submit(carried(self._fetch))
+
+    def _fetch(self) -> bytes | None:
+        try:
+            return self._blobs.read(self._bucket, self._name)
+        except Exception:  # not there yet (or unreadable): render it
+            return None
+
+    def image(self, md5: str) -> bytes | None:
+        """The kept image if it was rendered from the instance with ``md5``, else ``None``."""
+        data = self._read.result()
+        tag = _tag(md5)
+        if data is None or not md5 or not data.startswith(tag):
+            return None
+        return data[len(tag):]
+
+    def keep(self, md5: str, image: bytes, media_type: str) -> None:
+        """Write a new rendering, without waiting for it (a failure only costs a later render)."""
+        if not md5:
+            return
+
+        def put() -> None:
+            try:
+                self._blobs.put(self._bucket, self._name, _tag(md5) + image, content_type="application/octet-stream")
+            except Exception as exc:
+                logs.warning("rendered image not kept", error=type(exc).__name__, mediaType=media_type)
+
+        _POOL.submit(carried(put))
