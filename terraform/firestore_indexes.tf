@@ -58,6 +58,13 @@ locals {
       scope      = "COLLECTION_GROUP"
       fields     = [["pending", "ASCENDING"], ["createdAt", "ASCENDING"]]
     }
+    # event-sweep: every tenant's published events no delivery function confirmed, oldest first
+    # (beamit.events.outbox.unconfirmed_query).
+    "outbox-fannedOut-publishedAt" = {
+      collection = "outbox"
+      scope      = "COLLECTION_GROUP"
+      fields     = [["fannedOut", "ASCENDING"], ["publishedAt", "ASCENDING"]]
+    }
     # event-sweep: every tenant's studies with an unannounced arrival, quiet longest first
     # (beamit.catalog.arrivals.pending_query).
     "studies-announcePending-lastArrivalAt" = {

@@ -14,14 +14,19 @@ import pytest
 from beamit.audit.chain import EVENTS
 from beamit.catalog import fields as catalog
 from beamit.clock import utcnow
-from beamit.consistency.scan import check
+from beamit.consistency.scan import EVENT_STALL, check
 from beamit.consistency.sweep import sweep_leftovers
 from beamit.devstack.scheduler import tick
+from beamit.events import outbox
+from beamit.events.event import Event
+from beamit.events.outbox import FANOUT_GRACE, OUTBOX
 from beamit.ingest import layout
 from beamit.shares.share import code_path, share_path
 from beamit.storage import Query
+from beamit.webhooks.deliveries import DELIVERIES, RETRYING
+from beamit.webhooks.endpoints import create_endpoint, endpoint_path
 from tests.share_flow import create_share, store_ct
-from tests.support import TenantCredentials
+from tests.support import TenantCredentials, poll_until
 
 HOUR = timedelta(hours=1)
 
@@ -132,3 +137,44 @@ def test_beamit_check_exits_1_on_a_violation(stack, svc, tenant, stored):
     dirty = subprocess.run([*command, "--grace-seconds", "0"], env=env, capture_output=True, text=True, timeout=120)
     assert dirty.returncode == 1
     assert json.loads(dirty.stdout)["violations"] == {"object-without-record": 1}
+
+
+def _outbox(svc, tenant):
+    return svc.metadata.query(Query(tenant.scope.collection(OUTBOX)))
+
+
+def _all_fanned_out(svc, tenant):
+    records = _outbox(svc, tenant)
+    return records if records and all(r.data.get("fannedOut") is True for r in records) else None
+
+
+def test_a_dropped_event_is_found_and_the_sweep_publishes_it_again(svc, tenant, stored):
+    """Every event the stack published reaches the delivery function, which confirms it; one
+    that Pub/Sub dropped (published, never confirmed), one never published, and a delivery
+    whose retry is overdue are each ``event-not-delivered``; the event sweep publishes the
+    dropped one again and the real delivery function confirms it."""
+    records = poll_until(lambda: _all_fanned_out(svc, tenant), what=lambda: [r.data for r in _outbox(svc, tenant)])
+    past_every_grace = utcnow() + FANOUT_GRACE + EVENT_STALL + timedelta(minutes=1)
+    assert scan(svc, tenant, now=past_every_grace).clean
+
+    dropped = records[0]
+    svc.metadata.update(dropped.path, {"fannedOut": False})  # as if Pub/Sub dead-lettered its push
+    never = Event.new(tenant.id, "share.expired", {"shareId": "share_" + "z" * 20})
+    svc.metadata.commit([outbox.record(never)])  # as if the request and every sweep died before publishing
+    receiver = create_endpoint(svc, tenant.scope, {"url": "https://receiver.example/hooks",
+                                                   "events": ["share.expired"]}).endpoint
+    stalled = "dlv_" + "b" * 24
+    svc.metadata.create(f"{endpoint_path(tenant.scope, receiver.id)}/{DELIVERIES}/{stalled}", {
+        "status": RETRYING, "nextAttemptAt": utcnow(), "createdAt": utcnow(), "eventId": never.id})
+
+    assert scan(svc, tenant).clean  # each may still be on its way
+    report = scan(svc, tenant, now=past_every_grace)
+    assert dict(report.violations) == {"event-not-delivered": 3}, report.to_json()
+    found = {f.subject: f.detail for f in report.tenants[0].findings}
+    assert found == {dropped.id: "published, never fanned out", never.id: "never published",
+                     stalled: "delivery retrying, its attempt overdue"}
+
+    assert outbox.republish_unconfirmed(svc, utcnow() + FANOUT_GRACE) == 1
+    poll_until(lambda: svc.metadata.get(dropped.path).get("fannedOut") is True, what="the republished event confirmed")
+    subjects = {f.subject for f in scan(svc, tenant, now=past_every_grace).tenants[0].findings}
+    assert dropped.id not in subjects and {never.id, stalled} <= subjects

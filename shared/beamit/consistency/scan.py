@@ -19,6 +19,12 @@ every injected fault):
 - ``share-without-study``: an active or locked share naming a study that is not stored;
 - ``code-without-share``: a share code directory entry whose share was never written (a share
   creation that died after claiming its code), older than the grace period (removed by the sweep);
+- ``event-not-delivered``: a committed event the machinery dropped: still unpublished
+  :data:`EVENT_STALL` after it was recorded (the event sweep publishes within seconds), or
+  published and never fanned out :data:`EVENT_STALL` past the sweep's republishing
+  (:data:`beamit.events.outbox.FANOUT_GRACE`), or a delivery neither succeeded nor failed (the
+  dead-letter log: ``failed`` deliveries, retries exhausted) whose next attempt is overdue by
+  :data:`EVENT_STALL` (the retry function runs every minute);
 - ``audit-chain``: a problem :func:`beamit.audit.chain.verify_chains` finds.
 
 The scan reads every record and lists every object of the tenant: it is an operator's tool and
@@ -41,9 +47,12 @@ from beamit.clock import utcnow
 from beamit.dicomweb.dicom_json import first_value
 from beamit.dicomweb.qido.attributes import SearchLevel
 from beamit.dicomweb.qido.index import InstanceTerms, index_fields
+from beamit.events.outbox import FANOUT_GRACE, OUTBOX
 from beamit.shares.share import ACTIVE, CODES, LOCKED, SHARES, share_path
 from beamit.storage import BlobInfo, Filter, Query, Services
 from beamit.tenancy import TENANTS, TenantScope
+from beamit.webhooks.deliveries import DELIVERIES, FAILED, PENDING, RETRYING
+from beamit.webhooks.endpoints import WEBHOOKS
 
 INVARIANTS = (
     "record-without-object",
@@ -55,9 +64,12 @@ INVARIANTS = (
     "index-terms-mismatch",
     "share-without-study",
     "code-without-share",
+    "event-not-delivered",
     "audit-chain",
 )
 SOP_INSTANCE_UID = "00080018"
+EVENT_STALL = timedelta(minutes=5)
+"""How late an event's next step may be before the scan calls it dropped."""
 MAX_FINDINGS = 200
 """Findings kept per tenant and invariant (the counts are always complete)."""
 
@@ -158,6 +170,7 @@ def check_tenant(svc: Services, scope: TenantScope, *, grace: timedelta, now: da
     _check_index_terms(records, result)
     _check_shares(svc, scope, records, result)
     _check_codes(svc, scope, result, grace, now)
+    _check_events(svc, scope, result, now)
     chains = verify_chains(svc.metadata, scope)
     result.counts.update(auditRecords=chains.records, auditChains=chains.chains)
     for problem in chains.problems:
@@ -339,3 +352,28 @@ def _check_codes(svc: Services, scope: TenantScope, result: TenantCheck, grace: 
             continue
         result.dangling_codes.append(DanglingCode(entry.path, share_id))
         result.add("code-without-share", share_id)
+
+
+def _check_events(svc: Services, scope: TenantScope, result: TenantCheck, now: datetime) -> None:
+    for doc in svc.metadata.query(Query(scope.collection(OUTBOX))):
+        result.counts["events"] += 1
+        data = doc.data
+        if data.get("pending"):
+            created = data.get("createdAt")
+            if isinstance(created, datetime) and created <= now - EVENT_STALL:
+                result.add("event-not-delivered", doc.id, "never published")
+        elif data.get("fannedOut") is False:
+            published = data.get("publishedAt")
+            if isinstance(published, datetime) and published <= now - FANOUT_GRACE - EVENT_STALL:
+                result.add("event-not-delivered", doc.id, "published, never fanned out")
+    for endpoint in svc.metadata.query(Query(scope.collection(WEBHOOKS))):
+        for doc in svc.metadata.query(Query(f"{endpoint.path}/{DELIVERIES}")):
+            result.counts["deliveries"] += 1
+            status = doc.data.get("status")
+            if status == FAILED:
+                result.counts["deliveriesDeadLettered"] += 1
+            if status not in (PENDING, RETRYING):
+                continue
+            due = doc.data.get("nextAttemptAt") or doc.data.get("createdAt")
+            if isinstance(due, datetime) and due <= now - EVENT_STALL:
+                result.add("event-not-delivered", doc.id, f"delivery {status}, its attempt overdue")

@@ -16,10 +16,17 @@ Publishing is a separate, retryable step, at least once:
   query across tenants (``pending == true``, ``createdAt <= now - grace``, oldest first; its
   index has collection-group scope in ``terraform/firestore_indexes.tf``).
 
+Published is not yet delivered: Pub/Sub could dead-letter a message whose pushes kept failing
+(the delivery function down for long). So the ``webhook-delivery`` function confirms each
+event it fanned out (:func:`confirm_fanned_out`: ``fannedOut: true`` once its deliveries are
+recorded, after which the webhook retry queue owns them), and the sweep publishes again what
+is published but unconfirmed ``FANOUT_GRACE`` later (:func:`republish_unconfirmed`; a
+collection-group query on ``fannedOut == false`` and ``publishedAt``, indexed like the first).
+
 An event can therefore be published more than once (a mark that failed after a publish that
-worked, two sweeps at once, Pub/Sub's own redelivery). Every copy carries the same event id,
-and the ``webhook-delivery`` function creates one delivery per (event id, endpoint) with an
-"it does not exist" precondition (:func:`beamit.webhooks.deliveries.create_delivery`), so a
+worked, two sweeps at once, Pub/Sub's own redelivery, a republished unconfirmed event). Every
+copy carries the same event id, and the ``webhook-delivery`` function creates one delivery per
+(event id, endpoint) with an "it does not exist" precondition (:func:`beamit.webhooks.deliveries.create_delivery`), so a
 receiver gets each event once per endpoint, retries aside, all with the same ``webhook-id``:
 "exactly once" here is at-least-once publishing with idempotent delivery.
 
@@ -49,6 +56,9 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 """How long a publish may wait for Pub/Sub before the event is left to the sweep (a request
 waits this long at worst when Pub/Sub is unreachable)."""
 KEEP_PUBLISHED = timedelta(days=7)
+FANOUT_GRACE = timedelta(minutes=10)
+"""How long after publishing an event must have been fanned out before the sweep publishes it
+again (Pub/Sub retries a failing push with backoff for minutes before it gives up)."""
 BATCH = 200
 MAX_BATCH_WRITES = 500
 
@@ -91,13 +101,25 @@ def publish(svc: Services, events: Sequence[Event]) -> list[Event]:
         return []
     now = utcnow()
     marks = [Write("update", outbox_path(e.tenant_id, e.id),
-                   {"pending": False, "publishedAt": now, "expireAt": now + KEEP_PUBLISHED}) for e in events]
+                   {"pending": False, "fannedOut": False, "publishedAt": now, "expireAt": now + KEEP_PUBLISHED})
+             for e in events]
     for start in range(0, len(marks), MAX_BATCH_WRITES):
         try:
             svc.metadata.commit(marks[start:start + MAX_BATCH_WRITES])
         except Exception as exc:  # published all the same: the sweep publishes them again, delivery de-duplicates
             logs.warning("published events not marked", error=type(exc).__name__)
     return list(events)
+
+
+def confirm_fanned_out(svc: Services, tenant_id: str, event_id: str) -> None:
+    """The delivery function recorded this event's deliveries: it needs no republishing. An event
+    that is not in the outbox (a test event, or one past its week) is left alone."""
+    try:
+        svc.metadata.update(outbox_path(tenant_id, event_id), {"fannedOut": True, "fannedOutAt": utcnow()})
+    except KeyError:
+        pass
+    except Exception as exc:  # the event is republished later; its deliveries de-duplicate
+        logs.warning("fan-out not confirmed", error=type(exc).__name__, eventId=event_id)
 
 
 def publish_event(svc: Services, tenant_id: str, event_type: str, data: dict[str, Any]) -> str:
@@ -113,6 +135,27 @@ def unpublished_query(recorded_by: datetime, limit: int = BATCH) -> Query:
     """Pending events of every tenant recorded no later than ``recorded_by``, oldest first."""
     return Query(OUTBOX, filters=(Filter("pending", "==", True), Filter("createdAt", "<=", recorded_by)),
                  order_by=(("createdAt", "asc"),), limit=limit, group=True)
+
+
+def unconfirmed_query(published_by: datetime, limit: int = BATCH) -> Query:
+    """Published events of every tenant not fanned out by ``published_by``, oldest first."""
+    return Query(OUTBOX, filters=(Filter("fannedOut", "==", False), Filter("publishedAt", "<=", published_by)),
+                 order_by=(("publishedAt", "asc"),), limit=limit, group=True)
+
+
+def republish_unconfirmed(svc: Services, now: datetime | None = None, *, limit: int = BATCH) -> int:
+    """Publish again the events published more than :data:`FANOUT_GRACE` ago that no delivery
+    function confirmed (publishing again restarts their grace); returns how many."""
+    docs = svc.metadata.query(unconfirmed_query((now or utcnow()) - FANOUT_GRACE, limit))
+    events = []
+    for doc in docs:
+        try:
+            events.append(from_record(doc.data))
+        except (KeyError, ValueError):
+            logs.error("malformed outbox record not republished", outboxPath=doc.path)
+    if events:
+        logs.warning("published events were not fanned out: published again", events=len(events))
+    return len(publish(svc, events))
 
 
 def publish_unpublished(svc: Services, now: datetime | None = None, *, limit: int = BATCH) -> tuple[int, bool]:

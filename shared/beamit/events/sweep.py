@@ -51,6 +51,8 @@ def sweep_events(svc: Services, *, watch_seconds: float | None = None) -> dict[s
         totals["passes"] += 1
         recovered, failing = outbox.publish_unpublished(svc, now)
         totals["recovered"] += recovered
+        if not failing and totals["passes"] == 1:  # once a run: the grace is minutes long
+            totals["republished"] += outbox.republish_unconfirmed(svc, now)
         recorded = arrivals.announce_settled_studies(svc, now)
         totals["announced"] += len(recorded)
         if not failing:  # else they wait for the next pass with the others, not for a second timeout

@@ -31,7 +31,7 @@ from typing import Any
 from beamit import logs
 from beamit.clock import rfc3339, utcnow
 from beamit.errors import BadRequest, Conflict
-from beamit.events import EVENT_TYPES
+from beamit.events import EVENT_TYPES, outbox
 from beamit.storage import Query, Services
 from beamit.tenancy import TenantScope
 from beamit.webhooks import deliveries, endpoints
@@ -193,6 +193,8 @@ def deliver_event(svc: Services, event: WebhookEvent, *, timeout: float = ATTEMP
         except Exception as exc:  # e.g. KMS unavailable: the retry queue attempts it after the lease
             logs.error("webhook secret unavailable", tenantId=scope.tenant_id, endpointId=endpoint.id,
                        error=type(exc).__name__)
+    # Every delivery is recorded (the retry queue owns it from here): the outbox need not publish again.
+    outbox.confirm_fanned_out(svc, event.tenant_id, event.id)
     return _run(svc, jobs, lambda target, delivery: attempt(svc, target, delivery, timeout=timeout))
 
 

@@ -120,14 +120,33 @@ def test_publish_event_records_then_publishes(svc, bus):
 def test_the_sweep_queries_have_collection_group_indexes():
     now = utcnow()
     queries = [outbox.unpublished_query(now), arrivals.pending_query(settled_by=now, limit=100),
-               arrivals.pending_query(limit=1)]
+               arrivals.pending_query(limit=1), outbox.unconfirmed_query(now)]
     shapes = [index_shape(q) for q in queries]
+    assert shapes[3] == ("**/outbox", (("fannedOut", "ASCENDING"), ("publishedAt", "ASCENDING")))
     assert shapes[0] == ("**/outbox", (("pending", "ASCENDING"), ("createdAt", "ASCENDING")))
     assert shapes[1] == shapes[2] == ("**/studies", (("announcePending", "ASCENDING"),
                                                      ("lastArrivalAt", "ASCENDING")))
     assert uncovered(shapes) == []
     # The same fields in a collection-scope index do not serve a collection-group query.
     collection_scope = {(name.removeprefix("**/"), fields) for name, fields in declared_indexes()}
-    assert uncovered(shapes, collection_scope) == shapes[:2]
+    assert uncovered(shapes, collection_scope) == [shapes[0], shapes[1], shapes[3]]
     # A collection-group query names its index even when a collection query would need none.
     assert index_shape(Query("outbox", group=True, order_by=(("__name__", "asc"),)))[0] == "**/outbox"
+
+
+def test_a_published_event_nobody_fanned_out_is_published_again(svc, bus):
+    """Pub/Sub may dead-letter a message whose pushes kept failing: an event published but not
+    confirmed by a delivery function is published again after FANOUT_GRACE; a confirmed one is
+    not, and an event outside the outbox (a test event) is left alone."""
+    lost, delivered = recorded(svc), recorded(svc)
+    outbox.publish(svc, [lost, delivered])
+    outbox.confirm_fanned_out(svc, delivered.tenant_id, delivered.id)
+    outbox.confirm_fanned_out(svc, "acme-health", "evt_test_not_in_the_outbox")
+    assert record_of(svc, delivered)["fannedOut"] is True and record_of(svc, lost)["fannedOut"] is False
+    bus.published.clear()
+    assert outbox.republish_unconfirmed(svc) == 0  # within the grace
+    later = utcnow() + outbox.FANOUT_GRACE + timedelta(seconds=1)
+    first_published = record_of(svc, lost)["publishedAt"]
+    assert outbox.republish_unconfirmed(svc, later) == 1
+    assert [a["eventId"] for _, a in bus.published] == [lost.id]
+    assert record_of(svc, lost)["publishedAt"] > first_published  # published again: its grace starts again
