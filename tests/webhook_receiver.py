@@ -1,17 +1,25 @@
 """A webhook receiver for tests: an HTTP server on loopback that records every request and
-answers as told (fail N times, 410, slow, Retry-After), and the verification snippets of
-``docs/webhooks.md`` loaded as a receiver would copy them."""
+answers as told (fail N times, 410, slow, Retry-After, connection reset), the verification
+snippets of ``docs/webhooks.md`` loaded as a receiver would copy them, and the simulated clock of
+the retry queue (:func:`make_due`)."""
 
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from beamit.clock import utcnow
+from beamit.storage import Services
+from beamit.webhooks import deliveries
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "webhooks.md"
 
@@ -46,6 +54,8 @@ class Answer:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False
+    """Read the request, then reset the connection (TCP RST) instead of answering."""
 
 
 class Receiver:
@@ -68,6 +78,11 @@ class Receiver:
                     receiver._arrived.notify_all()
                 if answer.delay:
                     time.sleep(answer.delay)
+                if answer.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
                 try:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
@@ -92,6 +107,9 @@ class Receiver:
     def fail(self, times: int, status: int = 500, headers: dict[str, str] | None = None) -> None:
         self.answers.extend(Answer(status, headers=headers or {}) for _ in range(times))
 
+    def reset(self, times: int) -> None:
+        self.answers.extend(Answer(reset=True) for _ in range(times))
+
     def wait_for(
         self, count: int, timeout: float = 30.0, where: Callable[[Received], bool] | None = None
     ) -> list[Received]:
@@ -110,3 +128,9 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def make_due(svc: Services, tenant_id: str, delivery_id: str) -> None:
+    """Bring a delivery's scheduled retry (or the end of its lease) forward to now: the retry
+    schedule's simulated clock."""
+    svc.metadata.update(deliveries.queue_path(tenant_id, delivery_id), {"dueAt": utcnow() - timedelta(seconds=1)})

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 
 import pytest
 import requests
 from standardwebhooks import Webhook
 
-from beamit.clock import utcnow
 from beamit.devstack.scheduler import tick
 from beamit.events import EVENT_TYPES, SHARE_ACCESSED, SHARE_EXPIRED, STUDY_RECEIVED, STUDY_SHARED, publish_event
 from beamit.webhooks import deliveries
 from tests.dicom_samples import ct_instance, multipart, part10_bytes
 from tests.support import poll_until, sweep_until
-from tests.webhook_receiver import Answer, Receiver, python_verifier
+from tests.webhook_receiver import Answer, Receiver, make_due, python_verifier
 
 WEBHOOKS = "/v1/webhooks"
 STOW = "/v1/dicomweb/studies"
@@ -107,11 +105,6 @@ def logged_events(api, tenant, endpoint_id) -> set[str]:
     return {d["eventId"] for d in delivery_log(api, tenant, endpoint_id, limit=100)["data"]}
 
 
-def make_due(svc, tenant, delivery_id):
-    """Bring a scheduled retry forward to now (instead of waiting for its schedule)."""
-    svc.metadata.update(deliveries.queue_path(tenant.id, delivery_id), {"dueAt": utcnow() - timedelta(seconds=1)})
-
-
 def test_a_stored_study_is_delivered_signed_as_documented(stack, api, tenant, receiver, verify):
     endpoint = register(api, tenant, receiver.url)
     ds = store_study(api, tenant)
@@ -156,7 +149,7 @@ def test_a_failing_receiver_is_retried_until_it_recovers(stack, svc, api, tenant
     assert failing["failingSince"] is not None and failing["enabled"]
 
     for expected in (2, 3):  # the scheduled function, ticked as Cloud Scheduler would
-        make_due(svc, tenant, pending["id"])
+        make_due(svc, tenant.id, pending["id"])
         assert tick(stack, only=("webhook-retry",))["webhook-retry"] == 200
         receiver.wait_for(expected)
 

@@ -72,7 +72,10 @@ def write_report(target: Path, faults: Sequence[FaultResult], loads: Sequence[Lo
         "there, and the test kills the gateway's workers (SIGKILL) or stops an emulator (SIGSTOP, then SIGCONT). "
         "After each: what the client got, the consistency scan (`beamit check`, grace period zero, so leftovers "
         "count), the sweep (`beamit sweep`), a retry of the same request, and the scan at the end, which must be "
-        "clean.",
+        "clean. Webhook faults are a loopback receiver that answers 500, resets the connection, holds the request "
+        "past the attempt timeout or is not listening; the retry schedule (11 attempts over 72 hours) runs on a "
+        "simulated clock (each retry brought forward, the `webhook-retry` function ticked). \"violations at the "
+        "end\" is the scan past every grace period (events 16 minutes later), as if nothing else happened.",
         "",
         "## Faults",
         "",

@@ -47,12 +47,17 @@ class AttemptOutcome:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, NewConnectionError):  # before ConnectTimeoutError, its base class in urllib3 2
         kind = "connection failed"
-    elif isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
-        kind = "timeout"
+    elif isinstance(exc, ConnectTimeoutError):
+        return "timeout: no connection within the connect timeout"
+    elif isinstance(exc, (ReadTimeoutError, TimeoutError)):
+        return "timeout: no answer within the attempt timeout"
     elif isinstance(exc, SSLError):
         kind = "tls error"
     elif isinstance(exc, ProtocolError):
         kind = "connection error"
+        cause = next((a for a in exc.args if isinstance(a, OSError)), None)
+        if cause is not None and cause.strerror:  # e.g. "Connection reset by peer", not the tuple's repr
+            return f"{kind}: {cause.strerror}"[:MAX_ERROR_LENGTH]
     else:
         kind = "network error"
     detail = str(exc).split(": ", 1)[-1]
