@@ -35,10 +35,22 @@ def scan(svc, tenant: TenantCredentials, grace: timedelta = HOUR, **kwargs):
     return check(svc, tenants=[tenant.id], grace=grace, **kwargs)
 
 
+def _outbox(svc, tenant):
+    return svc.metadata.query(Query(tenant.scope.collection(OUTBOX)))
+
+
+def _all_fanned_out(svc, tenant):
+    records = _outbox(svc, tenant)
+    return records if records and all(r.data.get("fannedOut") is True for r in records) else None
+
+
 @pytest.fixture
-def stored(api, tenant):
+def stored(api, svc, tenant):
+    """A stored and shared study whose events have reached the delivery function, so a scan
+    "hours later" sees the settled state, not an event still on its way."""
     study = store_ct(api, tenant, seed=41, slices=3)
     create_share(api, tenant, study.uid)
+    poll_until(lambda: _all_fanned_out(svc, tenant), what=lambda: [r.data for r in _outbox(svc, tenant)])
     return study
 
 
@@ -137,15 +149,6 @@ def test_beamit_check_exits_1_on_a_violation(stack, svc, tenant, stored):
     dirty = subprocess.run([*command, "--grace-seconds", "0"], env=env, capture_output=True, text=True, timeout=120)
     assert dirty.returncode == 1
     assert json.loads(dirty.stdout)["violations"] == {"object-without-record": 1}
-
-
-def _outbox(svc, tenant):
-    return svc.metadata.query(Query(tenant.scope.collection(OUTBOX)))
-
-
-def _all_fanned_out(svc, tenant):
-    records = _outbox(svc, tenant)
-    return records if records and all(r.data.get("fannedOut") is True for r in records) else None
 
 
 def test_a_dropped_event_is_found_and_the_sweep_publishes_it_again(svc, tenant, stored):
