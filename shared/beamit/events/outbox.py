@@ -1,7 +1,7 @@
 """The transactional outbox: every event is written with the state change that causes it.
 
 ``tenants/{t}/outbox/{evt_id}``: one document per event (``id``, ``type``, ``tenantId``,
-``createdAt``, ``data``, ``pending``), created by :func:`record` in the same Firestore batch or
+``createdAt``, ``data``, ``pending``, ``fannedOut``), created by :func:`record` in the same Firestore batch or
 transaction as the change it reports (a share and its ``study.shared``, a view and its
 ``share.accessed``, an expiry and its ``share.expired``, an announced arrival and its
 ``study.received``). The change and its event exist together or not at all.
@@ -22,6 +22,9 @@ event it fanned out (:func:`confirm_fanned_out`: ``fannedOut: true`` once its de
 recorded, after which the webhook retry queue owns them), and the sweep publishes again what
 is published but unconfirmed ``FANOUT_GRACE`` later (:func:`republish_unconfirmed`; a
 collection-group query on ``fannedOut == false`` and ``publishedAt``, indexed like the first).
+``fannedOut: false`` is written with the record and only the confirmation changes it: the
+push can be confirmed before the publisher has marked the event published, and that mark
+must not undo the confirmation.
 
 An event can therefore be published more than once (a mark that failed after a publish that
 worked, two sweeps at once, Pub/Sub's own redelivery, a republished unconfirmed event). Every
@@ -76,6 +79,7 @@ def record(event: Event) -> Write:
         "createdAt": event.created_at,
         "data": event.data,
         "pending": True,
+        "fannedOut": False,
     })
 
 
@@ -101,7 +105,7 @@ def publish(svc: Services, events: Sequence[Event]) -> list[Event]:
         return []
     now = utcnow()
     marks = [Write("update", outbox_path(e.tenant_id, e.id),
-                   {"pending": False, "fannedOut": False, "publishedAt": now, "expireAt": now + KEEP_PUBLISHED})
+                   {"pending": False, "publishedAt": now, "expireAt": now + KEEP_PUBLISHED})
              for e in events]
     for start in range(0, len(marks), MAX_BATCH_WRITES):
         try:

@@ -59,7 +59,7 @@ def test_an_event_is_one_document_under_its_tenant(svc):
     assert path == f"tenants/acme-health/outbox/{event.id}"
     assert record_of(svc, event) == {"id": event.id, "type": STUDY_SHARED, "tenantId": "acme-health",
                                      "createdAt": event.created_at, "data": {"shareId": "share_1"},
-                                     "pending": True}
+                                     "pending": True, "fannedOut": False}
     assert outbox.from_record(record_of(svc, event)) == event
 
 
@@ -150,3 +150,21 @@ def test_a_published_event_nobody_fanned_out_is_published_again(svc, bus):
     assert outbox.republish_unconfirmed(svc, later) == 1
     assert [a["eventId"] for _, a in bus.published] == [lost.id]
     assert record_of(svc, lost)["publishedAt"] > first_published  # published again: its grace starts again
+
+
+def test_a_fan_out_confirmed_before_the_publisher_marks_the_event_stays_confirmed(svc, bus):
+    """Pub/Sub can push the message, and the delivery function confirm it, before ``publish``
+    has returned and marked the event published: the mark must not undo the confirmation (the
+    event would be published again, and flagged by ``beamit check``, for nothing)."""
+    event = recorded(svc)
+    publish_many = bus.publish_many
+
+    def pushed_at_once(topic, messages, *, timeout=30.0):
+        ids = publish_many(topic, messages, timeout=timeout)
+        outbox.confirm_fanned_out(svc, event.tenant_id, event.id)
+        return ids
+
+    bus.publish_many = pushed_at_once
+    assert outbox.publish(svc, [event]) == [event]
+    assert record_of(svc, event)["pending"] is False and record_of(svc, event)["fannedOut"] is True
+    assert outbox.republish_unconfirmed(svc, utcnow() + outbox.FANOUT_GRACE + timedelta(seconds=1)) == 0
