@@ -3,7 +3,8 @@
 Each client is a thread with its own HTTP session, bound to one tenant, drawing operations by
 weight until the run's time is up: STOW-RS of small CT series, QIDO-RS searches, WADO-RS
 metadata and frames, share creations and opens of the share links, webhook registrations. The
-bar: no 5xx, and a clean consistency scan of every tenant afterwards.
+bar: no 5xx, a clean consistency scan of every tenant afterwards, and every event the load
+caused announced, published and fanned out (the time that takes is reported).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import requests
 
 from beamit.bench.memory import children, read_status
 from beamit.consistency.scan import check
+from beamit.events.arrivals import next_settle_time
+from beamit.events.outbox import OUTBOX
 from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
+from beamit.storage import Filter, Query
 from tests.dicom_samples import multipart
 from tests.reliability.faults import gateway_master
 from tests.reliability.report import LoadFigures, OperationFigures
 from tests.share_flow import random_phone
-from tests.support import TenantCredentials, client_session, new_tenant
+from tests.support import TenantCredentials, client_session, new_tenant, sweep_until
 
 
 @dataclass
@@ -169,6 +173,7 @@ def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requ
     elapsed = time.monotonic() - started
     rss_end = _rss_mib(stack)
     report = check(svc, tenants=[t.credentials.id for t in prepared], grace=timedelta(0))
+    events, drained = _drain_events(stack, svc, [t.credentials for t in prepared])
     operations = {}
     for name, values in samples.items():
         ordered = sorted(values)
@@ -181,7 +186,25 @@ def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requ
     for counter in statuses.values():
         total.update(counter)
     return LoadFigures(clients, tenants, elapsed, operations, dict(total), (rss_start, rss_end),
-                       dict(report.violations))
+                       dict(report.violations), events, drained)
+
+
+def _drain_events(stack, svc, tenants: list[TenantCredentials], timeout: float = 600) -> tuple[int, float]:
+    """Tick the event sweep until every study the load stored is announced and every event of
+    its tenants is published and fanned out (the webhook-delivery function works through the
+    backlog the load left); returns how many events, and how many seconds that took."""
+    started = time.monotonic()
+
+    def unconfirmed() -> int:
+        waiting = (Filter("fannedOut", "==", False),)
+        return sum(len(svc.metadata.query(Query(t.scope.collection(OUTBOX), filters=waiting))) for t in tenants)
+
+    def drained() -> bool:
+        return next_settle_time(svc) is None and unconfirmed() == 0
+
+    sweep_until(stack, drained, timeout=timeout, what=lambda: f"{unconfirmed()} events not yet fanned out")
+    events = sum(len(svc.metadata.query(Query(t.scope.collection(OUTBOX)))) for t in tenants)
+    return events, time.monotonic() - started
 
 
 def test_bounded_load(stack, svc, record_load):

@@ -47,6 +47,12 @@ def violations(svc, tenant, *, later: bool = False) -> dict[str, int]:
     return dict(check(svc, tenants=[tenant.id], grace=timedelta(0), now=now).violations)
 
 
+def findings(svc, tenant) -> list[tuple[str, str, str]]:
+    """What the scan past every grace found, for a failure's message."""
+    report = check(svc, tenants=[tenant.id], grace=timedelta(0), now=utcnow() + EVENT_STALL + timedelta(minutes=11))
+    return [(f.invariant, f.subject, f.detail) for f in report.tenants[0].findings]
+
+
 def register(api, tenant, url: str) -> str:
     response = api.post(WEBHOOKS, json={"url": url, "events": [STUDY_SHARED]}, headers=tenant.headers)
     assert response.status_code == 201, response.text
@@ -220,7 +226,8 @@ def test_pubsub_stopped_while_a_share_is_published(stack, svc, api, tenant, rece
     sweep_until(stack, lambda: receiver.requests, timeout=60, what="the event published by the sweep")
     (request,) = receiver.wait_for(1)
     assert json.loads(request.body)["data"]["shareId"] == share["id"]
-    poll_until(lambda: not violations(svc, tenant, later=True), timeout=30, what="a clean scan")
+    poll_until(lambda: not violations(svc, tenant, later=True), timeout=30,
+               what=lambda: f"a clean scan (last: {findings(svc, tenant)})")
     result.retry = "not needed: the sweep published it"
     assert len(event_ids(receiver)) == 1 and set(event_ids(receiver).values()) == {1}
     result.after = violations(svc, tenant, later=True)
