@@ -58,6 +58,11 @@ class Answer:
     """Read the request, then reset the connection (TCP RST) instead of answering."""
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a production receiver's listen backlog, not socketserver's 5
+    daemon_threads = True
+
+
 class Receiver:
     """``answers`` are used in order, then ``default`` for every later request."""
 
@@ -95,8 +100,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 

@@ -33,8 +33,17 @@ class LoadFigures:
     violations: dict[str, int]
     events: int = 0
     """Events the load's tenants recorded (study.received, study.shared, ...)."""
+    deliveries: int = 0
+    """Webhook deliveries those events made (one per event and subscribed endpoint)."""
+    deliveries_not_succeeded: int = 0
+    received: int = 0
+    """Distinct (endpoint, webhook-id) requests the load's receiver got."""
+    received_twice: int = 0
     events_drained_s: float = 0.0
-    """From the end of the load until every one of them was announced, published and fanned out."""
+    """From the end of the load until every event was announced, fanned out and delivered."""
+    deliveries_retried: int = 0
+    """Deliveries whose first attempt failed and a retry delivered."""
+    first_attempt_errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -60,6 +69,10 @@ def _machine() -> list[tuple[str, str]]:
         pass
     return [("nproc", str(os.cpu_count())), ("memory", memory), ("Python", platform.python_version()),
             ("kernel", f"{platform.system()} {platform.release()}"), ("load average at the end", load)]
+
+
+def _first_errors(errors: dict[str, int]) -> str:
+    return "; ".join(f"first attempt: {error} x{n}" for error, n in sorted(errors.items())) or "none failed"
 
 
 def write_report(target: Path, faults: Sequence[FaultResult], loads: Sequence[LoadFigures], *, full: bool,
@@ -101,8 +114,12 @@ def write_report(target: Path, faults: Sequence[FaultResult], loads: Sequence[Lo
             + ", ".join(f"{status} {n}" for status, n in sorted(load.statuses.items()))
             + f"; 5xx: {load.server_errors}. Gateway RSS {load.gateway_rss_mib[0]:.0f} MiB at the start, "
             f"{load.gateway_rss_mib[1]:.0f} MiB at the end. Invariants after the run: {_violations(load.violations)}. "
-            f"Events: {load.events}, every one published and fanned out to the webhook-delivery function "
-            f"{load.events_drained_s:.0f} s after the load ended (the event sweep ticked meanwhile).",
+            f"Events: {load.events}, making {load.deliveries} webhook deliveries; "
+            f"{load.deliveries - load.deliveries_not_succeeded} succeeded, the receiver got {load.received} "
+            f"distinct (endpoint, webhook-id) requests and {load.received_twice} duplicates; "
+            f"{load.deliveries_retried} deliveries needed a retry ({_first_errors(load.first_attempt_errors)}); "
+            f"all of it {load.events_drained_s:.0f} s after the load ended (the event sweep ticked meanwhile, "
+            "retries brought forward on the simulated clock).",
             "",
             "| operation | requests | errors | p50 ms | p95 ms | p99 ms |",
             "|---|---:|---|---:|---:|---:|",
@@ -112,9 +129,9 @@ def write_report(target: Path, faults: Sequence[FaultResult], loads: Sequence[Lo
             lines.append(f"| {name} | {op.count} | {errors} | {op.p50_ms:.1f} | {op.p95_ms:.1f} | {op.p99_ms:.1f} |")
     if loads:
         lines += ["", "Every client draws operations by weight against its tenant; a webhook registration past a "
-                  "tenant's 20 endpoints is answered 400 `limit_exceeded`, as documented, and each registered "
-                  "endpoint is a loopback port nobody listens on, so every event fans out to up to 20 deliveries "
-                  "that retry on the schedule. Loopback only: the client, the gateway and the emulators share "
-                  "this machine's cores."]
+                  "tenant's 20 endpoints is answered 400 `limit_exceeded`, as documented. Every endpoint is a path "
+                  "of one loopback receiver that answers 200 and records what it got, so each `study.received` "
+                  "fans out to up to 20 deliveries, checked against what arrived. Loopback only: the client, "
+                  "the gateway and the emulators share this machine's cores."]
     lines += ["", "## Machine", "", "| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in _machine()], ""]
     target.write_text("\n".join(lines))

@@ -23,15 +23,19 @@ import requests
 
 from beamit.bench.memory import children, read_status
 from beamit.consistency.scan import check
+from beamit.devstack.scheduler import tick
 from beamit.events.arrivals import next_settle_time
 from beamit.events.outbox import OUTBOX
 from beamit.sandbox import Kind, SandboxConfig, generate_study, part10_bytes
 from beamit.storage import Filter, Query
+from beamit.webhooks.deliveries import DELIVERIES, PENDING, RETRYING, SUCCEEDED
+from beamit.webhooks.endpoints import WEBHOOKS
 from tests.dicom_samples import multipart
 from tests.reliability.faults import gateway_master
 from tests.reliability.report import LoadFigures, OperationFigures
 from tests.share_flow import random_phone
 from tests.support import TenantCredentials, client_session, new_tenant, sweep_until
+from tests.webhook_receiver import Receiver, make_due
 
 
 @dataclass
@@ -67,9 +71,11 @@ def _rss_mib(stack) -> float:
 
 class Client(threading.Thread):
     def __init__(self, number: int, base: str, tenant: Tenant, until: float, max_requests: int,
-                 record: Callable[[str, str, float], None]) -> None:
+                 record: Callable[[str, str, float], None], hooks: str) -> None:
         super().__init__(daemon=True)
         self.number, self.base, self.tenant, self.until, self.left = number, base, tenant, until, max_requests
+        self.hooks = hooks
+        self.registrations = 0
         self.record = record
         self.session = client_session()  # its own client IP (per-IP throttles count the socket's address)
         self.random = random.Random(number)
@@ -142,11 +148,14 @@ class Client(threading.Thread):
             self.call("share link opened", "GET", f"/s/{self.random.choice(codes)}")
 
     def webhook(self) -> None:
+        # One receiver path per endpoint, so what arrived is told apart by (path, webhook-id).
+        self.registrations += 1
         self.call("webhook registration", "POST", "/v1/webhooks", headers=self.headers, json={
-            "url": f"http://127.0.0.1:9/hooks/{self.number}", "events": ["study.received"]})
+            "url": f"{self.hooks}/{self.number}/{self.registrations}", "events": ["study.received"]})
 
 
-def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requests: int) -> LoadFigures:
+def run_load(stack, svc, receiver: Receiver, *, clients: int, tenants: int, seconds: float,
+             max_requests: int) -> LoadFigures:
     base = stack.url
     prepared = []
     for index in range(tenants):
@@ -164,7 +173,8 @@ def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requ
 
     rss_start = _rss_mib(stack)
     until = time.monotonic() + seconds
-    threads = [Client(n, base, prepared[n % tenants], until, max_requests // clients, record) for n in range(clients)]
+    threads = [Client(n, base, prepared[n % tenants], until, max_requests // clients, record, receiver.url)
+               for n in range(clients)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -173,7 +183,8 @@ def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requ
     elapsed = time.monotonic() - started
     rss_end = _rss_mib(stack)
     report = check(svc, tenants=[t.credentials.id for t in prepared], grace=timedelta(0))
-    events, drained = _drain_events(stack, svc, [t.credentials for t in prepared])
+    drain = _drain_events(stack, svc, [t.credentials for t in prepared])
+    received = Counter((r.path, r.headers["webhook-id"]) for r in receiver.requests)
     operations = {}
     for name, values in samples.items():
         ordered = sorted(values)
@@ -186,40 +197,85 @@ def run_load(stack, svc, *, clients: int, tenants: int, seconds: float, max_requ
     for counter in statuses.values():
         total.update(counter)
     return LoadFigures(clients, tenants, elapsed, operations, dict(total), (rss_start, rss_end),
-                       dict(report.violations), events, drained)
+                       dict(report.violations), drain.events, drain.deliveries, drain.not_succeeded,
+                       len(received), sum(n - 1 for n in received.values()), drain.seconds,
+                       drain.retried, drain.first_errors)
 
 
-def _drain_events(stack, svc, tenants: list[TenantCredentials], timeout: float = 600) -> tuple[int, float]:
-    """Tick the event sweep until every study the load stored is announced and every event of
-    its tenants is published and fanned out (the webhook-delivery function works through the
-    backlog the load left); returns how many events, and how many seconds that took."""
+@dataclass
+class Drain:
+    events: int
+    deliveries: int
+    not_succeeded: int
+    retried: int
+    """Deliveries whose first attempt failed (their errors: ``first_errors``) and that a retry delivered."""
+    first_errors: dict[str, int]
+    seconds: float
+
+
+def _drain_events(stack, svc, tenants: list[TenantCredentials], timeout: float = 600) -> Drain:
+    """Tick the event sweep until every study the load stored is announced, every event of its
+    tenants is published and fanned out, and every delivery has reached the receiver (the
+    webhook-delivery function works through the backlog the load left). A delivery whose
+    attempt failed is retried on the simulated clock: brought forward, ``webhook-retry`` ticked."""
     started = time.monotonic()
+    waiting = (Filter("fannedOut", "==", False),)
 
     def unconfirmed() -> int:
-        waiting = (Filter("fannedOut", "==", False),)
         return sum(len(svc.metadata.query(Query(t.scope.collection(OUTBOX), filters=waiting))) for t in tenants)
 
+    def deliveries() -> list[tuple[str, str, dict]]:
+        return [(t.id, d.id, d.data) for t in tenants for e in svc.metadata.query(Query(t.scope.collection(WEBHOOKS)))
+                for d in svc.metadata.query(Query(f"{e.path}/{DELIVERIES}"))]
+
     def drained() -> bool:
-        return next_settle_time(svc) is None and unconfirmed() == 0
+        if next_settle_time(svc) is not None or unconfirmed():
+            return False
+        retrying = [(tenant, delivery) for tenant, delivery, data in deliveries() if data.get("status") == RETRYING]
+        for tenant, delivery in retrying:
+            make_due(svc, tenant, delivery)
+        if retrying:
+            assert tick(stack, only=("webhook-retry",))["webhook-retry"] == 200
+        return all(data.get("status") not in (PENDING, RETRYING) for _, _, data in deliveries())
 
-    sweep_until(stack, drained, timeout=timeout, what=lambda: f"{unconfirmed()} events not yet fanned out")
+    sweep_until(stack, drained, timeout=timeout, what=lambda: f"{unconfirmed()} events not fanned out, "
+                f"{Counter(data.get('status') for _, _, data in deliveries())} deliveries")
+    seconds = time.monotonic() - started
+    records = [data for _, _, data in deliveries()]
+    first_errors = Counter(str(d["attempts"][0].get("error") or d["attempts"][0].get("status"))
+                           for d in records if len(d.get("attempts", [])) > 1)
     events = sum(len(svc.metadata.query(Query(t.scope.collection(OUTBOX)))) for t in tenants)
-    return events, time.monotonic() - started
+    return Drain(events, len(records), sum(d.get("status") != SUCCEEDED for d in records),
+                 sum(first_errors.values()), dict(first_errors), seconds)
 
 
-def test_bounded_load(stack, svc, record_load):
-    """The subset make test runs: 8 clients, 2 tenants, 15 s."""
-    figures = run_load(stack, svc, clients=8, tenants=2, seconds=15, max_requests=2000)
-    record_load(figures)
-    assert figures.requests > 50
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def assert_held(figures: LoadFigures) -> None:
     assert figures.server_errors == 0, figures.statuses
     assert figures.violations == {}, figures.violations
+    # Every event the load caused reached every endpoint subscribed to it; a second copy only
+    # where an attempt failed and was retried (at-least-once, the same webhook-id).
+    assert figures.deliveries_not_succeeded == 0 and figures.received == figures.deliveries, figures
+    assert figures.received_twice <= figures.deliveries_retried, figures
+
+
+def test_bounded_load(stack, svc, record_load, receiver):
+    """The subset make test runs: 8 clients, 2 tenants, 15 s."""
+    figures = run_load(stack, svc, receiver, clients=8, tenants=2, seconds=15, max_requests=2000)
+    record_load(figures)
+    assert figures.requests > 50
+    assert_held(figures)
 
 
 @pytest.mark.reliability_full
-def test_load(stack, svc, record_load):
+def test_load(stack, svc, record_load, receiver):
     """32 clients, 4 tenants, 2 minutes (at most 20,000 requests)."""
-    figures = run_load(stack, svc, clients=32, tenants=4, seconds=120, max_requests=20_000)
+    figures = run_load(stack, svc, receiver, clients=32, tenants=4, seconds=120, max_requests=20_000)
     record_load(figures)
-    assert figures.server_errors == 0, figures.statuses
-    assert figures.violations == {}, figures.violations
+    assert_held(figures)
