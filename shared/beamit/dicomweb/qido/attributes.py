@@ -26,7 +26,7 @@ BeamIt additions (for the QIDO-RS section of the conformance statement):
   Patient's Birth Date, Patient's Sex, Issuer of Patient ID; series - Series Description,
   Body Part Examined, Institution Name; instance - Acquisition DateTime.
 
-Attribute names resolve through pydicom's PS3.6 data dictionary: a keyword (``PatientName``,
+Attribute names resolve through the PS3.6 data dictionary (:mod:`.dictionary`): a keyword (``PatientName``,
 case as in PS3.6) or an 8-digit hex tag (``00100010``, hex digits in either case), joined by
 ``.`` for an attribute inside a sequence (PS3.18 §8.3.4.1).
 """
@@ -38,14 +38,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pydicom.datadict import (
-    dictionary_has_tag,
-    dictionary_VR,
-    keyword_dict,
-    keyword_for_tag,
-    tag_for_keyword,
-)
-
+from beamit.dicomweb.qido.dictionary import all_keywords, keyword_for_tag, tag_for_keyword, vr_for_tag
 from beamit.dicomweb.qido.errors import QueryError, printable_name
 
 __all__ = [
@@ -154,7 +147,7 @@ def _element(part: str, *, parameter: str) -> tuple[int, str]:
     """One dotted component: (tag, keyword or "")."""
     if _HEX_TAG.fullmatch(part):
         tag = int(part, 16)
-        return tag, (keyword_for_tag(tag) if dictionary_has_tag(tag) else "")
+        return tag, keyword_for_tag(tag)
     tag_or_none = tag_for_keyword(part)
     if tag_or_none is not None:
         return tag_or_none, part
@@ -180,17 +173,14 @@ _KEYWORDS_BY_FOLD: dict[str, tuple[str, ...]] = {}
 def _keywords_by_fold() -> Mapping[str, tuple[str, ...]]:
     if not _KEYWORDS_BY_FOLD:
         grouped: dict[str, list[str]] = {}
-        for keyword in keyword_dict:
-            if keyword:
-                grouped.setdefault(keyword.casefold(), []).append(keyword)
+        for keyword in all_keywords():
+            grouped.setdefault(keyword.casefold(), []).append(keyword)
         _KEYWORDS_BY_FOLD.update({k: tuple(v) for k, v in grouped.items()})
     return _KEYWORDS_BY_FOLD
 
 
 def _vr(tag: int) -> str:
-    if not dictionary_has_tag(tag):
-        return ""
-    vr = str(dictionary_VR(tag))
+    vr = vr_for_tag(tag)
     # Ambiguous dictionary VRs ("US or SS", "OB or OW") never occur among matching keys;
     # keep the first alternative so the path is still usable for includefield.
     return vr.split(" or ")[0]
