@@ -14,7 +14,6 @@ from flask import Response
 from beamit.api.dicomweb import router
 from beamit.audit.event_codes import STUDY_DELETED
 from beamit.auth.scopes import STUDIES_DELETE
-from beamit.deletion import delete_resource
 from beamit.web import RequestContext
 from beamit.web.dicomweb import path_ref
 
@@ -27,6 +26,8 @@ INSTANCE = f"{SERIES}/instances/<instance>"
 @router.route(SERIES, methods=["DELETE"], scope=STUDIES_DELETE, audit=STUDY_DELETED)
 @router.route(INSTANCE, methods=["DELETE"], scope=STUDIES_DELETE, audit=STUDY_DELETED)
 def delete(ctx: RequestContext) -> Response:
+    from beamit.deletion import delete_resource  # (ingest's modules: not loaded by a search's cold start)
+
     ref = path_ref(ctx)
     result = delete_resource(ctx.services, ctx.tenant, ref)
     ctx.audit.phi = True

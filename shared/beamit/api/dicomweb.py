@@ -13,8 +13,6 @@ from flask import Response
 
 from beamit.audit.event_codes import IMPORT
 from beamit.auth.scopes import STUDIES_WRITE
-from beamit.dicomweb import stow
-from beamit.ingest.stow import store_instances
 from beamit.web import RequestContext, Router
 from beamit.web.dicomweb import add_warnings, dicom_json_response, dicomweb_root, path_uid
 
@@ -27,6 +25,10 @@ router = Router("dicomweb")
 @router.route("/v1/dicomweb/studies", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 @router.route("/v1/dicomweb/studies/<study>", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 def store(ctx: RequestContext) -> Response:
+    # Ingest (pydicom, numpy) is imported by the first store, not by a search's cold start.
+    from beamit.dicomweb import stow
+    from beamit.ingest.stow import store_instances
+
     study = path_uid(ctx, "study", "StudyInstanceUID") if "study" in ctx.args else None
     boundary = stow.request_boundary(ctx.request.headers.get("Content-Type"))
     result = store_instances(ctx.services, ctx.tenant, ctx.request.stream, boundary, study=study,

@@ -12,7 +12,6 @@ from datetime import timedelta
 from werkzeug.datastructures import Headers
 
 from beamit.auth.api_keys import authenticate_key, remembered_principal
-from beamit.auth.oauth.tokens import ACCESS_PREFIX, authenticate_access_token
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
 from beamit.settings import get_settings
@@ -35,9 +34,12 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> 
     token = bearer_token(headers)
     if token.startswith("bk_"):
         return authenticate_key(store, token)
-    if token.startswith(ACCESS_PREFIX):
+    # The OAuth modules (Authlib, cryptography) load with the first OAuth token, not every cold start.
+    from beamit.auth.oauth import tokens
+
+    if token.startswith(tokens.ACCESS_PREFIX):
         lifetime = timedelta(days=get_settings().oauth_grant_lifetime_days)
-        return authenticate_access_token(store, token, lifetime=lifetime)
+        return tokens.authenticate_access_token(store, token, lifetime=lifetime)
     raise Unauthenticated("invalid access token")
 
 

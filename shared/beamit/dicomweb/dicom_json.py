@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any
 
 from beamit.dicomweb.uri import DicomwebRoot, ElementPath, ResourceRef
+
+if TYPE_CHECKING:  # pydicom is imported on first conversion: reading stored DICOM JSON needs none of it
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "ALWAYS_BULK_TAGS",
@@ -170,6 +170,9 @@ def _is_bulk(element: DataElement, threshold: int) -> bool:
 
 def _deferred_bulk(dataset: Dataset, path: ElementPath, threshold: int) -> str | None:
     """The VR of a not-yet-read (deferred) bulk element, without reading it; else ``None``."""
+    from pydicom.datadict import dictionary_VR
+    from pydicom.dataelem import RawDataElement
+
     raw = dataset.get_item(path.tag, keep_deferred=True)
     if not isinstance(raw, RawDataElement) or raw.value is not None or not raw.length:
         return None

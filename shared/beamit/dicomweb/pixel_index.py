@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from pydicom.dataset import Dataset
-from pydicom.uid import UID
+if TYPE_CHECKING:  # pydicom only when indexing at ingest: reading a stored index needs none of it
+    from pydicom.dataset import Dataset
+    from pydicom.uid import UID
 
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
@@ -80,6 +81,8 @@ def native_frame_length(ds: Dataset) -> int:
 
 def build_pixel_index(ds: Dataset, fp: BinaryIO) -> PixelIndex | None:
     """Index the Pixel Data of ``ds`` read (with deferred values) from ``fp``."""
+    from pydicom.uid import UID
+
     transfer_syntax = UID(ds.file_meta.get("TransferSyntaxUID", ""))
     if PIXEL_DATA not in ds or transfer_syntax.is_deflated:
         return None

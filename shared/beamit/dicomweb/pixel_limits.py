@@ -23,8 +23,10 @@ Resources", PS3.18 §10.5.3), and checks again before every decode of what is al
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 DEFAULT_DECODE = 2**27
 DEFAULT_INSTANCE = 2**35

@@ -13,12 +13,40 @@ answer is not ``304``. The wire formats (media types, multipart, rendering, tran
 - :func:`plan_rendered`, :func:`plan_thumbnail`: consumer images of frames.
 """
 
-from beamit.retrieve.bulkdata import plan_bulkdata
-from beamit.retrieve.frames import plan_frames, plan_rendered
-from beamit.retrieve.instances import plan_instances
-from beamit.retrieve.metadata import plan_metadata
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from beamit.retrieve.plan import Retrieval, RetrievalPlan
-from beamit.retrieve.thumbnails import plan_thumbnail
+
+if TYPE_CHECKING:
+    from beamit.retrieve.bulkdata import plan_bulkdata
+    from beamit.retrieve.frames import plan_frames, plan_rendered
+    from beamit.retrieve.instances import plan_instances
+    from beamit.retrieve.metadata import plan_metadata
+    from beamit.retrieve.thumbnails import plan_thumbnail
+
+_TRANSACTIONS = {
+    "plan_bulkdata": "beamit.retrieve.bulkdata",
+    "plan_frames": "beamit.retrieve.frames",
+    "plan_rendered": "beamit.retrieve.frames",
+    "plan_instances": "beamit.retrieve.instances",
+    "plan_metadata": "beamit.retrieve.metadata",
+    "plan_thumbnail": "beamit.retrieve.thumbnails",
+}
+"""Each transaction's module, imported on its first use (PEP 562): the pixel pipeline (numpy,
+Pillow, pydicom) is not loaded by a function that only searches or reads metadata."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _TRANSACTIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Retrieval",

@@ -3,7 +3,7 @@
 Frames are sent as stored (compressed bitstreams, native bytes) or uncompressed in Explicit
 VR Little Endian (``application/octet-stream``), as negotiated. Rendered resources are
 consumer images (JPEG, PNG, GIF) of frames, through the presentation parameters of
-:class:`~beamit.dicomweb.wado.rendering.RenderParams`:
+:class:`~beamit.dicomweb.wado.render_params.RenderParams`:
 
 - asked for as a single image, a study or series shows its *first* image: the first frame of
   the first instance, in retrieve order, that has Pixel Data (:func:`images`);
@@ -24,7 +24,7 @@ from beamit.dicomweb.uri import ResourceRef
 from beamit.dicomweb.wado import rendering
 from beamit.dicomweb.wado.etags import strong_etag
 from beamit.dicomweb.wado.frames import Frame, FrameDecodeError, FrameError
-from beamit.dicomweb.wado.rendering import RenderParamError, RenderParams
+from beamit.dicomweb.wado.render_params import JPEG, RenderParamError, RenderParams
 from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, can_decode
 from beamit.errors import BadRequest, NotAcceptable, NotFound
 from beamit.retrieve.frame_source import FrameSource
@@ -127,7 +127,7 @@ def _cached_rendering(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int
     media_type = representation.media_type
     frame = numbers[0] if numbers else 1
     name = cache_object(retrieval.tenant_id, ref, frame, params.canonical(media_type),
-                        "jpg" if media_type == rendering.JPEG else "png")
+                        "jpg" if media_type == JPEG else "png")
     return CachedRendering(retrieval.blobs, retrieval.derived_bucket, name)
 
 

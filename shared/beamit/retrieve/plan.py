@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beamit.catalog import Catalog, StoredInstance
 from beamit.dicomweb.media_types import NotAcceptableError, Representation, negotiate
 from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.uri import DicomwebRoot
-from beamit.dicomweb.wado.frames import FrameError
 from beamit.errors import NotAcceptable, NotFound
-from beamit.retrieve.frame_source import FrameSource
 from beamit.storage import BlobStore, Services
 from beamit.tenancy import TenantScope
+
+if TYPE_CHECKING:  # the frame modules (numpy, pydicom) load on the first frame read, not with a search
+    from beamit.retrieve.frame_source import FrameSource
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Retrieval:
         return self.catalog.scope.tenant_id
 
     def source(self, instance: StoredInstance) -> FrameSource:
+        from beamit.retrieve.frame_source import FrameSource
+
         return FrameSource(self.blobs, self.dicom_bucket, instance, self.pixel_limits)
 
 
@@ -89,6 +92,8 @@ def negotiated(accept: str | None, offers: Sequence[Representation]) -> Represen
 
 def checked_frames(source: FrameSource, numbers: Sequence[int]) -> None:
     """404 unless every frame number exists."""
+    from beamit.dicomweb.wado.frames import FrameError
+
     try:
         source.check(numbers)
     except FrameError as exc:

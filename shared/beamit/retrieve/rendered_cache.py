@@ -25,7 +25,7 @@ _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rendered-cache")
 
 def cache_object(tenant_id: str, ref: ResourceRef, frame: int, canonical: str, extension: str) -> str:
     """Where the rendering of ``frame`` of the instance ``ref`` with output parameters
-    ``canonical`` (:meth:`~beamit.dicomweb.wado.rendering.RenderParams.canonical`) is kept."""
+    ``canonical`` (:meth:`~beamit.dicomweb.wado.render_params.RenderParams.canonical`) is kept."""
     assert ref.series is not None and ref.instance is not None
     key = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
     return f"{rendered_prefix(tenant_id, ref.study, ref.series, ref.instance)}{frame}-{key}.{extension}"

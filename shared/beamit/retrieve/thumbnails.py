@@ -16,10 +16,9 @@ from beamit.catalog import StoredInstance
 from beamit.dicomweb.media_types import rendered_offers
 from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.uri import ResourceRef
-from beamit.dicomweb.wado import rendering
 from beamit.dicomweb.wado.etags import strong_etag
 from beamit.dicomweb.wado.frames import FrameDecodeError
-from beamit.dicomweb.wado.rendering import RenderParams, Viewport
+from beamit.dicomweb.wado.render_params import JPEG, RenderParams, Viewport
 from beamit.errors import NotAcceptable, NotFound
 from beamit.retrieve.frames import images, render_frame
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, checked_frames, negotiated
@@ -44,7 +43,7 @@ def plan_thumbnail(retrieval: Retrieval, ref: ResourceRef, number: int | None, r
     media_type = representation.media_type
     etag = strong_etag("thumbnail", [instance.md5], params.canonical(media_type), str(frame_number))
     name = cache_object(retrieval.tenant_id, instance, frame_number, etag.strip('"')[:24],
-                        "jpg" if media_type == rendering.JPEG else "png")
+                        "jpg" if media_type == JPEG else "png")
 
     def parts() -> Iterable[PartOut]:
         blobs, derived = retrieval.blobs, retrieval.derived_bucket

@@ -26,7 +26,7 @@ from beamit.dicomweb.uri import (
     validate_uid,
 )
 from beamit.dicomweb.wado.etags import boundary_for
-from beamit.dicomweb.wado.rendering import RenderParamError, RenderParams
+from beamit.dicomweb.wado.render_params import RenderParamError, RenderParams
 from beamit.errors import BadRequest
 from beamit.retrieve.plan import RetrievalPlan, negotiated
 from beamit.settings import Settings

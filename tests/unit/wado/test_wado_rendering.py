@@ -13,17 +13,8 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
-from beamit.dicomweb.wado.rendering import (
-    JPEG,
-    PNG,
-    RenderParamError,
-    RenderParams,
-    Viewport,
-    Window,
-    apply_viewport,
-    encode,
-    render,
-)
+from beamit.dicomweb.wado.render_params import JPEG, PNG, RenderParamError, RenderParams, Viewport, Window
+from beamit.dicomweb.wado.rendering import apply_viewport, encode, render
 
 
 def gray(pixels: np.ndarray, photometric: str = "MONOCHROME2", **attrs: object) -> Dataset:
