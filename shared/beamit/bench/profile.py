@@ -25,7 +25,7 @@ IDLE = ("wait (threading", "select", "_wait_for_tstate_lock", "acquire", "poll (
 PLUMBING = ("threading.py", "concurrent/futures", "gunicorn/", "flask/", "functions_framework/", "werkzeug/",
             "devstack/gateway.py", "main.py", "process ", "storage/trace.py")
 SAMPLE_RATE = 100
-TOP = 12
+TOP = 24
 
 
 def py_spy() -> str | None:
