@@ -90,3 +90,20 @@ def load_manifest() -> Manifest:
         topics=tuple(raw["topics"]),
         kms_keys={name: spec["purpose"] for name, spec in raw["kmsKeys"].items()},
     )
+
+
+def bytecode(source: bytes, path: str) -> bytes:
+    """The ``.pyc`` of a module as the deployed source archive carries it (``make package``).
+
+    Checked-hash bytecode (PEP 552): the runtime uses it whatever times the files get when the
+    archive is extracted, and compiles the source instead if the two ever differ. Without it a
+    new function instance compiles every BeamIt module it imports (about 55 ms of a search's cold
+    start on the bench machine). Write it at ``importlib.util.cache_from_source(path)``.
+    """
+    import importlib.util
+    import marshal
+
+    code = compile(source, path, "exec", dont_inherit=True)
+    checked_hash = 0b11
+    return (importlib.util.MAGIC_NUMBER + checked_hash.to_bytes(4, "little")
+            + importlib.util.source_hash(source) + marshal.dumps(code))

@@ -60,6 +60,19 @@ class Call(threading.Thread):
             self.outcome = type(exc).__name__
 
 
+def killed_at(stack, failpoint_dir, failpoint: str, method: str, url: str, **kwargs: object) -> str:
+    """Send the request, kill the gateway's workers once it holds at ``failpoint``; what the
+    client got (the connection must fail: the request never finished)."""
+    reached = arm(failpoint_dir, failpoint)
+    call = Call(method, url, **kwargs)
+    call.start()
+    wait_reached(reached)
+    kill_gateway_workers(stack)
+    call.join(60)
+    assert call.outcome in ("ConnectionError", "ChunkedEncodingError"), call.outcome
+    return call.outcome
+
+
 def test_worker_killed_between_the_objects_and_the_catalog_commit(stack, svc, tenant, failpoint_dir, record):
     """The defect found by hand: a STOW-RS whose worker dies after storing its objects left them
     with no record. The client sees the connection fail; the scan finds the leftovers; the
@@ -68,14 +81,8 @@ def test_worker_killed_between_the_objects_and_the_catalog_commit(stack, svc, te
                                 "after its objects are stored, before its catalog commit"), Stopwatch()
     body, content_type, sops = ct_body(seed=61, slices=20)
     headers = {**tenant.headers, "Content-Type": content_type}
-    reached = arm(failpoint_dir, INGEST_BEFORE_COMMIT)
-    call = Call("POST", f"{stack.url}/v1/dicomweb/studies", data=body, headers=headers)
-    call.start()
-    wait_reached(reached)
-    kill_gateway_workers(stack)
-    call.join(60)
-    result.client = call.outcome
-    assert call.outcome in ("ConnectionError", "ChunkedEncodingError"), call.outcome
+    result.client = killed_at(stack, failpoint_dir, INGEST_BEFORE_COMMIT, "POST", f"{stack.url}/v1/dicomweb/studies",
+                              data=body, headers=headers)
     result.before = violations(svc, tenant)
     assert result.before.get("object-without-record") == 20  # the leftovers the sweep exists for
     assert set(result.before) <= {"object-without-record", "chunk-without-record"}
@@ -104,14 +111,8 @@ def test_worker_killed_after_a_share_code_is_claimed(stack, svc, api, tenant, fa
     study = stored.json()["00081190"]["Value"][0].rsplit("/", 1)[-1]
     share = {"studyId": study, "recipientPhone": random_phone(), "message": "Your images", "expiresIn": "7d"}
     headers = {**tenant.headers, "Idempotency-Key": str(uuid.uuid4())}
-    reached = arm(failpoint_dir, SHARES_AFTER_CODE)
-    call = Call("POST", f"{stack.url}/v1/shares", json=share, headers=headers)
-    call.start()
-    wait_reached(reached)
-    kill_gateway_workers(stack)
-    call.join(60)
-    result.client = call.outcome
-    assert call.outcome in ("ConnectionError", "ChunkedEncodingError"), call.outcome
+    result.client = killed_at(stack, failpoint_dir, SHARES_AFTER_CODE, "POST", f"{stack.url}/v1/shares",
+                              json=share, headers=headers)
     result.before = violations(svc, tenant)
     assert result.before == {"code-without-share": 1}
     result.swept = sum(sweep_leftovers(svc, tenants=[tenant.id], grace=NOW).removed.values())
