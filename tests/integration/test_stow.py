@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import threading
@@ -256,6 +258,43 @@ def test_same_instance_twice_is_idempotent(api, svc, tenant):
     assert again.status_code == 200
     study = svc.metadata.get(catalog.study_path(tenant.scope, ds.StudyInstanceUID))
     assert study["instanceCount"] == 1 and study["seriesCount"] == 1
+
+
+def test_the_catalog_md5_is_the_stored_objects_and_a_repeat_keeps_it(api, svc, tenant):
+    """The MD5 behind every ETag and kept rendering is Cloud Storage's, from the upload's answer;
+    a repeated store (the object exists: its MD5 computed here and compared) changes nothing."""
+    ds = ct_instance()
+    data = part10_bytes(ds)
+    body, content_type = multipart([data])
+    headers = {**tenant.headers, "Content-Type": content_type}
+    assert api.post(STOW, data=body, headers=headers).status_code == 200
+    name = instance_object(tenant.id, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    stored = svc.blobs.stat(svc.settings.bucket("dicom"), name)
+    record = svc.metadata.get(catalog.instance_path(tenant.scope, ds.SOPInstanceUID))
+    expected = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    assert record[catalog.MD5] == stored.md5_hash == expected
+    instance = f"{STOW}/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"
+    accept = {**tenant.headers, "Accept": "multipart/related; type=application/dicom"}
+    etag = api.get(instance, headers=accept).headers["ETag"]
+    assert api.post(STOW, data=body, headers=headers).status_code == 200
+    assert svc.metadata.get(catalog.instance_path(tenant.scope, ds.SOPInstanceUID))[catalog.MD5] == expected
+    assert api.get(instance, headers=accept).headers["ETag"] == etag
+
+
+def test_one_request_with_two_different_instances_of_one_uid_stores_the_first(api, svc, tenant):
+    ds = ct_instance()
+    first = part10_bytes(ds)
+    ds.PatientName = str(ds.PatientName)[::-1]  # the same length: only the content differs
+    second = part10_bytes(ds)
+    assert len(first) == len(second) and first != second
+    body, content_type = multipart([first, first, second])
+    response = api.post(STOW, data=body, headers={**tenant.headers, "Content-Type": content_type})
+    assert response.status_code == 202
+    assert reasons(response.json()) == [0x0111]
+    name = instance_object(tenant.id, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    assert svc.blobs.read(svc.settings.bucket("dicom"), name) == first
+    study = svc.metadata.get(catalog.study_path(tenant.scope, ds.StudyInstanceUID))
+    assert study["instanceCount"] == 1
 
 
 def test_a_commit_told_its_records_are_new_still_finds_those_that_exist(svc, tenant):

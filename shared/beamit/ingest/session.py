@@ -29,7 +29,7 @@ from beamit.dicomweb.stow import (
 from beamit.failpoints import INGEST_BEFORE_COMMIT, failpoint
 from beamit.ids import new_id
 from beamit.ingest import layout, series_metadata
-from beamit.ingest.instance import InstanceRejected, ParsedInstance, parse_instance, part10_stream
+from beamit.ingest.instance import InstanceRejected, ParsedInstance, md5_of, parse_instance, part10_stream
 from beamit.storage import AlreadyExists, Services
 from beamit.storage.trace import carried
 from beamit.tenancy import TenantScope
@@ -86,7 +86,9 @@ class IngestSession:
         earlier = self._seen.get(parsed.sop_instance_uid)
         if earlier is not None:  # the same instance twice in one request
             release()
-            if earlier.md5_b64 != parsed.md5_b64:
+            # Its size and CRC32C, both of the whole file, tell a second copy from another instance
+            # (the MD5 is Cloud Storage's, known only once the earlier one is stored).
+            if (earlier.size, earlier.crc32c_b64) != (parsed.size, parsed.crc32c_b64):
                 failure = _failure(
                     parsed,
                     DUPLICATE_SOP_INSTANCE,
@@ -122,7 +124,7 @@ class IngestSession:
                 # Conditional on absence: an instance already stored (a retry, a concurrent
                 # request) is refused by the bucket and compared below. No stat first: that
                 # would cost every new instance a round trip to spare a retry its upload.
-                self._svc.blobs.put(
+                stored = self._svc.blobs.put(
                     self._bucket,
                     name,
                     fp,
@@ -130,10 +132,12 @@ class IngestSession:
                     if_absent=True,
                     metadata={"sopClassUID": parsed.sop_class_uid},
                 )
+                parsed.md5_b64 = stored.md5_hash or md5_of(fp)
                 with self._lock:
                     self._created_objects[parsed.sop_instance_uid] = name
             except AlreadyExists:
                 existing = self._svc.blobs.stat(self._bucket, name)
+                parsed.md5_b64 = md5_of(fp)
                 if existing is None or existing.md5_hash != parsed.md5_b64:
                     # Policy (conformance statement): an instance is immutable once stored.
                     self._fail(
