@@ -14,6 +14,7 @@ from flask import Response
 from beamit.api.dicomweb import router
 from beamit.audit.event_codes import STUDY_DELETED
 from beamit.auth.scopes import STUDIES_DELETE
+from beamit.lazy import first_use
 from beamit.web import RequestContext
 from beamit.web.dicomweb import path_ref
 
@@ -26,7 +27,8 @@ INSTANCE = f"{SERIES}/instances/<instance>"
 @router.route(SERIES, methods=["DELETE"], scope=STUDIES_DELETE, audit=STUDY_DELETED)
 @router.route(INSTANCE, methods=["DELETE"], scope=STUDIES_DELETE, audit=STUDY_DELETED)
 def delete(ctx: RequestContext) -> Response:
-    from beamit.deletion import delete_resource  # (ingest's modules: not loaded by a search's cold start)
+    with first_use():  # ingest's modules: not loaded by a search's cold start
+        from beamit.deletion import delete_resource
 
     ref = path_ref(ctx)
     result = delete_resource(ctx.services, ctx.tenant, ref)

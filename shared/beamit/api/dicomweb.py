@@ -13,6 +13,7 @@ from flask import Response
 
 from beamit.audit.event_codes import IMPORT
 from beamit.auth.scopes import STUDIES_WRITE
+from beamit.lazy import first_use
 from beamit.web import RequestContext, Router
 from beamit.web.dicomweb import add_warnings, dicom_json_response, dicomweb_root, path_uid
 
@@ -25,9 +26,9 @@ router = Router("dicomweb")
 @router.route("/v1/dicomweb/studies", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 @router.route("/v1/dicomweb/studies/<study>", methods=["POST"], scope=STUDIES_WRITE, audit=IMPORT)
 def store(ctx: RequestContext) -> Response:
-    # Ingest (pydicom, numpy) is imported by the first store, not by a search's cold start.
-    from beamit.dicomweb import stow
-    from beamit.ingest.stow import store_instances
+    with first_use():  # ingest (pydicom, numpy) loads with the first store, not a search's cold start
+        from beamit.dicomweb import stow
+        from beamit.ingest.stow import store_instances
 
     study = path_uid(ctx, "study", "StudyInstanceUID") if "study" in ctx.args else None
     boundary = stow.request_boundary(ctx.request.headers.get("Content-Type"))

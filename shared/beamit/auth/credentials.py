@@ -14,6 +14,7 @@ from werkzeug.datastructures import Headers
 from beamit.auth.api_keys import authenticate_key, remembered_principal
 from beamit.auth.principal import Principal
 from beamit.errors import Unauthenticated
+from beamit.lazy import first_use
 from beamit.settings import get_settings
 from beamit.storage import MetadataStore
 
@@ -34,8 +35,8 @@ def authenticate(store: MetadataStore, headers: Mapping[str, str] | Headers) -> 
     token = bearer_token(headers)
     if token.startswith("bk_"):
         return authenticate_key(store, token)
-    # The OAuth modules (Authlib, cryptography) load with the first OAuth token, not every cold start.
-    from beamit.auth.oauth import tokens
+    with first_use():  # the OAuth modules (Authlib, cryptography) load with the first OAuth token
+        from beamit.auth.oauth import tokens
 
     if token.startswith(tokens.ACCESS_PREFIX):
         lifetime = timedelta(days=get_settings().oauth_grant_lifetime_days)

@@ -41,14 +41,14 @@ def _stow(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult
     return GoalResult(goal, target, f"{format_number(gateway)} ms vs {format_number(orthanc)} ms "
                       f"({format_number(gateway / orthanc)}x)", gateway <= orthanc,
                       "the profile below (inclusive shares of the gateway's busy samples, this machine): parsing "
-                      "each instance about a third (its MD5 and CRC32C about 14%, the DICOM JSON 13%, pydicom's "
-                      "read the rest), reading the request body through the multipart parser about a fifth "
-                      "(Python-level buffer copies), the catalog commit about a fifth (encoding each instance's "
-                      "record with the QIDO-RS terms of its study and series, about 450 values for a CT slice), "
-                      "the upload about a sixth (requests and google-auth per object). Next: take each instance's "
-                      "MD5 from the upload's answer (Cloud Storage computes it; compute it here only to compare "
-                      "with an instance already stored), parse parts from one buffer without copies, and keep the "
-                      "study and series terms on their own documents only (about 430 fewer values per instance)")
+                      "each instance about a third (the DICOM JSON about 13%, pydicom's read most of the rest; the "
+                      "MD5 is Cloud Storage's, from the upload's answer), reading the request body through "
+                      "gunicorn's reader and the multipart parser about a fifth, the catalog commit about a fifth "
+                      "(encoding each instance's record with the QIDO-RS terms of its study and series, about 450 "
+                      "values for a CT slice), the upload about a sixth (requests and google-auth per object). "
+                      "Next: keep the study and series terms on their own documents only and let instance "
+                      "searches match them there (about 430 fewer values per instance), then parse parts from "
+                      "one buffer without copies")
 
 
 def _rendered(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from beamit.lazy import first_use
 from beamit.retrieve.plan import Retrieval, RetrievalPlan
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def __getattr__(name: str) -> Any:
     module = _TRANSACTIONS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    with first_use():
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -13,6 +13,7 @@ from beamit.dicomweb.multipart import PartOut
 from beamit.dicomweb.pixel_limits import PixelLimits
 from beamit.dicomweb.uri import DicomwebRoot
 from beamit.errors import NotAcceptable, NotFound
+from beamit.lazy import first_use
 from beamit.storage import BlobStore, Services
 from beamit.tenancy import TenantScope
 
@@ -45,7 +46,8 @@ class Retrieval:
         return self.catalog.scope.tenant_id
 
     def source(self, instance: StoredInstance) -> FrameSource:
-        from beamit.retrieve.frame_source import FrameSource
+        with first_use():
+            from beamit.retrieve.frame_source import FrameSource
 
         return FrameSource(self.blobs, self.dicom_bucket, instance, self.pixel_limits)
 
@@ -92,7 +94,8 @@ def negotiated(accept: str | None, offers: Sequence[Representation]) -> Represen
 
 def checked_frames(source: FrameSource, numbers: Sequence[int]) -> None:
     """404 unless every frame number exists."""
-    from beamit.dicomweb.wado.frames import FrameError
+    with first_use():
+        from beamit.dicomweb.wado.frames import FrameError
 
     try:
         source.check(numbers)

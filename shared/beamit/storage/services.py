@@ -10,11 +10,11 @@ never loads Cloud Storage, Pub/Sub or Cloud KMS).
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from beamit.lazy import first_use
 from beamit.settings import Settings, get_settings
 from beamit.storage.protocols import BlobStore, EventBus, KeyService, MetadataStore
 from beamit.storage.trace import traced
@@ -32,17 +32,17 @@ A = TypeVar("A")
 
 
 class Deferred(Generic[A]):
-    """An adapter made by ``make`` on its first use (an attribute read), once, thread-safely."""
+    """An adapter made by ``make`` on its first use (an attribute read), once, thread-safely: under
+    :func:`beamit.lazy.first_use`, since making it imports its client library."""
 
     def __init__(self, make: Callable[[], A]) -> None:
         self._make = make
         self._made: A | None = None
-        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         made = self._made
         if made is None:
-            with self._lock:
+            with first_use():
                 if self._made is None:
                     self._made = self._make()
                 made = self._made

@@ -9,6 +9,8 @@ any other keyword or tag is looked up in pydicom's dictionary, imported on that 
 
 from __future__ import annotations
 
+from beamit.lazy import first_use
+
 COMMON: dict[str, tuple[int, str]] = {
     "TransferSyntaxUID": (0x00020010, "UI"),
     "SpecificCharacterSet": (0x00080005, "CS"),
@@ -99,7 +101,8 @@ def tag_for_keyword(keyword: str) -> int | None:
     known = COMMON.get(keyword)
     if known is not None:
         return known[0]
-    from pydicom.datadict import tag_for_keyword as lookup
+    with first_use():
+        from pydicom.datadict import tag_for_keyword as lookup
 
     return lookup(keyword)
 
@@ -109,8 +112,9 @@ def keyword_for_tag(tag: int) -> str:
     known = _BY_TAG.get(tag)
     if known is not None:
         return known[0]
-    from pydicom.datadict import dictionary_has_tag
-    from pydicom.datadict import keyword_for_tag as lookup
+    with first_use():
+        from pydicom.datadict import dictionary_has_tag
+        from pydicom.datadict import keyword_for_tag as lookup
 
     return str(lookup(tag)) if dictionary_has_tag(tag) else ""
 
@@ -120,13 +124,15 @@ def vr_for_tag(tag: int) -> str:
     known = _BY_TAG.get(tag)
     if known is not None:
         return known[1]
-    from pydicom.datadict import dictionary_has_tag, dictionary_VR
+    with first_use():
+        from pydicom.datadict import dictionary_has_tag, dictionary_VR
 
     return str(dictionary_VR(tag)) if dictionary_has_tag(tag) else ""
 
 
 def all_keywords() -> list[str]:
     """Every keyword of the dictionary (for hints on a misspelt one)."""
-    from pydicom.datadict import keyword_dict
+    with first_use():
+        from pydicom.datadict import keyword_dict
 
     return [keyword for keyword in keyword_dict if keyword]
