@@ -40,15 +40,14 @@ def _stow(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult
         return GoalResult(goal, target, "not measured", None)
     return GoalResult(goal, target, f"{format_number(gateway)} ms vs {format_number(orthanc)} ms "
                       f"({format_number(gateway / orthanc)}x)", gateway <= orthanc,
-                      "the profile below (inclusive shares of the gateway's busy samples, this machine): parsing "
-                      "each instance about a third (the DICOM JSON about 13%, pydicom's read most of the rest; the "
-                      "MD5 is Cloud Storage's, from the upload's answer), reading the request body through "
-                      "gunicorn's reader and the multipart parser about a fifth, the catalog commit about a fifth "
-                      "(encoding each instance's record with the QIDO-RS terms of its study and series, about 450 "
-                      "values for a CT slice), the upload about a sixth (requests and google-auth per object). "
-                      "Next: keep the study and series terms on their own documents only and let instance "
-                      "searches match them there (about 430 fewer values per instance), then parse parts from "
-                      "one buffer without copies")
+                      "in the profile below (inclusive shares of the gateway's busy samples), parsing each "
+                      "instance is about a third, most of it pydicom's per-element conversion to DICOM JSON (its "
+                      "MD5 is Cloud Storage's now, from the upload's answer); the upload about a fifth (requests "
+                      "and google-auth per object) and the catalog commit about a fifth (each instance's record "
+                      "carries the QIDO-RS terms of its study and series, about 450 values for a CT slice). Next: "
+                      "keep the study and series terms on their own documents only and let instance searches "
+                      "match them there (about 430 fewer values per instance), and convert the common VRs to "
+                      "DICOM JSON from the raw element bytes instead of element by element through pydicom")
 
 
 def _rendered(rows: Sequence[Row], costs: Mapping[str, OperationCost]) -> GoalResult:
