@@ -97,7 +97,7 @@ _BY_TAG: dict[int, tuple[str, str]] = {tag: (keyword, vr) for keyword, (tag, vr)
 
 
 def tag_for_keyword(keyword: str) -> int | None:
-    """The tag of a PS3.6 keyword (case-sensitive), or None."""
+    """The tag of a PS3.6 keyword (case-sensitive), or ``None``."""
     known = COMMON.get(keyword)
     if known is not None:
         return known[0]
@@ -108,26 +108,26 @@ def tag_for_keyword(keyword: str) -> int | None:
 
 
 def keyword_for_tag(tag: int) -> str:
-    """The PS3.6 keyword of tag, "" for a tag the dictionary does not have."""
-    known = _BY_TAG.get(tag)
-    if known is not None:
-        return known[0]
-    with first_use():
-        from pydicom.datadict import dictionary_has_tag
-        from pydicom.datadict import keyword_for_tag as lookup
-
-    return str(lookup(tag)) if dictionary_has_tag(tag) else ""
+    """The PS3.6 keyword of ``tag``, ``""`` for a tag the dictionary does not have."""
+    return _entry(tag)[0]
 
 
 def vr_for_tag(tag: int) -> str:
-    """The dictionary VR of tag ("US or SS" when ambiguous), "" when unknown."""
+    """The dictionary VR of ``tag`` (``"US or SS"`` when ambiguous), ``""`` when unknown."""
+    return _entry(tag)[1]
+
+
+def _entry(tag: int) -> tuple[str, str]:
     known = _BY_TAG.get(tag)
     if known is not None:
-        return known[1]
+        return known
     with first_use():
-        from pydicom.datadict import dictionary_has_tag, dictionary_VR
+        from pydicom.datadict import dictionary_has_tag, get_entry
 
-    return str(dictionary_VR(tag)) if dictionary_has_tag(tag) else ""
+    if not dictionary_has_tag(tag):
+        return "", ""
+    vr, _multiplicity, _name, _retired, keyword = get_entry(tag)
+    return str(keyword), str(vr)
 
 
 def all_keywords() -> list[str]:
