@@ -111,6 +111,15 @@ def webhook_delivery(request: Request) -> Response:
 
 
 @functions_framework.http
+def prerender(request: Request) -> Response:
+    """Pub/Sub push of the events topic (``study.received``): render a study's first images ahead."""
+    with first_use():
+        from beamit.api import prerender as prerender_api
+
+    return prerender_api.router.dispatch(request)
+
+
+@functions_framework.http
 def webhook_retry(request: Request) -> Response:
     """Cloud Scheduler, every minute: attempt the webhook deliveries whose retry is due."""
     with first_use():

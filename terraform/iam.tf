@@ -114,6 +114,14 @@ locals {
       { role = "roles/datastore.user", on = "project" },
       { role = "roles/cloudkms.cryptoKeyDecrypter", on = "kms:secrets" },
     ]
+    # Pub/Sub push of the events topic (study.received only): reads the catalog and frames, lists
+    # and writes renderings and thumbnails in derived (objectCreator: it never overwrites or deletes).
+    "prerender" = [
+      { role = "roles/datastore.viewer", on = "project" },
+      { role = "roles/storage.objectViewer", on = "bucket:dicom" },
+      { role = "roles/storage.objectViewer", on = "bucket:derived" },
+      { role = "roles/storage.objectCreator", on = "bucket:derived" },
+    ]
     # Scheduled every minute: due retries (the webhook_retries queue and delivery records); signs them.
     "webhook-retry" = [
       { role = "roles/datastore.user", on = "project" },

@@ -49,6 +49,7 @@ resource "google_pubsub_subscription" "push" {
   topic                      = google_pubsub_topic.topic[local.push_trigger_topics[each.key]].id
   ack_deadline_seconds       = min(600, max(10, each.value.timeoutSeconds))
   message_retention_duration = "604800s"
+  filter                     = try(each.value.trigger.filter, null) # e.g. prerender: study.received only
 
   push_config {
     push_endpoint = google_cloudfunctions2_function.function[each.key].service_config[0].uri

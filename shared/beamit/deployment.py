@@ -21,6 +21,9 @@ class Trigger:
     bucket: str | None = None
     topic: str | None = None
     schedule: str | None = None
+    filter: str | None = None
+    """A pubsub-push subscription's filter (Pub/Sub's filter syntax); the function ignores
+    what it does not want anyway (the emulator does not filter)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def _function(raw: dict[str, Any]) -> FunctionSpec:
             bucket=trigger.get("bucket"),
             topic=trigger.get("topic"),
             schedule=trigger.get("schedule"),
+            filter=trigger.get("filter"),
         ),
         routes=tuple(raw.get("routes", ())),
         memory=raw["memory"],

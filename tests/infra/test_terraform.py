@@ -277,6 +277,17 @@ def test_missing_trigger_plumbing_fails(manifest: dict[str, Any], tf: tm.Terrafo
     assert any("google_cloud_scheduler_job.function" in p for p in problems)
 
 
+def test_push_subscriptions_filter_as_the_manifest_says(manifest: dict[str, Any], tf: tm.Terraform) -> None:
+    (subscription,) = [block["google_pubsub_subscription"]["push"] for doc in tf.files.values()
+                       for block in doc.get("resource", []) if "push" in block.get("google_pubsub_subscription", {})]
+    assert "each.value.trigger.filter" in str(subscription["filter"])
+    triggers = {f["name"]: f["trigger"] for f in manifest["functions"]}
+    # prerender only wants study.received; webhook-delivery every event type.
+    assert triggers["prerender"] == {"type": "pubsub-push", "topic": "events",
+                                     "filter": 'attributes.type = "study.received"'}
+    assert "filter" not in triggers["webhook-delivery"]
+
+
 def test_tls_policy_is_at_least_tls_1_2(tf: tm.Terraform) -> None:
     assert tm.check_tls(tf) == []
     tf.resources("google_compute_ssl_policy")["tls"]["min_tls_version"] = "TLS_1_0"

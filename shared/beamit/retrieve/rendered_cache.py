@@ -40,6 +40,11 @@ def _tag(md5: str) -> bytes:
     return md5.encode("ascii") + b"\n"
 
 
+def kept_object(md5: str, image: bytes) -> bytes:
+    """What is kept for a rendering of the instance with ``md5``: the tag, then the image."""
+    return _tag(md5) + image
+
+
 class CachedRendering:
     """The kept rendering of one frame, being read from the moment this is made."""
 
@@ -70,7 +75,8 @@ class CachedRendering:
 
         def put() -> None:
             try:
-                self._blobs.put(self._bucket, self._name, _tag(md5) + image, content_type="application/octet-stream")
+                self._blobs.put(self._bucket, self._name, kept_object(md5, image),
+                                content_type="application/octet-stream")
             except Exception as exc:
                 logs.warning("rendered image not kept", error=type(exc).__name__, mediaType=media_type)
 

@@ -41,9 +41,8 @@ def plan_thumbnail(retrieval: Retrieval, ref: ResourceRef, number: int | None, r
     frame_number = number if number is not None else middle_frame(max(source.number_of_frames, 1))
     checked_frames(source, [frame_number])
     media_type = representation.media_type
-    etag = strong_etag("thumbnail", [instance.md5], params.canonical(media_type), str(frame_number))
-    name = cache_object(retrieval.tenant_id, instance, frame_number, etag.strip('"')[:24],
-                        "jpg" if media_type == JPEG else "png")
+    etag = thumbnail_etag(instance, frame_number, params, media_type)
+    name = thumbnail_object(retrieval.tenant_id, instance, frame_number, params, media_type)
 
     def parts() -> Iterable[PartOut]:
         blobs, derived = retrieval.blobs, retrieval.derived_bucket
@@ -76,11 +75,22 @@ def middle_frame(number_of_frames: int) -> int:
     return (number_of_frames + 1) // 2
 
 
-def cache_object(tenant_id: str, instance: StoredInstance, frame: int, key: str, extension: str) -> str:
+def thumbnail_etag(instance: StoredInstance, frame: int, params: RenderParams, media_type: str) -> str:
+    return strong_etag("thumbnail", [instance.md5], params.canonical(media_type), str(frame))
+
+
+def thumbnail_object(tenant_id: str, instance: StoredInstance, frame: int, params: RenderParams,
+                     media_type: str) -> str:
     """``{tenant}/{study}/{series}/thumbnails/{sop}/{frame}-{key}.{ext}`` in the derived bucket
-    (``key``: a hex digest of the output parameters). Not under ``metadata/``, so metadata
-    readers never see it."""
-    return f"{thumbnail_prefix(tenant_id, instance)}{frame}-{key}.{extension}"
+    (``key``: the start of the thumbnail's ETag, a digest of the instance's MD5 and the output
+    parameters). Not under ``metadata/``, so metadata readers never see it."""
+    key = thumbnail_etag(instance, frame, params, media_type).strip('"')[:24]
+    return f"{thumbnail_prefix(tenant_id, instance)}{frame}-{key}.{'jpg' if media_type == JPEG else 'png'}"
+
+
+def default_thumbnail_params() -> RenderParams:
+    """A thumbnail asked for with no parameters: 128x128, the default quality."""
+    return RenderParams(viewport=Viewport(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
 
 
 def thumbnail_prefix(tenant_id: str, instance: StoredInstance) -> str:
