@@ -22,6 +22,10 @@ from beamit.storage import Services
 MAX_NOTE = 400
 
 
+BENCH_TENANT = "bench"
+"""The tenant BeamIt's side of the bench stores into."""
+
+
 @dataclass
 class Findings:
     """Rows of the main table, a second table per QIDO query kind, facts and notes for the doc."""
@@ -62,6 +66,7 @@ class BenchContext:
     ct_series_uid: str = ""
     ct_instance_uids: list[str] = field(default_factory=list)
     ct_bytes: int = 0
+    warm_up_study_uid: str = ""
     beamit_qido: bool = False
     """Set by the QIDO phase when BeamIt answered a search (the cold start then uses one)."""
 

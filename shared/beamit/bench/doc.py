@@ -38,7 +38,9 @@ METHOD = (
     "(Orthanc's `StableAge`; BeamIt's production window is 30 s, so add 28 s there).",
     "WADO-RS: study metadata; study retrieve with `transfer-syntax=*` (MB/s of stored bytes, median run); "
     "frame 1 of random instances (the same seeded sequence on both); rendered JPEG of random instances, then "
-    "the same requests again (BeamIt answers them from the renderings it kept); "
+    "the same requests again (Orthanc renders each request; BeamIt answers both from the renderings its "
+    "`prerender` function made when the studies were received, the bench's `prerender` phase, whose cost is "
+    "the 'render ahead' row of the CPU table); "
     "time to first frame: from the end of the STOW-RS response of a new 20-slice study to the arrival "
     "of its first frame (polled every 10 ms).",
     "QIDO-RS: the tenant is filled with one metadata-only instance per study (no Pixel Data) from the "

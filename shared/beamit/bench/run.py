@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from beamit.bench.budget import Deadline
 from beamit.bench.coldstart import phase_cold_start
-from beamit.bench.context import BenchContext, Findings
+from beamit.bench.context import BENCH_TENANT, BenchContext, Findings
 from beamit.bench.costs import render_costs_text
 from beamit.bench.cpu import ProcessGroup
 from beamit.bench.doc import BenchRecord, render_document
@@ -29,6 +29,7 @@ from beamit.bench.memory import children
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer, ensure_installed
 from beamit.bench.peers import Peer
+from beamit.bench.prerender import phase_prerender
 from beamit.bench.receiver import EventReceiver
 from beamit.bench.report import RATIO_NOTE, render_text
 from beamit.bench.retrieve import phase_retrieve
@@ -37,13 +38,13 @@ from beamit.bench.stow import phase_memory, phase_stow
 from beamit.bench.viewer import phase_viewer
 from beamit.devstack.stack import LocalStack
 
-BENCH_TENANT = "bench"
 STOW_MAX_BYTES = 2 << 30
 """2 GiB: room for the ~1 GB single STOW-RS request."""
 
 Phase = Callable[[BenchContext, float], None]
 PHASES: tuple[tuple[str, Phase], ...] = (
     ("stow", phase_stow),
+    ("prerender", phase_prerender),
     ("events", phase_events),
     ("retrieve", phase_retrieve),
     ("viewer", phase_viewer),

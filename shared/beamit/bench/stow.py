@@ -49,6 +49,7 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
         f"each server first stores a {WARM_UP_SLICES}-slice CT series of another study, untimed"
     )
     warm_up = workload.ct_datasets(workload.WARM_UP_STUDY, WARM_UP_SLICES)
+    ctx.warm_up_study_uid = str(warm_up[0].StudyInstanceUID)
     per_second: dict[str, Cell] = {}
     mb_per_second: dict[str, Cell] = {}
     for peer in ctx.peers:
