@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
 import google_crc32c
-import requests
+import urllib3
 from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]
 
 from beamit.storage.protocols import AlreadyExists, BlobInfo, PreconditionFailed
 
 if TYPE_CHECKING:
-    from google.auth.transport.requests import AuthorizedSession
+    from google.auth.credentials import Credentials
 
 STREAM_ATTEMPTS = 3
 """Tries of a streamed download that failed before its first byte (connection errors, 429, 5xx),
@@ -54,12 +54,41 @@ def _crc32c_of(goog_hash: str) -> bytes | None:
     return None
 
 
-class GcsBlobStore:
-    """Buckets of the project, through ``google-cloud-storage``."""
+class MediaHttp:
+    """The requests :class:`GcsBlobStore` makes itself (media downloads, single-request uploads),
+    straight on urllib3 with the client's google-auth credentials (refreshed before a request
+    when expired, as ``AuthorizedSession`` does). ``requests`` would add its session machinery
+    (settings merge, hooks, cookie jar, adapter) to each of them: ingest makes one upload per
+    instance and WADO-RS one read per frame or kept rendering."""
 
-    def __init__(self, client: storage.Client, http: AuthorizedSession, endpoint: str) -> None:
+    def __init__(self, credentials: Credentials, connections: int) -> None:
+        from google.auth.transport.urllib3 import Request as AuthRequest
+
+        self._credentials = credentials
+        self._pool = urllib3.PoolManager(num_pools=4, maxsize=connections, retries=False,
+                                         timeout=urllib3.Timeout(connect=20.0, read=120.0))
+        self._auth_request = AuthRequest(self._pool)
+
+    def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None
+                ) -> urllib3.BaseHTTPResponse:
+        """The response, its body not read yet (read it whole, stream it, or :func:`_discard` it)."""
+        headers = dict(headers)
+        self._credentials.before_request(self._auth_request, method, url, headers)
+        return self._pool.request(method, url, body=body, headers=headers, preload_content=False, redirect=False)
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Done with a response whose body is not wanted: its connection goes back to the pool."""
+    response.drain_conn()
+    response.release_conn()
+
+
+class GcsBlobStore:
+    """Buckets of the project, through ``google-cloud-storage`` and :class:`MediaHttp`."""
+
+    def __init__(self, client: storage.Client, media: MediaHttp, endpoint: str) -> None:
         self._client = client
-        self._http = http  # the client's own session (credentials, connection pool)
+        self._media = media
         self._endpoint = endpoint.rstrip("/")
 
     def _blob(self, bucket: str, name: str) -> Any:
@@ -129,22 +158,24 @@ class GcsBlobStore:
         headers = {"Content-Type": f"multipart/related; boundary={boundary}"}
         for attempt in range(1, STREAM_ATTEMPTS + 1):
             try:
-                response = self._http.post(url, data=body, headers=headers)
-            except requests.ConnectionError:
+                response = self._media.request("POST", url, headers, body)
+            except urllib3.exceptions.HTTPError:  # no answer (connection refused, reset, timed out)
                 if attempt == STREAM_ATTEMPTS:
                     raise
                 continue
-            if response.status_code == 412:
-                raise AlreadyExists(f"gs://{bucket}/{name}")
-            if response.status_code < 400:
-                found = response.json()
+            status = response.status
+            if status < 400:
+                found = json.loads(response.read())
                 return BlobInfo(bucket=bucket, name=name, size=int(found.get("size") or len(data)),
                                 generation=int(found.get("generation") or 0), content_type=found.get("contentType"),
                                 crc32c=found.get("crc32c"), md5_hash=found.get("md5Hash"),
                                 metadata=dict(found.get("metadata") or {}))
-            if response.status_code not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
+            _discard(response)
+            if status == 412:
+                raise AlreadyExists(f"gs://{bucket}/{name}")
+            if status not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
                 error: Exception = gexc.from_http_status(  # type: ignore[no-untyped-call]
-                    response.status_code, f"object upload failed ({response.reason})"
+                    status, f"object upload failed ({response.reason})"
                 )
                 raise error
         raise AssertionError("unreachable")
@@ -159,7 +190,7 @@ class GcsBlobStore:
         response = self._get_media(self._media_url(bucket, name),
                                    {"Range": f"bytes={first}-{'' if end is None else end - 1}"})
         with response:
-            data: bytes = response.raw.read(decode_content=False)
+            data: bytes = response.read(decode_content=False)
         return data
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
@@ -173,7 +204,7 @@ class GcsBlobStore:
             expected = _crc32c_of(response.headers.get("X-Goog-Hash", ""))
             checksum = google_crc32c.Checksum()
             # Exactly the stored bytes: never decoded (Content-Encoding) on the way.
-            for chunk in response.raw.stream(chunk_size, decode_content=False):
+            for chunk in response.stream(chunk_size, decode_content=False):
                 checksum.update(chunk)
                 yield chunk
         if expected is not None and checksum.digest() != expected:
@@ -182,20 +213,20 @@ class GcsBlobStore:
     def _media_url(self, bucket: str, name: str) -> str:
         return f"{self._endpoint}/download/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}?alt=media"
 
-    def _get_media(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def _get_media(self, url: str, headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
         for attempt in range(1, STREAM_ATTEMPTS + 1):
             try:
-                response = self._http.get(url, stream=True, headers={"Accept-Encoding": "identity", **(headers or {})})
-            except requests.ConnectionError:
+                response = self._media.request("GET", url, {"Accept-Encoding": "identity", **(headers or {})})
+            except urllib3.exceptions.HTTPError:  # no answer (connection refused, reset, timed out)
                 if attempt == STREAM_ATTEMPTS:
                     raise
                 continue
-            if response.status_code < 400:
+            if response.status < 400:
                 return response
-            response.close()
-            if response.status_code not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
+            _discard(response)
+            if response.status not in _RETRIED_STATUS or attempt == STREAM_ATTEMPTS:
                 error: Exception = gexc.from_http_status(  # type: ignore[no-untyped-call]
-                    response.status_code, f"object download failed ({response.reason})"
+                    response.status, f"object download failed ({response.reason})"
                 )
                 raise error
         raise AssertionError("unreachable")

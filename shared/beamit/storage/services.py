@@ -98,7 +98,7 @@ def _gcs(settings: Settings) -> GcsBlobStore:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage  # type: ignore[attr-defined]
 
-    from beamit.storage.gcs import GcsBlobStore
+    from beamit.storage.gcs import GcsBlobStore, MediaHttp
 
     if settings.storage_emulator_host:
         host = settings.storage_emulator_host
@@ -116,7 +116,7 @@ def _gcs(settings: Settings) -> GcsBlobStore:
         credentials, _ = google.auth.default(scopes=storage.Client.SCOPE)
         http = _gcs_http(credentials)
         client = storage.Client(project=settings.project_id, credentials=credentials, _http=http)
-    return GcsBlobStore(client, http, endpoint)
+    return GcsBlobStore(client, MediaHttp(credentials, GCS_CONNECTIONS), endpoint)
 
 
 def _pubsub(settings: Settings) -> PubSubEventBus:
