@@ -19,13 +19,15 @@ Group Length elements (gggg,0000) are left out (PS3.18 §F.2.2).
 from __future__ import annotations
 
 import logging
+import re
+import struct
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from beamit.dicomweb.uri import DicomwebRoot, ElementPath, ResourceRef
 
 if TYPE_CHECKING:  # pydicom is imported on first conversion: reading stored DICOM JSON needs none of it
-    from pydicom.dataelem import DataElement
+    from pydicom.dataelem import DataElement, RawDataElement
     from pydicom.dataset import Dataset
 
 __all__ = [
@@ -133,11 +135,16 @@ def _to_json(
         key = f"{int(tag):08X}"
         path = ElementPath(int(tag), items)
         try:
+            raw = dataset.get_item(tag, keep_deferred=True)
             if bulk_data_uri is not None:
-                deferred = _deferred_bulk(dataset, path, threshold)
+                deferred = _deferred_bulk(raw, path, threshold)
                 if deferred is not None:
                     out[key] = {"vr": deferred, "BulkDataURI": bulk_data_uri(path)}
                     continue
+            fast = _raw_json(raw)
+            if fast is not None:
+                out[key] = fast
+                continue
             element = dataset[tag]
             if element.VR == "SQ":
                 out[key] = {
@@ -168,12 +175,11 @@ def _is_bulk(element: DataElement, threshold: int) -> bool:
     return _concrete_vr(element.VR) in BULK_VRS and len(element.value) > threshold
 
 
-def _deferred_bulk(dataset: Dataset, path: ElementPath, threshold: int) -> str | None:
+def _deferred_bulk(raw: DataElement | RawDataElement, path: ElementPath, threshold: int) -> str | None:
     """The VR of a not-yet-read (deferred) bulk element, without reading it; else ``None``."""
     from pydicom.datadict import dictionary_VR
     from pydicom.dataelem import RawDataElement
 
-    raw = dataset.get_item(path.tag, keep_deferred=True)
     if not isinstance(raw, RawDataElement) or raw.value is not None or not raw.length:
         return None
     vr = raw.VR
@@ -187,6 +193,82 @@ def _deferred_bulk(dataset: Dataset, path: ElementPath, threshold: int) -> str |
     if raw.length == 0xFFFFFFFF or path.tag in ALWAYS_BULK_TAGS:
         return vr if vr in BULK_VRS else None
     return vr if vr in BULK_VRS and raw.length > threshold else None
+
+
+# -- straight from the element's bytes ------------------------------------------------------------
+#
+# Most elements of a stored instance are short ASCII strings and binary numbers that nobody has
+# read yet (pydicom keeps them as raw bytes). Converting them through pydicom (a DataElement,
+# its value checks, MultiValue, DSfloat, to_json_dict) is most of a STOW-RS request's parsing;
+# :func:`_raw_json` gives the same JSON for those straight from the bytes, exactly as pydicom
+# 3.0 converts them (values.py: multi_string, convert_text, convert_AE_string, convert_UI,
+# convert_DS_string, convert_IS_string, convert_numbers; jsonrep.convert_to_python_number),
+# and returns ``None`` for anything else, which pydicom then converts as before: other VRs,
+# implicit VR (no VR in the bytes), non-ASCII or ISO 2022 text (the character set decides),
+# malformed numbers, pydicom options that change values. tests/unit/dicomweb check the two
+# agree on every data set of pydicom's test files and the sandbox.
+
+_MULTI_STRING_VRS = frozenset({"AS", "CS", "DA", "DT", "TM"})
+"""Decoded, trailing spaces and NULs of the whole value removed, then split (multi_string)."""
+_TEXT_VRS = frozenset({"LO", "SH", "UC"})
+"""Split, then each value's trailing spaces and NULs removed (convert_text)."""
+_NUMBER_FORMATS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}
+_FLOAT_VRS = frozenset({"FL", "FD"})
+_DS = re.compile(r" *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)? *")
+_IS = re.compile(r" *[+-]?\d+ *")
+_ESC = 0x1B
+
+
+def _raw_json(raw: DataElement | RawDataElement) -> dict[str, Any] | None:
+    """The DICOM JSON of a raw (unread) element of a common VR, as pydicom would give it; else ``None``."""
+    from pydicom import config
+    from pydicom.dataelem import RawDataElement
+
+    if type(raw) is not RawDataElement or raw.value is None or raw.VR is None:
+        return None
+    vr, data = raw.VR, raw.value
+    if vr in _NUMBER_FORMATS:
+        size = struct.calcsize("<" + _NUMBER_FORMATS[vr])
+        if len(data) % size:
+            return None
+        if not data:
+            return {"vr": vr}
+        numbers = struct.unpack(f"{'<' if raw.is_little_endian else '>'}{len(data) // size}{_NUMBER_FORMATS[vr]}",
+                                data)
+        kind = float if vr in _FLOAT_VRS else int
+        return {"vr": vr, "Value": [kind(n) for n in numbers]}
+    if not data.isascii() or _ESC in data:
+        return None
+    text = data.decode("ascii")
+    if vr in _MULTI_STRING_VRS:
+        if config.datetime_conversion and vr in ("DA", "DT", "TM"):
+            return None
+        values = text.rstrip(" \x00").split("\\")
+    elif vr in _TEXT_VRS:
+        values = [value.rstrip("\x00 ") for value in text.split("\\")]
+    elif vr == "UI":
+        values = text.rstrip("\x00 ").split("\\")
+    elif vr == "AE":
+        values = [value.strip() for value in text.split("\\")]
+    elif vr == "DS":
+        if config.use_DS_decimal or config.use_DS_numpy:
+            return None
+        values = text.strip().rstrip(" \x00").split("\\")
+        if not all(_DS.fullmatch(value) for value in values):
+            return None
+        return {"vr": vr, "Value": [float(value) for value in values]}
+    elif vr == "IS":
+        if config.use_IS_numpy:
+            return None
+        values = text.rstrip(" \x00").split("\\")
+        if not all(_IS.fullmatch(value) for value in values):
+            return None
+        return {"vr": vr, "Value": [int(value) for value in values]}
+    else:
+        return None
+    if len(values) == 1 and not values[0]:
+        return {"vr": vr}  # empty: no Value
+    return {"vr": vr, "Value": values}
 
 
 def _concrete_vr(vr: str) -> str:
