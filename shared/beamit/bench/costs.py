@@ -7,8 +7,10 @@
   charged to either server.
 - **Sequential storage round trips**: the gateway runs with ``BEAMIT_TRACE_STORAGE``
   (:mod:`beamit.storage.trace`) and answers each request with its trace; the median request's
-  depth (calls that overlapped count once), the worst one, and what that median chain would
-  wait at production latencies (:data:`PRODUCTION_P50`).
+  depth (calls that overlapped count once), the worst one, how long the chains' calls lasted
+  here (medians; beside the median time from the gateway's call to the response's start, what
+  of a request's local latency is storage), and what that median chain would wait at
+  production latencies (:data:`PRODUCTION_P50`).
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ class RoundTrips:
     worst: int
     chain: tuple[str, ...]
     """The chain of the request with the median depth."""
+    wait_ms: float | None = None
+    """Median over the requests of how long their chain's calls lasted here (on the emulators)."""
+    served_ms: float | None = None
+    """Median over the requests of the time from the gateway's call to the response's start."""
 
     @classmethod
     def of(cls, traces: Sequence[TraceSummary]) -> RoundTrips | None:
@@ -106,7 +112,18 @@ class RoundTrips:
             return None
         ordered = sorted(traces, key=lambda t: t.depth)
         middle = ordered[(len(ordered) - 1) // 2]
-        return cls(len(traces), statistics.median(t.depth for t in traces), ordered[-1].depth, middle.chain)
+        waits = [t.wait_ms for t in traces if t.wait_ms is not None]
+        served = [t.served_ms for t in traces if t.served_ms is not None]
+        return cls(len(traces), statistics.median(t.depth for t in traces), ordered[-1].depth, middle.chain,
+                   statistics.median(waits) if waits else None, statistics.median(served) if served else None)
+
+    def describe_wait(self) -> str:
+        """``3.1 of 4.5 ms``: waited for storage, of the time to the response's start (medians)."""
+        if self.wait_ms is None:
+            return "—"
+        if self.served_ms is None:
+            return f"{format_number(self.wait_ms)} ms"
+        return f"{format_number(self.wait_ms)} of {format_number(self.served_ms)} ms"
 
     @property
     def production_ms(self) -> float:
@@ -132,7 +149,8 @@ class OperationCost:
 
 GROUPS = ("gateway", "emulators", "Orthanc")
 HEADERS = ("operation", "BeamIt gateway CPU", "emulators CPU", "Orthanc CPU", "gateway/Orthanc",
-           "sequential round trips (median request)", "at assumed production p50")
+           "sequential round trips (median request)", "waited on them here, of time to response",
+           "at assumed production p50")
 
 
 def record(costs: dict[str, OperationCost], operation: str, per: str, spent: Mapping[str, float],
@@ -161,12 +179,13 @@ def cost_cells(entry: OperationCost) -> tuple[str, ...]:
         _ms(orthanc),
         ratio,
         trips.describe() if trips else "—",
+        trips.describe_wait() if trips else "—",
         _ms(trips.production_ms) if trips else "—",
     )
 
 
 def render_costs_markdown(entries: Iterable[OperationCost]) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---:|---:|---|---:|"]
+    lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---:|---:|---|---:|---:|"]
     for entry in entries:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cost_cells(entry)) + " |")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,9 +62,11 @@ def _traced_call(app: WsgiApp, environ: dict[str, Any], start_response: Callable
     response starts (the handler, the audit append; not the reads of a streamed body) go to
     the client in the :data:`~beamit.storage.trace.HEADER` header."""
     recorded, token = trace.start_trace()
+    started = time.monotonic()
 
     def start_with_trace(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        headers = [*headers, (trace.HEADER, trace.header_value(recorded.snapshot()))]
+        served = time.monotonic() - started
+        headers = [*headers, (trace.HEADER, trace.header_value(recorded.snapshot(), served))]
         return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
     try:

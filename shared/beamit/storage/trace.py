@@ -140,10 +140,16 @@ def critical_chain(calls: Sequence[StorageCall]) -> list[StorageCall]:
     return chain[::-1]
 
 
-def header_value(calls: Sequence[StorageCall]) -> str:
-    """``depth=2; calls=3; chain=firestore.get,firestore.commit``: what the header carries."""
-    chain = ",".join(call.name for call in critical_chain(calls))
-    return f"depth={sequential_depth(calls)}; calls={len(calls)}; chain={chain}"
+def header_value(calls: Sequence[StorageCall], served: float | None = None) -> str:
+    """``depth=2; calls=3; chain=firestore.get,firestore.commit; wait=3.10; served=4.52``: what
+    the header carries. ``wait``: milliseconds the chain's calls lasted (what the request waited
+    for storage at the least); ``served``: milliseconds from the start of the trace to the
+    response's start, when given."""
+    chain = critical_chain(calls)
+    wait = sum(call.end - call.start for call in chain) * 1000
+    value = (f"depth={sequential_depth(calls)}; calls={len(calls)}; chain={','.join(c.name for c in chain)}; "
+             f"wait={wait:.2f}")
+    return value if served is None else f"{value}; served={served * 1000:.2f}"
 
 
 @dataclass(frozen=True)
@@ -153,12 +159,16 @@ class TraceSummary:
     depth: int
     calls: int
     chain: tuple[str, ...]
+    wait_ms: float | None = None
+    served_ms: float | None = None
 
 
 def parse_header(value: str) -> TraceSummary:
     fields = dict(item.strip().partition("=")[::2] for item in value.split(";") if item.strip())
     chain = tuple(name for name in fields.get("chain", "").split(",") if name)
-    return TraceSummary(int(fields.get("depth", 0)), int(fields.get("calls", 0)), chain)
+    wait, served = fields.get("wait"), fields.get("served")
+    return TraceSummary(int(fields.get("depth", 0)), int(fields.get("calls", 0)), chain,
+                        float(wait) if wait else None, float(served) if served else None)
 
 
 # -- recording adapters --------------------------------------------------------------------------------

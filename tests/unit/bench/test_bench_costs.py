@@ -42,7 +42,16 @@ def test_round_trips_of_the_median_request():
     assert trips.median == 2 and trips.worst == 3 and trips.requests == 3
     assert trips.chain[-1] == "firestore.commit"
     assert trips.describe().startswith("2 (max 3): ")
+    assert trips.describe_wait() == "—"  # traces without times (an older gateway)
     assert RoundTrips.of([]) is None
+
+
+def test_round_trips_say_how_long_the_chains_waited_of_the_time_to_the_response():
+    traces = [TraceSummary(2, 2, ("firestore.get", "firestore.commit"), wait, served)
+              for wait, served in ((3.0, 4.0), (3.5, 5.0), (9.0, 12.0))]
+    trips = RoundTrips.of(traces)
+    assert trips is not None and trips.wait_ms == 3.5 and trips.served_ms == 5.0
+    assert trips.describe_wait() == "3.50 of 5.00 ms"
 
 
 def test_record_divides_cpu_by_operations_and_keeps_both_sides():

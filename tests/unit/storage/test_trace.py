@@ -70,6 +70,14 @@ def test_header_round_trip():
     summary = parse_header(header_value(calls))
     assert summary.depth == 2 and summary.calls == 3
     assert summary.chain[-1] == "firestore.commit"
+    assert summary.wait_ms == 2000.0 and summary.served_ms is None  # the chain's two calls, 1 s each
+
+
+def test_header_carries_the_chain_wait_and_the_time_to_the_response():
+    calls = [call(0.0, 0.002, "firestore.get"), call(0.0, 0.004, "gcs.read"), call(0.005, 0.0065, "firestore.commit")]
+    summary = parse_header(header_value(calls, served=0.008))
+    assert summary.chain == ("gcs.read", "firestore.commit")  # the longer read is the one waited for
+    assert summary.wait_ms == 5.5 and summary.served_ms == 8.0
 
 
 class Store:
