@@ -43,9 +43,27 @@ def _list_pb(value: list[Any] | tuple[Any, ...]) -> Any:
     return _Value(array_value=_ArrayValue(values=[value_pb(item) for item in value]))
 
 
+_SET_MAPS: dict[tuple[str, ...], Any] = {}
+"""Encoded large set maps by their keys: the QIDO-RS word terms of an instance document are its
+study's and series' (hundreds of them), the same for every instance of a series, so a batch of
+one series encodes them once (about 195 us for 420 terms) and copies the message for the others
+(about 27 us; protobuf copies a message assigned into a map or a list, so the kept one is never
+changed)."""
+_SET_MAP_MIN_KEYS = 32
+_SET_MAPS_KEPT = 64
+
+
 def _dict_pb(value: Mapping[str, Any]) -> Any:
     if value and all(item is True for item in value.values()):  # a set as a map (QIDO-RS terms): one copy each
-        return _Value(map_value=_MapValue(fields=dict.fromkeys(value, _TRUE)))
+        if len(value) < _SET_MAP_MIN_KEYS:
+            return _Value(map_value=_MapValue(fields=dict.fromkeys(value, _TRUE)))
+        keys = tuple(value)
+        found = _SET_MAPS.get(keys)
+        if found is None:
+            if len(_SET_MAPS) >= _SET_MAPS_KEPT:
+                _SET_MAPS.clear()
+            found = _SET_MAPS[keys] = _Value(map_value=_MapValue(fields=dict.fromkeys(keys, _TRUE)))
+        return found
     return _Value(map_value=_MapValue(fields={key: value_pb(item) for key, item in value.items()}))
 
 

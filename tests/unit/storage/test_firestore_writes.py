@@ -50,6 +50,22 @@ def test_a_real_catalog_document_encodes_identically(svc_free_instance_record: d
     assert create_write(NAME, svc_free_instance_record) == expected
 
 
+def test_records_sharing_their_terms_encode_alike_and_stay_apart(svc_free_instance_record: dict[str, Any]) -> None:
+    """The second record of a series reuses the first's encoded word terms (a copy of them)."""
+    first = create_write(NAME, svc_free_instance_record)
+    second_record = {**svc_free_instance_record, "size": 1}
+    second = create_write(NAME, second_record)
+    (expected,) = _helpers.pbs_for_create(NAME, _transforms(second_record))
+    assert second == expected
+    assert first.update.fields["q"] == second.update.fields["q"]
+    # Changing one document's terms changes neither the other's nor the next encoding.
+    words = type(second).pb(second).update.fields["q"].map_value.fields["words"].map_value.fields
+    words["extra"].boolean_value = True
+    assert "extra" in second.update.fields["q"].map_value.fields["words"].map_value.fields
+    assert "extra" not in first.update.fields["q"].map_value.fields["words"].map_value.fields
+    assert create_write(NAME, svc_free_instance_record) == first
+
+
 @pytest.fixture
 def svc_free_instance_record() -> dict[str, Any]:
     """An ingest catalog record of a sandbox CT slice, with its QIDO-RS index map."""
