@@ -1,8 +1,9 @@
 """Where the gateway's CPU goes during one phase: py-spy samples of its workers, summarised.
 
-``py-spy record --subprocesses --format raw`` samples the gateway's gunicorn master and
-workers while the phase's BeamIt loop runs; idle threads (waiting on locks, sockets,
-queues) are left out, and each function is charged every sample it is on the stack of
+``py-spy record --subprocesses --gil --format raw`` samples the gateway's gunicorn master and
+workers while the phase's BeamIt loop runs, only the thread holding the GIL: time waiting on
+sockets, locks and queues (which release it) is not CPU and is left out, as are the idle
+stacks below that slip through; each function is charged every sample it is on the stack of
 (inclusive share of the busy samples). The doc shows the heaviest BeamIt and library
 functions under the request handler: what the next cut has to shrink.
 """
@@ -79,7 +80,8 @@ def sampled(pid: int | None) -> Iterator[Profile]:
         return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "samples.txt"
-        process = subprocess.Popen([tool, "record", "--pid", str(pid), "--subprocesses", "--rate", str(SAMPLE_RATE),
+        process = subprocess.Popen([tool, "record", "--pid", str(pid), "--subprocesses", "--gil",
+                                    "--rate", str(SAMPLE_RATE),
                                     "--format", "raw", "--nonblocking", "-o", str(out)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -44,6 +44,19 @@ def test_goals_say_met_not_met_or_not_measured():
     assert "next cut" in text and "| not measured |" in text
 
 
+def test_the_rendered_gap_is_told_from_the_run_s_waits_and_cpu():
+    measured = costs()
+    measured["rendered JPEG (instance) (first)"] = OperationCost(
+        "rendered JPEG (instance)", "request", {"gateway": 3.25, "Orthanc": 2.5},
+        trips=RoundTrips.of([TraceSummary(2, 2, ("firestore.get", "firestore.commit"), 3.4, 4.6)]))
+    found = {result.goal: result for result in evaluate(rows(), measured)}
+    gap = found["Rendered JPEG p50"].next_cut
+    assert "of BeamIt's median 4.60 ms from the gateway's call to the response's start, 3.40 ms" in gap
+    assert "firestore.get then firestore.commit" in gap and "3.25 ms against Orthanc's 2.50 ms" in gap
+    without = {result.goal: result for result in evaluate(rows(), costs())}["Rendered JPEG p50"].next_cut
+    assert "of BeamIt's median" not in without  # no traces: no numbers made up
+
+
 def test_profile_summary_leaves_idle_and_plumbing_out():
     raw = "\n".join([
         "Thread.run (threading.py:1);Router.dispatch (beamit/web/router.py:9);commit (beamit/catalog/commit.py:3) 30",
