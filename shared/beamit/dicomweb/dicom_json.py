@@ -18,11 +18,12 @@ Group Length elements (gggg,0000) are left out (PS3.18 §F.2.2).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import struct
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from beamit.dicomweb.uri import DicomwebRoot, ElementPath, ResourceRef
 
@@ -129,22 +130,22 @@ def _to_json(
     suppress: bool,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for tag in sorted(dataset.keys()):
+    for tag in sorted(dataset.keys(), key=int):
         if tag & 0xFFFF == 0:  # Group Length, PS3.18 §F.2.2
             continue
         key = f"{int(tag):08X}"
-        path = ElementPath(int(tag), items)
         try:
             raw = dataset.get_item(tag, keep_deferred=True)
+            fast = _raw_json(raw)  # never a deferred element: those have no value yet
+            if fast is not None:
+                out[key] = fast
+                continue
+            path = ElementPath(int(tag), items)
             if bulk_data_uri is not None:
                 deferred = _deferred_bulk(raw, path, threshold)
                 if deferred is not None:
                     out[key] = {"vr": deferred, "BulkDataURI": bulk_data_uri(path)}
                     continue
-            fast = _raw_json(raw)
-            if fast is not None:
-                out[key] = fast
-                continue
             element = dataset[tag]
             if element.VR == "SQ":
                 out[key] = {
@@ -163,7 +164,7 @@ def _to_json(
         except Exception as exc:
             if not suppress:
                 raise
-            _log.warning("dropping element %s from DICOM JSON: %s", path, exc)
+            _log.warning("dropping element %s from DICOM JSON: %s", ElementPath(int(tag), items), exc)
     return out
 
 
@@ -219,14 +220,23 @@ _IS = re.compile(r" *[+-]?\d+ *")
 _ESC = 0x1B
 
 
-def _raw_json(raw: DataElement | RawDataElement) -> dict[str, Any] | None:
-    """The DICOM JSON of a raw (unread) element of a common VR, as pydicom would give it; else ``None``."""
-    from pydicom import config
+@functools.cache
+def _raw_type() -> type:
     from pydicom.dataelem import RawDataElement
 
-    if type(raw) is not RawDataElement or raw.value is None or raw.VR is None:
+    return RawDataElement
+
+
+def _raw_json(raw: DataElement | RawDataElement) -> dict[str, Any] | None:
+    """The DICOM JSON of a raw (unread) element of a common VR, as pydicom would give it; else ``None``."""
+    if type(raw) is not _raw_type():
         return None
+    raw = cast("RawDataElement", raw)
     vr, data = raw.VR, raw.value
+    if data is None or vr is None:
+        return None
+    from pydicom import config
+
     if vr in _NUMBER_FORMATS:
         size = struct.calcsize("<" + _NUMBER_FORMATS[vr])
         if len(data) % size:
