@@ -210,7 +210,7 @@ class InstanceTerms:
     )
 
     def __init__(self) -> None:
-        self._parents: dict[tuple[int, int], set[str]] = {}
+        self._parents: dict[tuple[int, int], tuple[set[str], dict[str, Any]]] = {}
 
     def index_fields(
         self, study: Mapping[str, Any], series: Mapping[str, Any], instance: Mapping[str, Any]
@@ -219,10 +219,16 @@ class InstanceTerms:
             return index_fields(SearchLevel.INSTANCE, study, series, instance)
         record = merge_levels(study, series, instance)
         key = (id(study), id(series))
-        parents = self._parents.get(key)
-        if parents is None:
-            parents = self._parents[key] = document_terms(SearchLevel.SERIES, merge_levels(study, series))
-        return term_maps(parents | document_terms(SearchLevel.INSTANCE, record, only=SearchLevel.INSTANCE))
+        found = self._parents.get(key)
+        if found is None:
+            terms = document_terms(SearchLevel.SERIES, merge_levels(study, series))
+            found = self._parents[key] = (terms, term_maps(terms))
+        parents, parent_maps = found
+        own = term_maps(document_terms(SearchLevel.INSTANCE, record, only=SearchLevel.INSTANCE) - parents)
+        # The parents' hundreds of terms are classified and sorted once per series; each field
+        # stays in sorted order, as term_maps gives it.
+        return {name: dict.fromkeys(sorted(parent_maps[name].keys() | own[name].keys()), True)
+                if own[name] else dict(parent_maps[name]) for name in ("keys", "words")}
 
 
 def aggregate_terms(modalities: Iterable[str], sop_classes: Iterable[str]) -> list[str]:
