@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter, Or
-from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, RunQueryResponse
+from google.cloud.firestore_v1.types import BatchGetDocumentsResponse, CommitRequest, RunQueryResponse
 from google.cloud.firestore_v1.types import Document as DocumentMessage
+from google.cloud.firestore_v1.types import Write as WriteMessage
 
 from beamit.storage.firestore_internals import (
     add_writes,
@@ -27,7 +28,7 @@ from beamit.storage.firestore_internals import (
     structured_query,
     transform_results,
 )
-from beamit.storage.firestore_writes import create_write
+from beamit.storage.firestore_writes import create_write, encode_create
 from beamit.storage.protocols import (
     DOCUMENT_NAME,
     AlreadyExists,
@@ -43,6 +44,8 @@ from beamit.storage.protocols import (
 )
 
 T = TypeVar("T")
+
+_CommitRequest = CommitRequest.pb()
 
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
@@ -310,6 +313,8 @@ class FirestoreMetadataStore:
     def __init__(self, client: firestore.Client) -> None:
         self._client = client
         self._reads = _Reads(client)
+        self._rpc = firestore_rpc(client)
+        self._prefix = f"{self._rpc.database}/documents/"
 
     def get(self, path: str, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
         return self._reads.get_one(path, fields)
@@ -340,11 +345,19 @@ class FirestoreMetadataStore:
             return
         if len(writes) > 500:
             raise ValueError("a Firestore batch holds at most 500 writes")
-        batch = self._client.batch()
+        # The request's raw message, creates encoded straight into it (firestore_writes); the
+        # other writes through the library's encoder. WriteBatch.commit would copy every write
+        # into a proto-plus CommitRequest again (4% of a STOW-RS request's CPU).
+        request = _CommitRequest(database=self._rpc.database)
         for write in writes:
-            _apply(self._client, batch, write)
+            if write.op == "create":
+                encode_create(request.writes.add(), f"{self._prefix}{write.path}", write.data or {})
+            else:
+                encoded = self._client.batch()
+                _apply(self._client, encoded, write)
+                request.writes.extend(WriteMessage.pb(pb) for pb in batch_writes(encoded))
         try:
-            batch.commit()
+            self._rpc.api.commit(request=CommitRequest.wrap(request), metadata=self._rpc.metadata)
         except gexc.Conflict as exc:
             raise AlreadyExists(str(exc)) from exc
 

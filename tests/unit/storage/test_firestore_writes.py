@@ -98,3 +98,17 @@ def _anonymous() -> Any:
     from google.auth.credentials import AnonymousCredentials
 
     return AnonymousCredentials()
+
+
+def test_subclasses_of_plain_types_encode_as_the_library_encodes_them() -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        SERIES = 2
+
+    class Kind(enum.StrEnum):
+        CT = "CT"
+
+    data = {"level": Level.SERIES, "kind": Kind.CT, "pairs": (1, "a"), "nested": {"deep": [{"x": Level.SERIES}]}}
+    (expected,) = _helpers.pbs_for_create(NAME, _transforms(data))
+    assert create_write(NAME, data) == expected
