@@ -64,11 +64,13 @@ class ParsedInstance:
     modality: str | None
     _parked: str | None = field(default=None, repr=False)
 
-    def park(self) -> None:
-        """Keep the instance-level DICOM JSON as compact JSON text, and drop the precomputed
-        metadata (written to its chunk by then), until the commit: a large request holds
-        thousands of parsed instances, and the dictionaries are ten times the size of the text."""
-        if self._parked is None:
+    def park(self, *, keep_instance: bool = False) -> None:
+        """Drop the precomputed metadata (written to its chunk by then) and, unless
+        ``keep_instance``, keep the instance-level DICOM JSON as compact JSON text until the
+        commit: a large request holds thousands of parsed instances, and the dictionaries are ten
+        times the size of the text. The request's last instances, committed right after, are kept
+        as they are (a dump and a load each spared)."""
+        if self._parked is None and not keep_instance:
             self._parked = json.dumps(self.instance, separators=(",", ":"))
             self.instance = {}
         self.metadata = {}

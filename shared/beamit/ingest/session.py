@@ -175,7 +175,7 @@ class IngestSession:
         )
         self._chunk_names += names
         for parsed in batch:
-            parsed.park()
+            parsed.park(keep_instance=force)  # at the end the commit comes next: no need to park its JSON
 
     def refuse(self, failure: FailedInstance) -> None:
         """Record an instance refused before it could be parsed (e.g. a part that is not DICOM)."""

@@ -27,6 +27,15 @@ def test_parking_keeps_the_instance_json_and_drops_the_metadata() -> None:
     assert parsed.instance_json() is not parsed.instance_json()  # callers may keep or change their copy
 
 
+def test_the_last_instances_keep_their_json_and_drop_the_metadata() -> None:
+    study = next(iter(generate_studies(9, 1, SandboxConfig(kinds=("MR",), scale=0.0625))))
+    parsed = parse_instance(io.BytesIO(part10_bytes(next(iter(study.datasets())))))
+    expected = dict(parsed.instance_json())
+    parsed.park(keep_instance=True)
+    assert parsed.metadata == {}
+    assert parsed.instance == expected and parsed.instance_json() == expected
+
+
 @pytest.mark.parametrize("path", pixel_sample_paths(), ids=lambda p: p.name)
 def test_level_json_is_what_pydicom_converts(path) -> None:
     """The study/series/instance DICOM JSON ingest takes from the instance metadata equals
