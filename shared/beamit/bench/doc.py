@@ -155,7 +155,7 @@ def render_document(record: BenchRecord) -> str:
         *_pairs("Data", {"mode": record.mode, **record.facts}),
         "## Goals (issue #22), this run",
         "",
-        *render_goals(evaluate(record.rows, {c.operation: c for c in record.costs})),
+        *render_goals(evaluate(record.rows, {c.operation: c for c in record.costs}, record.profiles)),
         "",
         "## Results",
         "",

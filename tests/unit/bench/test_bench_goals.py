@@ -60,6 +60,17 @@ def test_the_rendered_gap_is_told_from_the_run_s_waits_and_cpu():
     assert "of BeamIt's median" not in again  # the first request's row, not the repeated one
 
 
+def test_the_stow_gap_is_told_from_the_run_s_profile():
+    profile = ["76% `Router.dispatch (beamit/web/router.py)`", "27% `parse_instance (beamit/ingest/instance.py)`",
+               "23% `Catalog.commit (beamit/catalog/repository.py)`", "15% `iter_parts (beamit/dicomweb/multipart.py)`"]
+    found = {r.goal: r for r in evaluate(rows(), costs(), {"STOW 300-slice CT, batches of 20": profile})}
+    gap = found["STOW-RS: gateway CPU per instance"].next_cut
+    assert "parsing 27%, the catalog commit 23%, reading the body into parts 15%;" in gap
+    assert "the uploads" not in gap  # not in this profile: not told
+    without = {r.goal: r for r in evaluate(rows(), costs())}["STOW-RS: gateway CPU per instance"].next_cut
+    assert "%" not in without and "Next:" in without  # no profile: no shares made up
+
+
 def test_profile_summary_leaves_idle_and_plumbing_out():
     raw = "\n".join([
         "Thread.run (threading.py:1);Router.dispatch (beamit/web/router.py:9);commit (beamit/catalog/commit.py:3) 30",
