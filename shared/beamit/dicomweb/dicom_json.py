@@ -39,6 +39,7 @@ __all__ = [
     "ElementNotFoundError",
     "dataset_to_json",
     "element_at",
+    "element_value",
     "first_value",
     "instance_metadata",
 ]
@@ -108,8 +109,9 @@ def instance_metadata(
     Raises ``DicomJSONError`` if a UID is missing, ``uri.InvalidUIDError`` if one is invalid.
     """
     uids = []
-    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-        value = dataset.get(keyword)
+    for keyword, tag in (("StudyInstanceUID", 0x0020000D), ("SeriesInstanceUID", 0x0020000E),
+                         ("SOPInstanceUID", 0x00080018)):
+        value = element_value(dataset, tag)
         if not value:
             raise DicomJSONError(f"cannot build BulkDataURIs: the data set has no {keyword}")
         uids.append(str(value))
@@ -279,6 +281,28 @@ def _raw_json(raw: DataElement | RawDataElement) -> dict[str, Any] | None:
     if len(values) == 1 and not values[0]:
         return {"vr": vr}  # empty: no Value
     return {"vr": vr, "Value": values}
+
+
+def element_value(dataset: Dataset, tag: int) -> Any:
+    """The value of the top-level element ``tag`` of ``dataset``: ``None`` when it is absent or
+    empty, its one value, or the list of its values. An unread element of a common VR is
+    converted straight from its bytes (:func:`_raw_json`: str, int or float, as the DICOM JSON
+    Model has them) and left unread in the data set, which :func:`dataset_to_json` then converts
+    the same way; anything else is converted (and kept converted) by pydicom, its value as
+    ``dataset.get(tag)`` gives it. For the few attributes ingest checks before it builds the
+    DICOM JSON (UIDs, Image Pixel numbers): pydicom's conversion and validation of an element
+    costs tens of microseconds."""
+    raw = dataset.get_item(tag, keep_deferred=True)
+    if raw is None:
+        return None
+    fast = _raw_json(raw)
+    if fast is None:
+        value = dataset[tag].value
+        return None if value == "" else value
+    values = fast.get("Value")
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
 
 
 def _concrete_vr(vr: str) -> str:

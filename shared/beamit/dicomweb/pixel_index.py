@@ -14,11 +14,15 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from beamit.dicomweb.dicom_json import element_value
+from beamit.dicomweb.pixel_limits import COLUMNS, NUMBER_OF_FRAMES, ROWS, SAMPLES_PER_PIXEL
+
 if TYPE_CHECKING:  # pydicom only when indexing at ingest: reading a stored index needs none of it
     from pydicom.dataset import Dataset
     from pydicom.uid import UID
 
 PIXEL_DATA = 0x7FE00010
+BITS_ALLOCATED = 0x00280100
 ITEM = 0xFFFEE000
 SEQUENCE_DELIMITER = 0xFFFEE0DD
 UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -71,9 +75,9 @@ class PixelIndex:
 
 def native_frame_length(ds: Dataset) -> int:
     """Bytes per frame of native Pixel Data (PS3.5 §8.1.1); BitsAllocated 1 is bit-packed."""
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    samples = int(ds.get("SamplesPerPixel", 1))
-    bits = int(ds.BitsAllocated)
+    rows, columns = int(element_value(ds, ROWS)), int(element_value(ds, COLUMNS))
+    samples = int(element_value(ds, SAMPLES_PER_PIXEL) or 1)
+    bits = int(element_value(ds, BITS_ALLOCATED))
     if bits == 1:
         return (rows * columns * samples + 7) // 8
     return rows * columns * samples * (bits // 8)
@@ -91,10 +95,10 @@ def build_pixel_index(ds: Dataset, fp: BinaryIO) -> PixelIndex | None:
     length = getattr(raw, "length", None)  # a RawDataElement: the value was not read
     if value_tell is None or length is None:
         return None
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    frames = int(element_value(ds, NUMBER_OF_FRAMES) or 1)
     if length != UNDEFINED_LENGTH:
         frame_length = native_frame_length(ds)
-        if frame_length * frames > length or int(ds.BitsAllocated) == 1 and frames > 1:
+        if frame_length * frames > length or int(element_value(ds, BITS_ALLOCATED)) == 1 and frames > 1:
             return None  # malformed or bit-packed across frames: decode from the whole object
         fragments: list[int] = []
         for i in range(frames):

@@ -25,12 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from beamit.dicomweb.dicom_json import ALWAYS_BULK_TAGS, element_value
+
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 DEFAULT_DECODE = 2**27
 DEFAULT_INSTANCE = 2**35
-PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+ROWS, COLUMNS, SAMPLES_PER_PIXEL, NUMBER_OF_FRAMES = 0x00280010, 0x00280011, 0x00280002, 0x00280008
 
 
 class TooManyPixels(ValueError):
@@ -49,7 +51,7 @@ class PixelGeometry:
     @classmethod
     def of(cls, ds: Dataset) -> PixelGeometry | None:
         """The declared geometry, or ``None`` without pixel data."""
-        if not any(keyword in ds for keyword in PIXEL_DATA_KEYWORDS):
+        if not any(tag in ds for tag in ALWAYS_BULK_TAGS):  # Pixel Data, Float or Double Float
             return None
         return cls.declared(ds)
 
@@ -57,15 +59,15 @@ class PixelGeometry:
     def declared(cls, ds: Dataset) -> PixelGeometry:
         """What the Image Pixel attributes say (of a header read without its pixel data too)."""
 
-        def number(keyword: str, default: int) -> int:
+        def number(tag: int, default: int) -> int:
             try:
-                value = ds.get(keyword)
-                return default if value in (None, "") else max(0, int(value))
+                value = element_value(ds, tag)
+                return default if value is None else max(0, int(value))
             except (TypeError, ValueError):
                 return default
 
-        return cls(number("Rows", 0), number("Columns", 0), number("SamplesPerPixel", 1),
-                   max(1, number("NumberOfFrames", 1)))
+        return cls(number(ROWS, 0), number(COLUMNS, 0), number(SAMPLES_PER_PIXEL, 1),
+                   max(1, number(NUMBER_OF_FRAMES, 1)))
 
     @property
     def frame_samples(self) -> int:

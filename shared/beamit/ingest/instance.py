@@ -19,7 +19,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from beamit.dicomweb.dicom_json import instance_metadata
+from beamit.dicomweb.dicom_json import element_value, instance_metadata
 from beamit.dicomweb.part10 import NotPart10, as_part10
 from beamit.dicomweb.pixel_index import PixelIndex, build_pixel_index
 from beamit.dicomweb.pixel_limits import PixelLimits, TooManyPixels
@@ -31,6 +31,8 @@ from beamit.ingest.levels import level_json
 # configured public base URL substituted, so a new domain never invalidates stored data.
 STORED_ROOT = "http://beamit.invalid/dicomweb"
 DEFER_SIZE = 1024
+_TAGS = {"SOPClassUID": 0x00080016, "SOPInstanceUID": 0x00080018, "StudyInstanceUID": 0x0020000D,
+         "SeriesInstanceUID": 0x0020000E, "Modality": 0x00080060, "InstanceNumber": 0x00200013}
 
 
 class InstanceRejected(Exception):
@@ -103,8 +105,12 @@ def md5_of(fp: BinaryIO) -> str:
     return base64.b64encode(md5.digest()).decode()
 
 
+def _value(ds: Dataset, keyword: str) -> Any:
+    return element_value(ds, _TAGS[keyword])
+
+
 def _uid(ds: Dataset, keyword: str, sop_class: str | None, sop: str | None) -> str:
-    value = ds.get(keyword)
+    value = _value(ds, keyword)
     if not value:
         raise InstanceRejected(
             DATA_SET_MISMATCH, f"{keyword} is missing", sop_class_uid=sop_class, sop_instance_uid=sop
@@ -153,8 +159,8 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None,
         raise InstanceRejected(CANNOT_UNDERSTAND, f"not a DICOM Part 10 file: {type(exc).__name__}") from None
     except Exception as exc:
         raise InstanceRejected(CANNOT_UNDERSTAND, f"unreadable DICOM data: {type(exc).__name__}") from None
-    sop_class = str(ds.get("SOPClassUID", "")) or None
-    sop = str(ds.get("SOPInstanceUID", "")) or None
+    sop_class = str(_value(ds, "SOPClassUID") or "") or None
+    sop = str(_value(ds, "SOPInstanceUID") or "") or None
     sop_class = _uid(ds, "SOPClassUID", sop_class, sop)
     sop = _uid(ds, "SOPInstanceUID", sop_class, sop)
     study = _uid(ds, "StudyInstanceUID", sop_class, sop)
@@ -188,7 +194,7 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None,
             sop_class_uid=sop_class,
             sop_instance_uid=sop,
         ) from None
-    number = ds.get("InstanceNumber")
+    number = _value(ds, "InstanceNumber")
     try:
         instance_number = int(number) if number not in (None, "") else None
     except (TypeError, ValueError):
@@ -208,5 +214,5 @@ def parse_instance(fp: BinaryIO, *, expected_study: str | None = None,
         metadata=metadata,
         pixel_index=pixel_index,
         instance_number=instance_number,
-        modality=str(ds.get("Modality", "")) or None,
+        modality=str(_value(ds, "Modality") or "") or None,
     )

@@ -140,3 +140,79 @@ def test_values_as_pydicom_gives_them(vr, data, expected):
 ])
 def test_everything_else_is_left_to_pydicom(vr, data):
     assert dicom_json._raw_json(RawDataElement(0x00100010, vr, len(data), data, 0, False, True)) is None
+
+
+_INGEST_TAGS = (0x00080016, 0x00080018, 0x0020000D, 0x0020000E, 0x00080060, 0x00200013,  # UIDs, Modality, number
+                0x00280010, 0x00280011, 0x00280002, 0x00280008, 0x00280100)  # Image Pixel numbers
+
+
+def _pydicom_value(dataset: Dataset, tag: int) -> object:
+    value = dataset.get(tag)
+    value = None if value is None else value.value
+    if value in (None, "") or (isinstance(value, list | pydicom.multival.MultiValue) and not value):
+        return None
+    if isinstance(value, pydicom.multival.MultiValue):
+        return [str(v) for v in value]
+    return str(value) if isinstance(value, str) else value
+
+
+def _element_values(source: bytes | str) -> list[tuple[int, object, object]]:
+    """(tag, element_value, pydicom's value) of the ingest tags of ``source``, each data set read afresh."""
+    compared = []
+    for tag in _INGEST_TAGS:
+        fast_ds, slow_ds = _read(source), _read(source)
+        if fast_ds is None or slow_ds is None:
+            return []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fast: object = dicom_json.element_value(fast_ds, tag)
+                fast = [str(v) for v in fast] if isinstance(fast, list) else fast
+            except Exception as exc:
+                fast = f"error: {type(exc).__name__}"
+            try:
+                slow = _pydicom_value(slow_ds, tag)
+            except Exception as exc:
+                slow = f"error: {type(exc).__name__}"
+        compared.append((tag, fast, slow))
+    return compared
+
+
+def test_element_value_is_pydicom_s_value():
+    """What ingest reads before the DICOM JSON (UIDs, Modality, Instance Number, Image Pixel
+    numbers) is the value pydicom gives, on pydicom's test files and the sandbox's instances;
+    and reading it leaves the DICOM JSON as it was."""
+    sources: list[bytes | str] = [*_pydicom_files(), *_sandbox_part10()]
+    present = 0
+    for source in sources:
+        for tag, fast, slow in _element_values(source):
+            assert fast == slow, (source if isinstance(source, str) else "sandbox data set", f"{tag:08X}")
+            present += fast is not None
+    assert present > 500
+    ds = _read(_sandbox_part10()[0])
+    assert ds is not None
+    before = json.dumps(dataset_to_json(ds), sort_keys=True)
+    for tag in _INGEST_TAGS:
+        dicom_json.element_value(ds, tag)
+    assert json.dumps(dataset_to_json(ds), sort_keys=True) == before
+
+
+@pytest.mark.parametrize("implicit", [False, True])  # implicit VR: no VR in the bytes, pydicom converts
+@pytest.mark.parametrize(("tag", "vr", "value", "expected"), [
+    (0x00080018, "UI", "1.2.3", "1.2.3"),
+    (0x00080018, "UI", ["1.2", "3.4"], ["1.2", "3.4"]),  # several values: a list (never a valid UID)
+    (0x00080018, "UI", "", None),
+    (0x00280010, "US", 512, 512),
+    (0x00280008, "IS", "12", 12),
+    (0x00280008, "IS", "", None),
+    (0x00080060, "CS", "CT", "CT"),
+])
+def test_element_value_one_value_several_or_none(tag, vr, value, expected, implicit):
+    ds = Dataset()
+    ds.add_new(tag, vr, value)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=implicit, little_endian=True)
+    read = pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
+    found = dicom_json.element_value(read, tag)
+    assert (list(found) if isinstance(found, pydicom.multival.MultiValue) else found) == expected
+    assert dicom_json.element_value(read, 0x00100010) is None  # absent
