@@ -3,9 +3,11 @@ tests of pure logic; the integration suite uses Cloud Storage (fake-gcs-server).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 
-from beamit.storage import BlobInfo
+from beamit.storage import BlobInfo, ObjectRange
 
 
 class MemoryBlobs:
@@ -20,6 +22,11 @@ class MemoryBlobs:
     def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
         self.reads.append((name, start, end))
         return self.objects[(bucket, name)][start:end]
+
+    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
+        self.reads.append((name, start, end))
+        data = self.objects[(bucket, name)]
+        return ObjectRange(data[start:end], base64.b64encode(hashlib.md5(data).digest()).decode())
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         data = self.objects[(bucket, name)]

@@ -62,3 +62,18 @@ def test_read_whole_and_ranges(svc, plain_bucket):
     assert read(bucket, "probe/read/obj", 150_000, 400_000) == data[150_000:]  # a range past the end is cut
     with pytest.raises(gexc.NotFound):
         read(bucket, "probe/read/missing", 0, 10)
+
+
+def test_a_range_comes_with_the_whole_object_s_md5(svc, plain_bucket):
+    """What the early read of a frame's object (beamit.retrieve.frame_source.EarlyHead) checks
+    against the instance's record: Cloud Storage's X-Goog-Hash is the whole object's."""
+    data = os.urandom(300_000)
+    blob = plain_bucket.blob("probe/read/ranged")
+    blob.upload_from_string(data)
+    blob.reload()
+    found = svc.blobs.read_range(plain_bucket.name, "probe/read/ranged", 0, 1000)
+    assert found.data == data[:1000] and found.md5_hash == blob.md5_hash
+    whole = svc.blobs.read_range(plain_bucket.name, "probe/read/ranged", 0, 1 << 20)  # past the end: cut
+    assert whole.data == data and whole.md5_hash == blob.md5_hash
+    with pytest.raises(gexc.NotFound):
+        svc.blobs.read_range(plain_bucket.name, "probe/read/missing", 0, 10)

@@ -54,7 +54,7 @@ PRODUCTION_P50: tuple[ServiceLatency, ...] = (
     ),
     ServiceLatency(
         "Cloud Storage read, first byte of a small object (media GET, range GET, metadata, listing)",
-        ("gcs.read", "gcs.stream", "gcs.stat", "gcs.list"),
+        ("gcs.read", "gcs.read_range", "gcs.stream", "gcs.stat", "gcs.list"),
         30,
         "assumed in-region; a published measurement (https://gist.github.com/markvincze/6b652e5c2052a3fd9932b8df75d6cafe,"
         " client location not stated) has metadata reads of 1 KB objects at 35-75 ms and their downloads at "

@@ -130,10 +130,10 @@ def _trips(costs: Mapping[str, OperationCost]) -> list[GoalResult]:
             continue
         chain = " → ".join(cost.trips.chain)
         cut = {
-            "frame": "the range read starts in the first step only when the process has read the instance's "
-                     "record before (a viewer lists a series before its frames); otherwise the record is read "
-                     "first: keep each frame's byte range in a derived object named by its UIDs, read beside the "
-                     "record",
+            "frame": "a frame is read beside the record when the process has read the record before, or when it "
+                     "is frame 1 within the object's first MiB (read by its name); any other frame waits for the "
+                     "record: keep each instance's frame ranges in a derived object named by its UIDs, read beside "
+                     "the record",
             "study metadata": "the first read after an ingest lists and reads the chunks, then compacts them: "
                               "compact from the study.received event instead, so every read finds one object",
         }.get(label, "")

@@ -33,7 +33,7 @@ from beamit.dicomweb.wado.frames import (
     read_whole,
     split_frames,
 )
-from beamit.storage import BlobStore
+from beamit.storage import BlobStore, ObjectRange
 from beamit.storage.trace import carried
 
 HEADER_SPAN = 64 << 10
@@ -41,14 +41,49 @@ HEADER_SPAN = 64 << 10
 set's attributes before it, in one range read."""
 
 _EARLY_READS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="frame-early")
-"""Frame reads started before the instance's record is confirmed (:meth:`FrameSource.read_early`)."""
+"""Reads started before the instance's record is read or confirmed (:meth:`FrameSource.read_early`,
+:class:`EarlyHead`)."""
+
+EARLY_HEAD_BYTES = 1 << 20
+"""How much of an instance's object :class:`EarlyHead` reads: a 512 x 512 CT slice at 16 bits
+(512 KiB of Pixel Data and its attributes) and any smaller single-frame image fit."""
+
+
+class EarlyHead:
+    """The first :data:`EARLY_HEAD_BYTES` of an instance's object, read by its name (which
+    ingest derives from the UIDs: :func:`beamit.ingest.layout.instance_object`) while the
+    request reads the instance's record, so that the first frame of a single-frame image waits
+    for one round trip, not for the record and then its byte range. The bytes are used only for
+    the object the record names: the same name and the same MD5 (a deleted instance stored
+    again under its UIDs is another object); otherwise the frame is read as before."""
+
+    def __init__(self, blobs: BlobStore, bucket: str, name: str) -> None:
+        self._name = name
+        self._read: Future[ObjectRange] = _EARLY_READS.submit(carried(blobs.read_range), bucket, name, 0,
+                                                              EARLY_HEAD_BYTES)
+
+    def of(self, instance: StoredInstance, number: int) -> bytes | None:
+        """The bytes read, when they are of ``instance``'s object and hold frame ``number``;
+        else ``None`` (without waiting for the read when the record already says so)."""
+        pixel = instance.pixel
+        if instance.blob != self._name or not instance.md5 or pixel is None or not 1 <= number <= pixel.frame_count:
+            return None
+        ranges = pixel.frame_ranges(number)
+        if ranges[-1][0] + ranges[-1][1] > EARLY_HEAD_BYTES:
+            return None
+        try:
+            found = self._read.result()
+        except Exception:  # not there (yet), or the read failed: read the frame as before
+            return None
+        return found.data if found.md5_hash == instance.md5 else None
 
 
 class FrameSource:
     """Reads the frames of one stored instance from the DICOM bucket."""
 
     def __init__(self, blobs: BlobStore, bucket: str, instance: StoredInstance,
-                 limits: PixelLimits = PixelLimits()) -> None:
+                 limits: PixelLimits = PixelLimits(), *, head: bytes | None = None) -> None:
+        """``head``: the object's first bytes, already read (:class:`EarlyHead`)."""
         self._blobs = blobs
         self._bucket = bucket
         self.instance = instance
@@ -57,6 +92,7 @@ class FrameSource:
         self._indexed = instance.pixel is not None and ts.is_little_endian and not ts.is_deflated
         self._frames: list[bytes] | None = None
         self._head: bytes | None = None  # the object up to Pixel Data's value, once read
+        self._prefix = head if self._indexed else None
         self._early: dict[int, Future[Frame]] = {}
 
     @property
@@ -80,6 +116,8 @@ class FrameSource:
         if self._indexed:
             assert self.instance.pixel is not None
             head = self._head
+            if head is None and self._prefix is not None and self.instance.pixel.value_offset <= len(self._prefix):
+                head = self._prefix[:self.instance.pixel.value_offset]
             if head is None:
                 head = self._blobs.read(self._bucket, self.instance.blob, 0, self.instance.pixel.value_offset)
             return dcmread(io.BytesIO(head), stop_before_pixels=True)
@@ -131,12 +169,17 @@ class FrameSource:
             start, end = ranges[0][0], ranges[-1][0] + ranges[-1][1]
             # The attributes too when they are just before (decoding or rendering reads them next).
             header_unread = self._head is None and "header" not in self.__dict__
-            with_head = header_unread and start - pixel.value_offset <= HEADER_SPAN
-            if with_head:
-                start = 0
-            span = self._blobs.read(self._bucket, self.instance.blob, start, end)
-            if with_head:
-                self._head = span[:pixel.value_offset]
+            if self._prefix is not None and end <= len(self._prefix):  # read already, with the attributes
+                start, span = 0, self._prefix
+                if header_unread:
+                    self._head = span[:pixel.value_offset]
+            else:
+                with_head = header_unread and start - pixel.value_offset <= HEADER_SPAN
+                if with_head:
+                    start = 0
+                span = self._blobs.read(self._bucket, self.instance.blob, start, end)
+                if with_head:
+                    self._head = span[:pixel.value_offset]
             data = b"".join(span[offset - start:offset - start + length] for offset, length in ranges)
             return Frame(number, data, pixel.encapsulated)
         if self._frames is None:

@@ -27,19 +27,26 @@ from beamit.dicomweb.wado.frames import Frame, FrameDecodeError, FrameError
 from beamit.dicomweb.wado.render_params import JPEG, RenderParamError, RenderParams
 from beamit.dicomweb.wado.transcode import EXPLICIT_VR_LITTLE_ENDIAN, can_decode
 from beamit.errors import BadRequest, NotAcceptable, NotFound
-from beamit.retrieve.frame_source import FrameSource
+from beamit.ingest.layout import instance_object
+from beamit.retrieve.frame_source import EarlyHead, FrameSource
 from beamit.retrieve.plan import Accessed, Retrieval, RetrievalPlan, checked_frames, negotiated
 from beamit.retrieve.rendered_cache import CachedRendering, cache_object
 
 
 def plan_frames(retrieval: Retrieval, ref: ResourceRef, numbers: tuple[int, ...], accept: str | None
                 ) -> RetrievalPlan:
-    """Frames ``numbers`` of one instance, one part each. When this process has read the
-    instance's record before, its first frame is read while the record is read again (to
-    confirm it: the frame is used only if the record is the same)."""
+    """Frames ``numbers`` of one instance, one part each. The first frame is read while the
+    record is: when this process has read the record before, by its byte range (the frame is
+    used only if the record is the same); else, for frame 1, the object's first megabyte by its
+    name (:class:`~beamit.retrieve.frame_source.EarlyHead`: a single-frame image's frame, used
+    only if it is of the object the record names)."""
     early = _early_source(retrieval, ref, numbers[0])
+    head = _early_head(retrieval, ref) if early is None and numbers[0] == 1 else None
     instance = _instance(retrieval, ref)
-    source = early if early is not None and early.instance == instance else retrieval.source(instance)
+    if early is not None and early.instance == instance:
+        source = early
+    else:
+        source = retrieval.source(instance, head.of(instance, numbers[0]) if head is not None else None)
     checked_frames(source, numbers)
     stored = instance.transfer_syntax
     representation = negotiated(
@@ -176,6 +183,13 @@ def _early_source(retrieval: Retrieval, ref: ResourceRef, number: int) -> FrameS
         return None  # answered by the checks after the record read, as before
     source.read_early(number)
     return source
+
+
+def _early_head(retrieval: Retrieval, ref: ResourceRef) -> EarlyHead:
+    """The first bytes of the object ingest stored ``ref``'s instance as, being read."""
+    assert ref.series is not None and ref.instance is not None
+    name = instance_object(retrieval.tenant_id, ref.study, ref.series, ref.instance)
+    return EarlyHead(retrieval.blobs, retrieval.dicom_bucket, name)
 
 
 def _instance(retrieval: Retrieval, ref: ResourceRef) -> StoredInstance:

@@ -45,11 +45,12 @@ class Retrieval:
     def tenant_id(self) -> str:
         return self.catalog.scope.tenant_id
 
-    def source(self, instance: StoredInstance) -> FrameSource:
+    def source(self, instance: StoredInstance, head: bytes | None = None) -> FrameSource:
+        """Where ``instance``'s frames are read; ``head``: its object's first bytes, already read."""
         with first_use():
             from beamit.retrieve.frame_source import FrameSource
 
-        return FrameSource(self.blobs, self.dicom_bucket, instance, self.pixel_limits)
+        return FrameSource(self.blobs, self.dicom_bucket, instance, self.pixel_limits, head=head)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import urllib3
 from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]
 
-from beamit.storage.protocols import AlreadyExists, BlobInfo, PreconditionFailed
+from beamit.storage.protocols import AlreadyExists, BlobInfo, ObjectRange, PreconditionFailed
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -45,13 +45,19 @@ def _info(blob: Any) -> BlobInfo:
     )
 
 
-def _crc32c_of(goog_hash: str) -> bytes | None:
-    """The CRC32C of an ``X-Goog-Hash`` header (``crc32c=<base64>,md5=<base64>``), if given."""
-    for item in goog_hash.split(","):
+def _goog_hash(header: str, wanted: str) -> str | None:
+    """One hash (base64) of an ``X-Goog-Hash`` header (``crc32c=<base64>,md5=<base64>``), if given."""
+    for item in header.split(","):
         kind, _, value = item.strip().partition("=")
-        if kind == "crc32c" and value:
-            return base64.b64decode(value)
+        if kind == wanted and value:
+            return value
     return None
+
+
+def _crc32c_of(goog_hash: str) -> bytes | None:
+    """The CRC32C of an ``X-Goog-Hash`` header, if given."""
+    value = _goog_hash(goog_hash, "crc32c")
+    return None if value is None else base64.b64decode(value)
 
 
 class MediaHttp:
@@ -192,6 +198,14 @@ class GcsBlobStore:
         with response:
             data: bytes = response.read(decode_content=False)
         return data
+
+    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
+        """Bytes ``start``..``end`` (exclusive) of the object, fewer past its end, and the whole
+        object's MD5 from the answer's ``X-Goog-Hash`` (Cloud Storage gives it with ranges too)."""
+        response = self._get_media(self._media_url(bucket, name), {"Range": f"bytes={start}-{end - 1}"})
+        with response:
+            data: bytes = response.read(decode_content=False)
+            return ObjectRange(data, _goog_hash(response.headers.get("X-Goog-Hash", ""), "md5"))
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """One streamed GET of the object's media (the JSON API's download URL), verified

@@ -40,6 +40,15 @@ class BlobInfo:
     """When the object was created (``timeCreated``)."""
 
 
+@dataclass(frozen=True)
+class ObjectRange:
+    """Bytes of an object, and the whole object's MD5 (base64), which Cloud Storage reports with
+    every read (``None`` where it has none: composite objects): it says which object they are of."""
+
+    data: bytes
+    md5_hash: str | None
+
+
 class BlobStore(Protocol):
     """Objects in buckets, addressed by (bucket, name)."""
 
@@ -58,6 +67,10 @@ class BlobStore(Protocol):
 
     def read(self, bucket: str, name: str, start: int | None = None, end: int | None = None) -> bytes:
         """Bytes ``[start, end)`` of an object (all of it by default)."""
+        ...
+
+    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
+        """Bytes ``[start, end)`` of an object (fewer past its end) with the object's MD5, in one GET."""
         ...
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:

@@ -16,9 +16,9 @@ from beamit.catalog import StoredInstance
 from beamit.catalog.commit import instance_record
 from beamit.dicomweb.uri import ElementPath
 from beamit.dicomweb.wado.frames import FrameError, NoPixelData
-from beamit.ingest.instance import parse_instance
+from beamit.ingest.instance import md5_of, parse_instance
 from beamit.retrieve.bulkdata import BulkDataNotFound, bulk_value
-from beamit.retrieve.frame_source import HEADER_SPAN, FrameSource
+from beamit.retrieve.frame_source import EARLY_HEAD_BYTES, HEADER_SPAN, EarlyHead, FrameSource
 from tests.dicom_samples import ct_instance, part10_bytes, pixel_sample_paths
 from tests.memory_blobs import MemoryBlobs
 
@@ -29,6 +29,7 @@ def store(blobs: MemoryBlobs, raw: bytes) -> StoredInstance:
         parsed = parse_instance(io.BytesIO(raw))
     blob = f"t-unit/{parsed.study_uid}/{parsed.series_uid}/{parsed.sop_instance_uid}.dcm"
     blobs.put("dicom", blob, raw)
+    parsed.md5_b64 = md5_of(io.BytesIO(raw))  # as ingest records it (Cloud Storage's, from the upload)
     return StoredInstance.from_record(instance_record(parsed, blob))
 
 
@@ -197,3 +198,53 @@ def test_an_early_read_that_failed_is_read_again():
         source._early[1].result()  # the object was not there yet
     blobs.put("dicom", instance.blob, blobs.read("dicom", stored.blob))
     assert source.frame(1) == FrameSource(blobs, "dicom", stored).frame(1)  # read again, now found
+
+
+def test_the_first_frame_comes_from_the_early_head_without_another_read():
+    blobs = MemoryBlobs()
+    raw = part10_bytes(ct_instance())
+    instance = store(blobs, raw)
+    head = EarlyHead(blobs, "dicom", instance.blob).of(instance, 1)
+    assert head == raw  # a 32 KiB image: all of it
+    assert blobs.reads == [(instance.blob, 0, EARLY_HEAD_BYTES)]
+    source = FrameSource(blobs, "dicom", instance, head=head)
+    assert source.frame(1) == FrameSource(MemoryBlobs(), "dicom", instance, head=raw).frame(1)
+    assert np.array_equal(source.decode(source.frame(1)), pydicom.dcmread(io.BytesIO(raw)).pixel_array)
+    assert source.header.Rows == 128 and "PixelData" not in source.header
+    assert blobs.reads == [(instance.blob, 0, EARLY_HEAD_BYTES)]  # nothing read after the record
+
+
+def test_the_early_head_is_used_only_for_the_object_the_record_names():
+    import dataclasses
+
+    blobs = MemoryBlobs()
+    stored = store(blobs, part10_bytes(ct_instance()))
+    assert EarlyHead(blobs, "dicom", stored.blob).of(dataclasses.replace(stored, blob=stored.blob + ".x"), 1) is None
+    assert EarlyHead(blobs, "dicom", stored.blob).of(dataclasses.replace(stored, md5=""), 1) is None
+    assert EarlyHead(blobs, "dicom", stored.blob).of(stored, 2) is None  # no such frame
+    # Deleted and stored again with other bytes under the same UIDs: the record's MD5 is not the object's.
+    again = ct_instance()
+    again.PixelData = bytes(len(again.PixelData))
+    blobs.put("dicom", stored.blob, part10_bytes(again))
+    assert EarlyHead(blobs, "dicom", stored.blob).of(stored, 1) is None
+    # Not there: the frame is read after the record, as before.
+    missing = dataclasses.replace(stored, blob=stored.blob + ".later")
+    assert EarlyHead(blobs, "dicom", missing.blob).of(missing, 1) is None
+
+
+def test_a_frame_past_the_early_head_is_read_by_its_range():
+    blobs = MemoryBlobs()
+    ds = ct_instance()  # made a native image of 32 frames of 32 KiB: frames 32 and up end past 1 MiB
+    frames = [(ds.pixel_array + n).astype(ds.pixel_array.dtype) for n in range(40)]
+    ds.NumberOfFrames = 40
+    ds.PixelData = b"".join(f.tobytes() for f in frames)
+    instance = store(blobs, part10_bytes(ds))
+    early = EarlyHead(blobs, "dicom", instance.blob)
+    assert early.of(instance, 1) is not None
+    last = next(n for n in range(1, 41) if sum(instance.pixel.frame_ranges(n)[-1]) > EARLY_HEAD_BYTES)
+    assert early.of(instance, last) is None
+    source = FrameSource(blobs, "dicom", instance, head=early.of(instance, 1))
+    blobs.reads.clear()
+    assert np.array_equal(source.decode(source.frame(last)), frames[last - 1])
+    (offset, length), = instance.pixel.frame_ranges(last)
+    assert blobs.reads == [(instance.blob, offset, offset + length)]  # the attributes came with the head
