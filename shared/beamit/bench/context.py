@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -13,13 +15,14 @@ from beamit.bench.cpu import cpu_delta
 from beamit.bench.modes import BenchMode
 from beamit.bench.orthanc import OrthancPeer
 from beamit.bench.peers import Peer
-from beamit.bench.profile import sampled
+from beamit.bench.profile import MIN_BUSY, Profile, sampled
 from beamit.bench.receiver import EventReceiver
 from beamit.bench.report import Row
 from beamit.devstack.stack import LocalStack
 from beamit.storage import Services
 
 MAX_NOTE = 400
+"""Seconds py-spy is given to attach to the gateway's processes before a profiled loop starts."""
 
 
 BENCH_TENANT = "bench"
@@ -98,16 +101,35 @@ class BenchContext:
         to ``operation``; the block counts its operations in the :class:`Tally` it is given.
         ``profiled``: py-spy samples the peer's server meanwhile (:mod:`beamit.bench.profile`)."""
         tally = Tally()
-        peer.take_traces()
-        before = {group.name: group.read() for group in peer.cpu_groups}
-        with sampled(peer.profiled_pid() if profiled else None) as profile:
+        with sampled(peer.profiled_pid() if profiled else None) as profile:  # attached before the CPU is read
+            peer.take_traces()
+            before = {group.name: group.read() for group in peer.cpu_groups}
             try:
                 yield tally
             finally:
                 spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
                 record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
-        if profile.shares:
+        self._keep_profile(operation, profile)
+
+    def profile_repeated(self, peer: Peer, operation: str, request: Callable[[int], object], count: int,
+                         seconds: float) -> None:
+        """Profile ``operation`` (py-spy, :mod:`beamit.bench.profile`) over ``request(0..count-1)``
+        repeated for ``seconds``, untimed and charged to nothing: for an operation whose measured
+        loop is too short to sample (its rows and costs come from that loop)."""
+        with sampled(peer.profiled_pid()) as profile:
+            until = time.monotonic() + seconds
+            for index in itertools.count():
+                if time.monotonic() >= until:
+                    break
+                request(index % count)
+        self._keep_profile(operation, profile)
+
+    def _keep_profile(self, operation: str, profile: Profile) -> None:
+        if profile.enough:
             self.findings.profiles[operation] = profile.lines()
+        elif profile.busy:
+            self.findings.note(f"the profile of {operation} is not shown: {profile.busy} busy samples "
+                               f"(fewer than {MIN_BUSY})")
 
 
 @dataclass

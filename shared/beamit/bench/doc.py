@@ -99,8 +99,10 @@ LATENCY_NOTE = (
 )
 
 PROFILE_NOTE = (
-    "py-spy samples (100/s, `--gil`: only the thread running Python, so waits on sockets and locks are not "
-    "counted) of the gateway's processes during BeamIt's loop of this operation; each function's "
+    "py-spy samples (`--gil`: only the thread running Python, so waits on sockets and locks are not "
+    "counted), 250/s, of the gateway's processes during BeamIt's loop of this operation, or, for an operation "
+    "too short to sample there, while its requests are repeated for a few seconds afterwards (untimed); shown "
+    "from 100 busy samples; each function's "
     "share of the busy samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread "
     "pool plumbing left out)."
 )

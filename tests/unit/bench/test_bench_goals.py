@@ -83,6 +83,14 @@ def test_profile_summary_leaves_idle_and_plumbing_out():
     assert shares["Router.dispatch (beamit/web/router.py)"] == 100
     assert shares["commit (beamit/catalog/commit.py)"] == 75
     assert not any("threading" in name for name in shares)
+    assert not profile.enough  # 40 busy samples: too few to show
+
+
+def test_a_profile_is_shown_from_100_busy_samples():
+    line = "Thread.run (threading.py:1);Router.dispatch (beamit/web/router.py:9);commit (beamit/catalog/commit.py:3)"
+    assert not summarise(f"{line} 99").enough
+    assert summarise(f"{line} 100").enough
+    assert not summarise("Thread.run (threading.py:1);wait (threading.py:320) 5000").enough  # idle only
 
 
 def test_the_document_renders_goals_costs_and_profiles():
