@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -27,6 +26,9 @@ MAX_NOTE = 400
 
 BENCH_TENANT = "bench"
 """The tenant BeamIt's side of the bench stores into."""
+PROFILE_TENANT = "bench-profile"
+"""The tenant of profiled loops that store (:meth:`BenchContext.profile`): what they store stays
+out of the bench tenant, which holds what Orthanc holds."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class BenchContext:
     beamit: Peer
     orthanc: Peer
     api_key: str
+    profiling: Peer
+    """BeamIt as the :data:`PROFILE_TENANT` (the same gateway)."""
     orthanc_server: OrthancPeer
     deadline: Deadline
     event_receiver: EventReceiver
@@ -96,32 +100,30 @@ class BenchContext:
             reset_services()
 
     @contextmanager
-    def charged(self, peer: Peer, operation: str, per: str, profiled: bool = False) -> Iterator[Tally]:
+    def charged(self, peer: Peer, operation: str, per: str) -> Iterator[Tally]:
         """Charge the CPU ``peer``'s processes spend in the block, and the traces of its answers,
-        to ``operation``; the block counts its operations in the :class:`Tally` it is given.
-        ``profiled``: py-spy samples the peer's server meanwhile (:mod:`beamit.bench.profile`)."""
+        to ``operation``; the block counts its operations in the :class:`Tally` it is given. Never
+        profiled meanwhile: py-spy's sampling costs the sampled processes CPU too (about a third
+        more at 200/s on these cores), so :meth:`profile` runs after the measured loop."""
         tally = Tally()
-        with sampled(peer.profiled_pid() if profiled else None) as profile:  # attached before the CPU is read
-            peer.take_traces()
-            before = {group.name: group.read() for group in peer.cpu_groups}
-            try:
-                yield tally
-            finally:
-                spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
-                record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
-        self._keep_profile(operation, profile)
+        peer.take_traces()
+        before = {group.name: group.read() for group in peer.cpu_groups}
+        try:
+            yield tally
+        finally:
+            spent = {group.name: cpu_delta(before[group.name], group.read()) for group in peer.cpu_groups}
+            record(self.findings.costs, operation, per, spent, tally.count, peer.take_traces())
 
-    def profile_repeated(self, peer: Peer, operation: str, request: Callable[[int], object], count: int,
-                         seconds: float) -> None:
-        """Profile ``operation`` (py-spy, :mod:`beamit.bench.profile`) over ``request(0..count-1)``
-        repeated for ``seconds``, untimed and charged to nothing: for an operation whose measured
-        loop is too short to sample (its rows and costs come from that loop)."""
+    def profile(self, peer: Peer, operation: str, requests: Iterable[Callable[[], object]], seconds: float) -> None:
+        """Profile ``operation`` (py-spy, :mod:`beamit.bench.profile`) while ``requests`` are made
+        one after the other, until they run out or ``seconds`` pass: untimed and charged to
+        nothing, after the operation's measured loop (its rows and costs come from that loop)."""
         with sampled(peer.profiled_pid()) as profile:
             until = time.monotonic() + seconds
-            for index in itertools.count():
+            for request in requests:
                 if time.monotonic() >= until:
                     break
-                request(index % count)
+                request()
         self._keep_profile(operation, profile)
 
     def _keep_profile(self, operation: str, profile: Profile) -> None:

@@ -99,12 +99,12 @@ LATENCY_NOTE = (
 )
 
 PROFILE_NOTE = (
-    "py-spy samples (`--gil`: only the thread running Python, so waits on sockets and locks are not "
-    "counted), 250/s, of the gateway's processes during BeamIt's loop of this operation, or, for an operation "
-    "too short to sample there, while its requests are repeated for a few seconds afterwards (untimed); shown "
-    "from 100 busy samples; each function's "
-    "share of the busy samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread "
-    "pool plumbing left out)."
+    "py-spy samples (250/s, `--gil`: only the thread running Python, so waits on sockets and locks are not "
+    "counted) of the gateway's processes while the operation's requests are made again after its measured loop "
+    "(untimed: sampling costs the sampled processes CPU too; STOW-RS: another CT series of the same size, into "
+    "a tenant of its own; rendered: the same requests repeated for 5 s); each function's share of the busy "
+    "samples it is on the stack of (inclusive; idle threads and the WSGI, Flask and thread pool plumbing left "
+    "out), shown from 100 busy samples."
 )
 
 PEER_REFERENCE = (

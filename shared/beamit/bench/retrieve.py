@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -148,10 +149,10 @@ def phase_retrieve(ctx: BenchContext, seconds: float) -> None:
     _latencies(ctx, "rendered JPEG (instance)", rendered)
     _latencies(ctx, "rendered JPEG (instance), the same again", rendered)
     client = ctx.beamit.client()
-    ctx.profile_repeated(ctx.beamit, "rendered JPEG (instance), the same again",
-                         lambda i: client.retrieve_instance_rendered(study, series, rendered_targets[i],
-                                                                     media_types=RENDERED_MEDIA_TYPES),
-                         len(rendered_targets), RENDERED_PROFILE_SECONDS)
+    ctx.profile(ctx.beamit, "rendered JPEG (instance), the same again",
+                itertools.cycle([partial(client.retrieve_instance_rendered, study, series, target,
+                                         media_types=RENDERED_MEDIA_TYPES) for target in rendered_targets]),
+                RENDERED_PROFILE_SECONDS)
     _first_frame(ctx, deadline)
 
 

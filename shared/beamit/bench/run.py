@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from beamit.bench.budget import Deadline
 from beamit.bench.coldstart import phase_cold_start
-from beamit.bench.context import BENCH_TENANT, BenchContext, Findings
+from beamit.bench.context import BENCH_TENANT, PROFILE_TENANT, BenchContext, Findings
 from beamit.bench.costs import render_costs_text
 from beamit.bench.cpu import ProcessGroup
 from beamit.bench.doc import BenchRecord, render_document
@@ -54,8 +54,8 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 )
 
 
-def create_bench_tenant(stack: LocalStack) -> str:
-    """The ``bench`` tenant and an API key with every scope; returns the key."""
+def create_bench_tenant(stack: LocalStack, tenant: str = BENCH_TENANT) -> str:
+    """The ``bench`` tenant (or ``tenant``) and an API key with every scope; returns the key."""
     from beamit.auth.api_keys import create_key
     from beamit.auth.scopes import ALL_SCOPES
     from beamit.settings import reset_settings
@@ -68,11 +68,11 @@ def create_bench_tenant(stack: LocalStack) -> str:
     reset_services()
     try:
         svc = services()
-        create_tenant(svc.metadata, BENCH_TENANT, "BeamIt benchmark")
+        create_tenant(svc.metadata, tenant, "BeamIt benchmark")
         issued = create_key(
             svc.metadata,
             env_prefix=svc.settings.api_key_prefix,
-            tenant=TenantScope(BENCH_TENANT),
+            tenant=TenantScope(tenant),
             name="make bench",
             scopes=ALL_SCOPES,
             created_by="make-bench",
@@ -163,6 +163,7 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
         )
         print(f"   {findings.facts['start']}", flush=True)
         key = create_bench_tenant(stack)
+        profile_key = create_bench_tenant(stack, PROFILE_TENANT)
         ctx = BenchContext(
             mode=mode,
             stack=stack,
@@ -173,6 +174,8 @@ def run(mode: BenchMode, doc_path: Path | None, large_studies: int | None = None
                          memory_pids=lambda: [pid for pid in [orthanc_server.pid] if pid is not None],
                          cpu_groups=(ProcessGroup("Orthanc", lambda: [p for p in [orthanc_server.pid] if p]),)),
             api_key=key,
+            profiling=Peer("BeamIt", f"{stack.url}/v1/dicomweb", {"Authorization": f"Bearer {profile_key}"},
+                           profiled_pid=lambda: next(iter(_stack_roots(stack, ("gateway",))), None)),
             orthanc_server=orthanc_server,
             deadline=Deadline(mode.total_seconds - (time.monotonic() - started)),
             event_receiver=receiver,

@@ -34,6 +34,8 @@ from beamit.bench.stats import rate
 MB = 1e6
 WARM_UP_SLICES = 100
 WARM_UP_SENDERS = 4
+PROFILE_SECONDS = 30.0
+"""At most this long for the profiled repeat of the STOW-RS loop (about 3 s here)."""
 
 
 def phase_stow(ctx: BenchContext, seconds: float) -> None:
@@ -65,8 +67,7 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
             ctx.findings.note(f"{peer.name}: the STOW warm-up failed: {exc}")
         stored = stored_bytes = 0
         try:
-            with ctx.charged(peer, f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}", "instance",
-                             profiled=True) as tally:
+            with ctx.charged(peer, f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}", "instance") as tally:
                 started = time.perf_counter()
                 for first in range(0, len(datasets), mode.stow_batch):
                     if deadline.expired():
@@ -86,8 +87,20 @@ def phase_stow(ctx: BenchContext, seconds: float) -> None:
         mb_per_second[peer.name] = Measure(rate(stored_bytes / MB, elapsed), "MB/s")
         print(f"  {peer.name}: {stored} instances in {elapsed:.1f} s", flush=True)
     label = f"STOW {len(datasets)}-slice CT, batches of {mode.stow_batch}"
+    _profile_stow(ctx, label, mode.ct_slices, mode.stow_batch, deadline)
     ctx.findings.rows.append(Row(f"{label}: instances/s", per_second["BeamIt"], per_second["Orthanc"], Better.HIGHER))
     ctx.findings.rows.append(Row(f"{label}: MB/s", mb_per_second["BeamIt"], mb_per_second["Orthanc"], Better.HIGHER))
+
+
+def _profile_stow(ctx: BenchContext, label: str, slices: int, batch: int, deadline: Deadline) -> None:
+    """Where BeamIt's CPU goes in the measured loop, from the same loop made again (another CT
+    series of the same size, in the profile tenant) under py-spy."""
+    datasets = workload.ct_datasets(workload.PROFILE_STUDY, slices)
+    client = ctx.profiling.client()
+    ctx.profile(ctx.profiling, label,
+                (partial(call, partial(client.store_instances, datasets[i:i + batch]))
+                 for i in range(0, len(datasets), batch)),
+                min(PROFILE_SECONDS, deadline.remaining()))
 
 
 def warm_up_stow(peer: Peer, batches: list[list[Dataset]]) -> None:

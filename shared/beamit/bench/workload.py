@@ -30,6 +30,7 @@ CT_SEED = 20260301
 """Seed of the CT studies; study indexes below say which is which."""
 SERIES_STUDY = 0
 WARM_UP_STUDY = 1
+PROFILE_STUDY = 2
 FIRST_FRAME_STUDIES = 10
 BIG_STOW_STUDIES = 100
 EVENT_STUDIES = 200
