@@ -23,7 +23,7 @@ class MemoryBlobs:
         self.reads.append((name, start, end))
         return self.objects[(bucket, name)][start:end]
 
-    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
+    def read_range(self, bucket: str, name: str, start: int, end: int | None) -> ObjectRange:
         self.reads.append((name, start, end))
         data = self.objects[(bucket, name)]
         return ObjectRange(data[start:end], base64.b64encode(hashlib.md5(data).digest()).decode())

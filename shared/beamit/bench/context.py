@@ -21,7 +21,6 @@ from beamit.devstack.stack import LocalStack
 from beamit.storage import Services
 
 MAX_NOTE = 400
-"""Seconds py-spy is given to attach to the gateway's processes before a profiled loop starts."""
 
 
 BENCH_TENANT = "bench"

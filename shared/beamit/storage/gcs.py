@@ -193,16 +193,14 @@ class GcsBlobStore:
         first = start or 0
         if end is not None and end <= first:
             return b""
-        response = self._get_media(self._media_url(bucket, name),
-                                   {"Range": f"bytes={first}-{'' if end is None else end - 1}"})
-        with response:
-            data: bytes = response.read(decode_content=False)
-        return data
+        return self.read_range(bucket, name, first, end).data
 
-    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
-        """Bytes ``start``..``end`` (exclusive) of the object, fewer past its end, and the whole
-        object's MD5 from the answer's ``X-Goog-Hash`` (Cloud Storage gives it with ranges too)."""
-        response = self._get_media(self._media_url(bucket, name), {"Range": f"bytes={start}-{end - 1}"})
+    def read_range(self, bucket: str, name: str, start: int, end: int | None) -> ObjectRange:
+        """Bytes ``start``..``end`` (exclusive; ``None``: to the end) of the object, fewer past its
+        end, and the whole object's MD5 from the answer's ``X-Goog-Hash`` (Cloud Storage gives it
+        with ranges too)."""
+        response = self._get_media(self._media_url(bucket, name),
+                                   {"Range": f"bytes={start}-{'' if end is None else end - 1}"})
         with response:
             data: bytes = response.read(decode_content=False)
             return ObjectRange(data, _goog_hash(response.headers.get("X-Goog-Hash", ""), "md5"))

@@ -69,8 +69,9 @@ class BlobStore(Protocol):
         """Bytes ``[start, end)`` of an object (all of it by default)."""
         ...
 
-    def read_range(self, bucket: str, name: str, start: int, end: int) -> ObjectRange:
-        """Bytes ``[start, end)`` of an object (fewer past its end) with the object's MD5, in one GET."""
+    def read_range(self, bucket: str, name: str, start: int, end: int | None) -> ObjectRange:
+        """Bytes ``[start, end)`` of an object (``end`` ``None``: to its end; fewer past its end)
+        with the whole object's MD5, in one GET."""
         ...
 
     def stream(self, bucket: str, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
